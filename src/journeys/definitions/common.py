@@ -1,0 +1,123 @@
+"""Types shared by trigger and journey definitions."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+)
+
+
+class DefinitionModel(BaseModel):
+    """Base of every definition model: strict about unknown fields, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Audience(StrEnum):
+    CONTACT = "contact"
+    LEAD = "lead"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+
+
+def matching(pattern: str, hint: str) -> AfterValidator:
+    """A string check whose error says what is expected, not which regex failed."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not {hint}")
+        return value
+
+    return AfterValidator(check)
+
+
+TriggerName = Annotated[
+    str,
+    matching(
+        r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+",
+        "a trigger name: dotted lower-case words such as order.placed",
+    ),
+]
+# Journey, contact and binding ids go into workflow ids separated by '/', so none may hold one.
+JourneyId = Annotated[
+    str,
+    matching(r"[a-z0-9][a-z0-9_-]{0,79}", "a journey id: lower-case letters, digits, - and _"),
+]
+ContactId = Annotated[
+    str,
+    matching(
+        r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}",
+        "an id: letters, digits and . _ : @ + - (no '/'), at most 200 characters",
+    ),
+]
+BindingId = ContactId
+StepId = Annotated[
+    str, matching(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}", "a step id: letters, digits, - and _")
+]
+AttributeName = Annotated[
+    str,
+    matching(r"[A-Za-z_][A-Za-z0-9_]{0,79}", "an attribute name: letters, digits and _"),
+]
+
+_ISO_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Parse an ISO 8601 duration of weeks, days, hours, minutes and seconds.
+
+    Months and years are refused: they have no fixed length, and a journey's waits
+    must mean the same thing on every replay.
+    """
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 duration such as PT1H or P3D")
+    match = _ISO_DURATION.match(value.strip().upper())
+    if match is None:
+        if re.match(r"^P.*(\d+[MY]).*$", value.upper().split("T")[0]):
+            raise ValueError("months and years have no fixed length; use days, e.g. P30D")
+        raise ValueError(f"{value!r} is not an ISO 8601 duration such as PT1H or P3D")
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    return timedelta(**parts)
+
+
+def format_duration(value: timedelta) -> str:
+    days, rest = divmod(value.total_seconds(), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    time = "".join(
+        f"{n:g}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n
+    )
+    text = "P" + (f"{days:g}D" if days else "") + (f"T{time}" if time else "")
+    return text if text != "P" else "PT0S"
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    AfterValidator(_positive),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]

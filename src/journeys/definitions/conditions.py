@@ -1,0 +1,131 @@
+"""Conditions: attribute comparisons combined with all / any / not. No code is evaluated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import Discriminator, Field, Tag, model_validator
+
+from journeys.definitions.common import DefinitionModel, matching
+from journeys.problems import TAG_PREFIX
+
+
+class Scope(StrEnum):
+    """Where a condition's path looks for its value."""
+
+    CONTACT = "contact"
+    TRIGGER = "trigger"  # the start trigger's attributes
+    EVENT = "event"  # the event at hand: the awaited one, or the exit trigger
+    JOURNEY = "journey"
+
+
+AttrPath = Annotated[
+    str,
+    matching(
+        r"(contact|trigger|event|journey)(\.[A-Za-z_][A-Za-z0-9_]*)+",
+        "a path such as contact.first_name, trigger.total or event.text",
+    ),
+]
+
+
+class Operator(StrEnum):
+    EQ = "eq"
+    NE = "ne"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    IN = "in"
+    NOT_IN = "not_in"
+    CONTAINS = "contains"
+    STARTS_WITH = "starts_with"
+    EXISTS = "exists"
+
+
+class Comparison(DefinitionModel):
+    attr: AttrPath
+    op: Operator
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits_operator(self) -> Comparison:
+        if self.op in (Operator.IN, Operator.NOT_IN):
+            if not isinstance(self.value, list):
+                raise ValueError(f"'{self.op}' needs a list value")
+        elif self.op is Operator.EXISTS:
+            if self.value is not None and not isinstance(self.value, bool):
+                raise ValueError("'exists' takes true, false or no value")
+        elif self.value is None:
+            raise ValueError(f"'{self.op}' needs a value")
+        elif isinstance(self.value, dict | list):
+            raise ValueError(f"'{self.op}' compares with a single value, not a list or map")
+        return self
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.attr.split(".", 1)[0])
+
+
+class AllOf(DefinitionModel):
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyOf(DefinitionModel):
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotOf(DefinitionModel):
+    not_: Condition = Field(alias="not")
+
+
+_CONDITION_KEYS = {"attr": "comparison", "all": "all", "any": "any", "not": "not"}
+
+
+def _condition_tag(value: Any) -> str | None:
+    if isinstance(value, DefinitionModel):
+        value = value.model_dump(by_alias=True)
+    if not isinstance(value, dict):
+        return None
+    tags = [tag for key, tag in _CONDITION_KEYS.items() if key in value]
+    return TAG_PREFIX + tags[0] if len(tags) == 1 else None
+
+
+Condition = Annotated[
+    Annotated[Comparison, Tag(TAG_PREFIX + "comparison")]
+    | Annotated[AllOf, Tag(TAG_PREFIX + "all")]
+    | Annotated[AnyOf, Tag(TAG_PREFIX + "any")]
+    | Annotated[NotOf, Tag(TAG_PREFIX + "not")],
+    Discriminator(
+        _condition_tag,
+        custom_error_type="condition",
+        custom_error_message="a condition is {attr, op, value}, {all: [...]}, {any: [...]} "
+        "or {not: ...}",
+    ),
+]
+
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+NotOf.model_rebuild()
+
+
+def comparisons(condition: Condition, path: str = "") -> Iterator[tuple[str, Comparison]]:
+    """Every comparison inside a condition, with its path relative to the condition."""
+    match condition:
+        case Comparison():
+            yield path, condition
+        case AllOf(all=items) | AnyOf(any=items):
+            key = "all" if isinstance(condition, AllOf) else "any"
+            for index, item in enumerate(items):
+                yield from comparisons(
+                    item, f"{path}.{key}[{index}]" if path else f"{key}[{index}]"
+                )
+        case NotOf(not_=inner):
+            yield from comparisons(inner, f"{path}.not" if path else "not")
+
+
+def scopes_of(condition: Condition | None) -> set[Scope]:
+    if condition is None:
+        return set()
+    return {comparison.scope for _, comparison in comparisons(condition)}

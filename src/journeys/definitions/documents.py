@@ -1,0 +1,160 @@
+"""Definition documents: YAML or JSON files holding triggers and journeys, parsed and checked."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from journeys.catalog import TriggerCatalog
+from journeys.definitions.journeys import JourneyDefinition
+from journeys.definitions.triggers import TriggerDefinition
+from journeys.definitions.validation import validate_journey, validate_trigger
+from journeys.problems import Problem, problems_from_validation_error
+
+Definition = TriggerDefinition | JourneyDefinition
+KINDS: dict[str, type[BaseModel]] = {"Trigger": TriggerDefinition, "Journey": JourneyDefinition}
+SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. In YAML 1.1 `yes`, `no`, `on` and `off` are
+    booleans too, which turns a step id `no` or a country code NO into false."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def parse_text(text: str) -> list[Any]:
+    """The documents in a YAML (one or more, `---` separated) or JSON text."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        value = json.loads(text)
+        return value if isinstance(value, list) else [value]
+    return [document for document in yaml.load_all(text, Loader=_Loader) if document is not None]
+
+
+def parse_definition(
+    document: Any, expect: str | None = None
+) -> tuple[Definition | None, list[Problem]]:
+    """One document to its model, or every structural problem found in it."""
+    if not isinstance(document, dict):
+        return None, [Problem(path="", message="a definition is a mapping with a 'kind'")]
+    kind = document.get("kind", expect)
+    if expect is not None and kind != expect:
+        return None, [Problem(path="kind", message=f"must be {expect!r}")]
+    model = KINDS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        return None, [Problem(path="kind", message="must be 'Trigger' or 'Journey'")]
+    try:
+        definition = model.model_validate(document)
+    except ValidationError as error:
+        return None, problems_from_validation_error(error)
+    assert isinstance(definition, TriggerDefinition | JourneyDefinition)
+    return definition, []
+
+
+def check_definition(definition: Definition, catalog: TriggerCatalog) -> list[Problem]:
+    if isinstance(definition, TriggerDefinition):
+        return validate_trigger(definition)
+    return validate_journey(definition, catalog)
+
+
+@dataclass
+class Bundle:
+    """Definitions read from files, with every problem found in them."""
+
+    triggers: list[TriggerDefinition] = field(default_factory=list)
+    journeys: list[JourneyDefinition] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    sources: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def definition_files(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES))
+        else:
+            files.append(path)
+    return files
+
+
+def load_bundle(paths: Sequence[Path], catalog: TriggerCatalog | None = None) -> Bundle:
+    """Read every file, then check journeys against the catalog plus the triggers read.
+
+    A trigger defined in one file may be used by a journey in another, so references
+    are checked only once every file has been read.
+    """
+    bundle = Bundle()
+    located: list[tuple[str, str, Definition]] = []
+    for file in definition_files(paths):
+        name = str(file)
+        try:
+            documents = parse_text(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as error:
+            bundle.problems.append(Problem(file=name, path="", message=_read_error(error)))
+            continue
+        for index, document in enumerate(documents):
+            where = name if len(documents) == 1 else f"{name}#{index + 1}"
+            definition, problems = parse_definition(document)
+            bundle.problems.extend(p.model_copy(update={"file": where}) for p in problems)
+            if definition is not None:
+                located.append((where, _key(definition)[1], definition))
+    for where, key, definition in located:
+        kind = definition.kind
+        if (kind, key) in bundle.sources:
+            bundle.problems.append(
+                Problem(
+                    file=where,
+                    path="id" if kind == "Journey" else "name",
+                    message=f"{kind} {key!r} is also defined in {bundle.sources[(kind, key)]}",
+                )
+            )
+            continue
+        bundle.sources[(kind, key)] = where
+        if isinstance(definition, TriggerDefinition):
+            bundle.triggers.append(definition)
+        else:
+            bundle.journeys.append(definition)
+    full = (catalog or TriggerCatalog()).with_definitions(bundle.triggers)
+    checked: list[Definition] = [*bundle.triggers, *bundle.journeys]
+    for item in checked:
+        where = bundle.sources[_key(item)]
+        bundle.problems.extend(
+            p.model_copy(update={"file": where}) for p in check_definition(item, full)
+        )
+    return bundle
+
+
+def _key(definition: Definition) -> tuple[str, str]:
+    if isinstance(definition, TriggerDefinition):
+        return "Trigger", definition.name
+    return "Journey", definition.id
+
+
+def _read_error(error: Exception) -> str:
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {error.problem}"
+    if isinstance(error, json.JSONDecodeError):
+        return f"not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}"
+    return f"cannot be read: {error}"

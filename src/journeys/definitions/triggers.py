@@ -1,0 +1,89 @@
+"""Trigger definitions as users write them (`kind: Trigger`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from journeys.definitions.common import (
+    AttributeName,
+    Audience,
+    DefinitionModel,
+    TriggerName,
+)
+
+
+class AttributeType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    REFERENCE = "reference"  # the id of another record, carried as text
+
+
+class AttributeSpec(DefinitionModel):
+    name: AttributeName
+    type: AttributeType = AttributeType.TEXT
+    required: bool = False
+    description: str | None = None
+
+
+class TriggerType(StrEnum):
+    CUSTOM = "custom"
+    RECORD_CHANGE = "record_change"
+
+
+class TriggerStatus(StrEnum):
+    DRAFT = "draft"
+    READY = "ready"
+    STOPPED = "stopped"
+
+
+class RecordOperation(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+
+
+class TriggerDefinition(DefinitionModel):
+    kind: Literal["Trigger"] = "Trigger"
+    name: TriggerName
+    type: TriggerType = TriggerType.CUSTOM
+    audience: Audience = Audience.CONTACT
+    status: TriggerStatus = TriggerStatus.READY
+    description: str | None = None
+    attributes: list[AttributeSpec] = Field(default_factory=list, max_length=100)
+    # record_change triggers only
+    entity: AttributeName | None = None
+    operation: RecordOperation | None = None
+    changed: list[AttributeName] = Field(default_factory=list)
+    contact_field: AttributeName | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TriggerDefinition:
+        problems = []
+        names = [attribute.name for attribute in self.attributes]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            problems.append(f"attributes named more than once: {', '.join(duplicates)}")
+        record_fields = {
+            "entity": self.entity,
+            "operation": self.operation,
+            "contact_field": self.contact_field,
+        }
+        if self.type is TriggerType.RECORD_CHANGE:
+            missing = [name for name, value in record_fields.items() if value is None]
+            if missing:
+                problems.append(f"a record_change trigger needs {', '.join(missing)}")
+            if self.changed and self.operation is not RecordOperation.UPDATE:
+                problems.append("'changed' applies to operation: update only")
+        else:
+            given = [name for name, value in record_fields.items() if value is not None]
+            if self.changed:
+                given.append("changed")
+            if given:
+                problems.append(f"{', '.join(given)} apply to type: record_change only")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

@@ -1,0 +1,100 @@
+"""The state of one journey run: plain data, carried across continue-as-new and queried."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from journeys.events import TriggerEvent
+
+SEEN_EVENT_IDS = 1000  # de-duplication memory; signals are at-least-once
+BUFFERED_EVENTS = 100  # continue-triggers kept for a wait_for that has not begun yet
+HISTORY_ENTRIES = 200  # the newest entries of the run's history
+
+
+class RunStatus(StrEnum):
+    ENTERING = "entering"  # deciding whether the contact may enter
+    ACTIVE = "active"
+    WAITING = "waiting"
+    COMPLETED = "completed"  # ran to the end of its steps
+    EXITED = "exited"  # left early: an exit trigger or an exit step
+    REFUSED = "refused"  # never entered: start condition false, re-entry blocked
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunStatus.COMPLETED, RunStatus.EXITED, RunStatus.REFUSED)
+
+
+class Awaiting(StrEnum):
+    """Which command's observation the interpreter expects next."""
+
+    CONTACT = "contact"
+    ENTRY = "entry"
+    SEND = "send"
+    WAKE = "wake"
+
+
+class Outcome(BaseModel):
+    status: RunStatus
+    reason: str | None = None
+    at: datetime
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    step: str | None
+    what: str  # entered, sent, blocked, failed, waiting, waited, matched, timed_out, ...
+    detail: str | None = None
+
+
+class BufferedEvent(BaseModel):
+    event: TriggerEvent
+    received_at: datetime
+
+
+class ExitRequest(BaseModel):
+    trigger: str
+    event_id: str
+    at: datetime
+
+
+class RunState(BaseModel):
+    journey_id: str
+    version: int
+    contact_id: str
+    binding_id: str | None = None
+    instance_id: str
+    start: TriggerEvent
+
+    entered: bool = False
+    step: str | None = None
+    awaiting: Awaiting | None = None
+    wait_started_at: datetime | None = None
+    wait_until: datetime | None = None
+    visits: dict[str, int] = Field(default_factory=dict)
+    contact: dict[str, Any] | None = None  # snapshot for conditions on contact.*
+    event: dict[str, Any] | None = None  # the last awaited event's attributes (event.*)
+    buffer: list[BufferedEvent] = Field(default_factory=list)
+    seen: list[str] = Field(default_factory=list)
+    exit_request: ExitRequest | None = None
+    outcome: Outcome | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+    history_dropped: int = 0
+
+    @property
+    def status(self) -> RunStatus:
+        if self.outcome is not None:
+            return self.outcome.status
+        if not self.entered:
+            return RunStatus.ENTERING
+        return RunStatus.WAITING if self.awaiting is Awaiting.WAKE else RunStatus.ACTIVE
+
+    def record(self, at: datetime, what: str, detail: str | None = None) -> None:
+        self.history.append(HistoryEntry(at=at, step=self.step, what=what, detail=detail))
+        if len(self.history) > HISTORY_ENTRIES:
+            overflow = len(self.history) - HISTORY_ENTRIES
+            del self.history[:overflow]
+            self.history_dropped += overflow

@@ -1,0 +1,67 @@
+"""One settings class for the API, the worker and the CLI (environment prefix `JOURNEYS_`)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".journeys")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="JOURNEYS_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: a SQLite file in the data dir.",
+    )
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_api_key: SecretStr | None = None
+    temporal_ui_url: str = "http://localhost:8233"
+    task_queue: str = "journeys"
+
+    api_key: SecretStr | None = Field(
+        default=None, description="Bootstrap key with every scope (admin)."
+    )
+    public_url: str = "http://localhost:8000"
+    signing_secret: SecretStr = SecretStr("dev-signing-secret-change-me")
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    email_from: str = "Journeys <journeys@localhost>"
+
+    sms_webhook_url: str | None = None
+    push_webhook_url: str | None = None
+    provider_timeout_seconds: float = 10.0
+
+    catalog_refresh_seconds: float = Field(
+        default=2.0,
+        description="How often the API looks for trigger and journey changes made elsewhere.",
+    )
+    dev_outbox: bool = Field(
+        default=False,
+        description="Serve the captured messages of `journeys dev` at /dev/outbox.",
+    )
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'journeys.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"

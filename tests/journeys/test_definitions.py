@@ -1,0 +1,198 @@
+from pathlib import Path
+
+import pytest
+
+from journeys.catalog import TriggerCatalog
+from journeys.definitions.documents import (
+    check_definition,
+    load_bundle,
+    parse_definition,
+    parse_text,
+)
+
+ROOT = Path(__file__).parents[2]
+SAMPLES = ROOT.parent / "shared" / "contract" / "workflows"
+
+
+def problems_of(text: str, extra_triggers: str = "") -> list[str]:
+    catalog = TriggerCatalog()
+    if extra_triggers:
+        triggers = [parse_definition(doc)[0] for doc in parse_text(extra_triggers)]
+        catalog = catalog.with_definitions(t for t in triggers if t is not None)  # type: ignore[misc]
+    definition, problems = parse_definition(parse_text(text)[0])
+    if definition is not None:
+        problems = check_definition(definition, catalog)
+    return [f"{p.path}: {p.message}" for p in problems]
+
+
+def test_the_workflows_folder_validates() -> None:
+    bundle = load_bundle([ROOT / "workflows"])
+    assert bundle.problems == []
+    assert {j.id for j in bundle.journeys} >= {"welcome", "cart-recovery"}
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="the contract samples live beside the repo")
+def test_the_contract_samples_are_the_workflows_unchanged() -> None:
+    for sample in SAMPLES.glob("*.yaml"):
+        assert (ROOT / "workflows" / sample.name).read_text() == sample.read_text()
+
+
+BASE = """
+kind: Journey
+id: j
+name: J
+start: {trigger: contact.created}
+steps:
+"""
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        (
+            "  - {id: a, email: {subject: s, text: t}}\n  - {id: a, wait: PT1H}",
+            "steps[1].id: step id 'a' is already used at steps[0]",
+        ),
+        (
+            "  - {id: w, wait_for: {trigger: email.opened, within: P1D}}",
+            "steps[0].wait_for.of: required: email.opened answers a message; "
+            "name the email step it answers",
+        ),
+        (
+            "  - {id: w, wait_for: {trigger: email.opened, of: m, within: P1D}}\n"
+            "  - {id: m, email: {subject: s, text: t}}",
+            "steps[0].wait_for.of: step 'm' comes later in the journey",
+        ),
+        (
+            "  - {id: m, sms: {text: t}}\n"
+            "  - {id: w, wait_for: {trigger: email.opened, of: m, within: P1D}}",
+            "steps[1].wait_for.of: email.opened answers an email step, but 'm' is an SMS step",
+        ),
+        (
+            "  - {id: w, wait_for: {trigger: no.such, within: P1D}}",
+            "steps[0].wait_for.trigger: unknown trigger 'no.such'",
+        ),
+        (
+            "  - {id: m, email: {subject: '{{ order.id }}', text: t}}",
+            "steps[0].email.subject: unknown variable 'order': use contact.*, trigger.* or journey.*",
+        ),
+        (
+            "  - {id: m, sms: {text: '{% if %}'}}",
+            "steps[0].sms.text: template error on line 1: Expected an expression, "
+            "got 'end of statement block'",
+        ),
+        (
+            "  - {id: m, wait: P1M}",
+            "steps[0].wait: months and years have no fixed length; use days, e.g. P30D",
+        ),
+        (
+            "  - {id: m}",
+            "steps[0]: a step has an id and exactly one of: email, sms, push, wait, wait_for, exit",
+        ),
+        ("  - {id: m, email: {subject: s}}", "steps[0].email: an email needs html, text or both"),
+    ],
+)
+def test_step_rules(steps: str, expected: str) -> None:
+    assert expected in problems_of(BASE + steps)
+
+
+def test_interaction_triggers_cannot_start_or_stop_a_journey() -> None:
+    text = """
+kind: Journey
+id: j
+name: J
+start: {trigger: email.opened}
+exit: [{trigger: sms.replied}]
+steps: [{id: a, wait: PT1H}]
+"""
+    assert problems_of(text) == [
+        "start.trigger: email.opened is an interaction trigger: it can continue a journey "
+        "(wait_for), not be a start trigger",
+        "exit[0].trigger: sms.replied is an interaction trigger: it can continue a journey "
+        "(wait_for), not be an exit trigger",
+    ]
+
+
+def test_audience_must_match() -> None:
+    text = """
+kind: Journey
+id: j
+name: J
+audience: lead
+start: {trigger: contact.created}
+steps: [{id: a, wait: PT1H}]
+"""
+    assert problems_of(text) == [
+        "start.trigger: contact.created is about a contact, but this journey's audience is lead"
+    ]
+
+
+def test_condition_paths_are_checked_against_scope_and_trigger_attributes() -> None:
+    triggers = """
+kind: Trigger
+name: cart.abandoned
+attributes: [{name: total, type: number}]
+"""
+    text = """
+kind: Journey
+id: j
+name: J
+start:
+  trigger: cart.abandoned
+  when: {all: [{attr: trigger.totl, op: gt, value: 1}, {attr: event.x, op: exists}]}
+steps: [{id: a, wait: PT1H}]
+"""
+    assert problems_of(text, triggers) == [
+        "start.when.all[0].attr: cart.abandoned has no attribute 'totl'",
+        "start.when.all[1].attr: not available here (use trigger.*, journey.*, contact.*)",
+    ]
+
+
+def test_every_structural_problem_is_reported_at_once() -> None:
+    text = """
+kind: Journey
+id: Not An Id
+name: J
+timezone: Mars/Base
+reentry: sometimes
+start: {trigger: contact.created}
+steps: [{id: a, wait: soon}, {id: b, sms: {txt: x}}]
+"""
+    assert problems_of(text) == [
+        "id: 'Not An Id' is not a journey id: lower-case letters, digits, - and _",
+        "timezone: 'Mars/Base' is not an IANA time zone such as Europe/Paris",
+        "reentry: must be never, always or {after: <duration>}, e.g. {after: P30D}",
+        "steps[0].wait: 'soon' is not an ISO 8601 duration such as PT1H or P3D",
+        "steps[1].sms.text: required",
+        "steps[1].sms.txt: unknown field",
+    ]
+
+
+def test_record_change_triggers_need_their_fields() -> None:
+    assert problems_of("kind: Trigger\nname: deal.won\ntype: record_change\n") == [
+        ": a record_change trigger needs entity, operation, contact_field"
+    ]
+    assert problems_of("kind: Trigger\nname: contact.created\n") == [
+        "name: contact.created is a built-in trigger"
+    ]
+
+
+def test_files_report_their_name_and_document(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("kind: Trigger\nname: a.b\n---\nkind: Journey\nid: x\n")
+    (tmp_path / "b.yaml").write_text("kind: [unclosed\n")
+    bundle = load_bundle([tmp_path])
+    assert [str(p) for p in bundle.problems] == [
+        f"{tmp_path}/a.yaml#2: name: required",
+        f"{tmp_path}/a.yaml#2: start: required",
+        f"{tmp_path}/a.yaml#2: steps: required",
+        f"{tmp_path}/b.yaml: (document): not valid YAML (line 2, column 1): "
+        "expected ',' or ']', but got '<stream end>'",
+    ]
+
+
+def test_a_journey_may_use_a_trigger_defined_in_another_file(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text("kind: Trigger\nname: order.placed\n")
+    (tmp_path / "j.yaml").write_text(
+        BASE.replace("contact.created", "order.placed") + "  - {id: a, wait: PT1H}\n"
+    )
+    assert load_bundle([tmp_path]).problems == []
