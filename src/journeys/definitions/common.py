@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -121,3 +122,14 @@ Duration = Annotated[
     AfterValidator(_positive),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Paris") from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_time_zone)]

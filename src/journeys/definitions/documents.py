@@ -158,3 +158,8 @@ def _read_error(error: Exception) -> str:
     if isinstance(error, json.JSONDecodeError):
         return f"not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}"
     return f"cannot be read: {error}"
+
+
+def to_document(definition: Definition) -> dict[str, Any]:
+    """The definition as plain JSON data that parses back to the same model."""
+    return definition.model_dump(mode="json", by_alias=True)

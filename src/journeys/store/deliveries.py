@@ -1,0 +1,77 @@
+"""The delivery ledger: one row per message, written before the provider call, settled after."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from journeys.store.tables import DeliveryRow
+from journeys.store.types import utcnow
+
+_NAMESPACE = uuid.UUID("6f1c1f4e-9a52-4d0e-8a53-5d1e2b7c0a11")
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # written; the provider may or may not have it yet
+    SENT = "sent"  # the provider accepted it
+    BLOCKED = "blocked"  # not sent on purpose: consent, address, ...
+    FAILED = "failed"  # the provider refused it for good, or retries ran out
+
+    @property
+    def settled(self) -> bool:
+        return self is not DeliveryStatus.PENDING
+
+
+def message_id_for(workflow_id: str, instance_id: str, step: str, iteration: int) -> str:
+    """The message id is a function of (run, step, iteration): a retry finds the same row."""
+    return str(uuid.uuid5(_NAMESPACE, f"{workflow_id}\n{instance_id}\n{step}\n{iteration}"))
+
+
+def open_delivery(session: Session, row: DeliveryRow) -> DeliveryRow:
+    """The delivery row for this message: the existing one, or `row` written as pending."""
+    existing = session.get(DeliveryRow, row.message_id)
+    if existing is not None:
+        return existing
+    row.status = DeliveryStatus.PENDING
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Another attempt of the same activity wrote it first.
+        existing = session.get(DeliveryRow, row.message_id)
+        assert existing is not None
+        return existing
+    return row
+
+
+def settle(
+    session: Session,
+    row: DeliveryRow,
+    status: DeliveryStatus,
+    *,
+    reason: str | None = None,
+    provider_message_id: str | None = None,
+) -> None:
+    row.status = status
+    row.reason = reason
+    row.provider_message_id = provider_message_id
+    row.updated_at = utcnow()
+    session.add(row)
+
+
+def get_delivery(session: Session, message_id: str) -> DeliveryRow | None:
+    return session.get(DeliveryRow, message_id)
+
+
+def deliveries_of_contact(session: Session, contact_id: str, limit: int = 200) -> list[DeliveryRow]:
+    return list(
+        session.exec(
+            select(DeliveryRow)
+            .where(DeliveryRow.contact_id == contact_id)
+            .order_by(col(DeliveryRow.created_at).desc())
+            .limit(limit)
+        ).all()
+    )

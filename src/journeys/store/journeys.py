@@ -1,0 +1,179 @@
+"""Journeys: an editable draft, immutable published versions, and a status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from journeys.catalog import TriggerCatalog
+from journeys.definitions.documents import to_document
+from journeys.definitions.journeys import JourneyDefinition
+from journeys.definitions.validation import validate_journey
+from journeys.problems import ProblemsError
+from journeys.store.revision import bump_revision
+from journeys.store.tables import JourneyRow, JourneyVersionRow
+from journeys.store.types import utcnow
+
+
+class JourneyStatus(StrEnum):
+    DRAFT = "draft"  # never published: no one enters
+    PUBLISHED = "published"  # new entries use the live version
+    STOPPED = "stopped"  # no new entries; running instances were ended
+
+
+@dataclass(frozen=True)
+class Version:
+    version: int
+    published_at: datetime
+    published_by: str
+
+
+@dataclass(frozen=True)
+class Journey:
+    id: str
+    name: str
+    status: JourneyStatus
+    draft: JourneyDefinition
+    live_version: int | None
+    versions: list[Version]
+    updated_at: datetime
+    has_unpublished_changes: bool  # the draft differs from the live version
+
+
+class JourneyNotFound(LookupError):
+    pass
+
+
+def save_draft(session: Session, definition: JourneyDefinition) -> bool:
+    """Save the draft of a journey; True when the journey was created."""
+    row = session.get(JourneyRow, definition.id, with_for_update=True)
+    document = to_document(definition)
+    if row is None:
+        session.add(
+            JourneyRow(
+                id=definition.id,
+                name=definition.name,
+                status=JourneyStatus.DRAFT,
+                draft=document,
+            )
+        )
+        return True
+    if row.draft != document:
+        row.draft = document
+        row.name = definition.name
+        row.updated_at = utcnow()
+        session.add(row)
+    return False
+
+
+def publish(
+    session: Session, journey_id: str, by: str, catalog: TriggerCatalog
+) -> tuple[int, bool]:
+    """Publish the draft as the live version; (version, whether it is a new one).
+
+    An unchanged draft republishes nothing: the live version is returned as it is.
+    """
+    row = _row(session, journey_id, lock=True)
+    draft = JourneyDefinition.model_validate(row.draft)
+    problems = validate_journey(draft, catalog)
+    if problems:
+        raise ProblemsError(problems)
+    latest = _latest_version(session, journey_id)
+    if latest is not None and latest.definition == row.draft:
+        version, created = latest.version, False
+    else:
+        version = (latest.version if latest else 0) + 1
+        created = True
+        session.add(
+            JourneyVersionRow(
+                journey_id=journey_id, version=version, definition=row.draft, published_by=by
+            )
+        )
+    if created or row.status != JourneyStatus.PUBLISHED or row.live_version != version:
+        row.status = JourneyStatus.PUBLISHED
+        row.live_version = version
+        row.updated_at = utcnow()
+        session.add(row)
+        bump_revision(session)
+    return version, created
+
+
+def stop(session: Session, journey_id: str) -> bool:
+    """Stop new entries; True when the journey was not stopped already."""
+    row = _row(session, journey_id, lock=True)
+    if row.status == JourneyStatus.STOPPED:
+        return False
+    row.status = JourneyStatus.STOPPED
+    row.updated_at = utcnow()
+    session.add(row)
+    bump_revision(session)
+    return True
+
+
+def get_journey(session: Session, journey_id: str) -> Journey:
+    row = _row(session, journey_id)
+    versions = session.exec(
+        select(JourneyVersionRow)
+        .where(JourneyVersionRow.journey_id == journey_id)
+        .order_by(col(JourneyVersionRow.version))
+    ).all()
+    live = next((v.definition for v in versions if v.version == row.live_version), None)
+    return Journey(
+        id=row.id,
+        name=row.name,
+        status=JourneyStatus(row.status),
+        draft=JourneyDefinition.model_validate(row.draft),
+        live_version=row.live_version,
+        versions=[Version(v.version, v.published_at, v.published_by) for v in versions],
+        updated_at=row.updated_at,
+        has_unpublished_changes=live is None or live != row.draft,
+    )
+
+
+def list_journeys(session: Session) -> list[Journey]:
+    ids = session.exec(select(JourneyRow.id).order_by(JourneyRow.id)).all()
+    return [get_journey(session, journey_id) for journey_id in ids]
+
+
+def get_version(session: Session, journey_id: str, version: int) -> JourneyDefinition | None:
+    row = session.get(JourneyVersionRow, (journey_id, version))
+    return JourneyDefinition.model_validate(row.definition) if row else None
+
+
+@dataclass(frozen=True)
+class LiveJourney:
+    definition: JourneyDefinition
+    version: int
+
+
+def live_journeys(session: Session) -> list[LiveJourney]:
+    """The version new entries use, for every published journey."""
+    rows = session.exec(
+        select(JourneyVersionRow)
+        .join(
+            JourneyRow,
+            (col(JourneyRow.id) == col(JourneyVersionRow.journey_id))
+            & (col(JourneyRow.live_version) == col(JourneyVersionRow.version)),
+        )
+        .where(JourneyRow.status == JourneyStatus.PUBLISHED)
+    ).all()
+    return [LiveJourney(JourneyDefinition.model_validate(r.definition), r.version) for r in rows]
+
+
+def _row(session: Session, journey_id: str, lock: bool = False) -> JourneyRow:
+    row = session.get(JourneyRow, journey_id, with_for_update=lock)
+    if row is None:
+        raise JourneyNotFound(journey_id)
+    return row
+
+
+def _latest_version(session: Session, journey_id: str) -> JourneyVersionRow | None:
+    return session.exec(
+        select(JourneyVersionRow)
+        .where(JourneyVersionRow.journey_id == journey_id)
+        .order_by(col(JourneyVersionRow.version).desc())
+        .limit(1)
+    ).first()

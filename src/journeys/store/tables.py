@@ -1,0 +1,144 @@
+"""The tables. Every change goes through an Alembic migration (`migrations/versions`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from journeys.store.types import JsonType, UtcDateTime, utcnow
+
+
+def _json(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(JsonType, nullable=False), **kwargs)
+
+
+def _timestamp(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(UtcDateTime(), nullable=False, **kwargs), default_factory=utcnow)
+
+
+class TriggerRow(SQLModel, table=True):
+    """A custom or record_change trigger definition (built-in triggers live in code)."""
+
+    __tablename__ = "trigger_definitions"
+
+    name: str = Field(primary_key=True, max_length=100)
+    status: str = Field(max_length=20)
+    definition: dict[str, Any] = _json()
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class JourneyRow(SQLModel, table=True):
+    """A journey: its editable draft and which published version new entries use."""
+
+    __tablename__ = "journeys"
+
+    id: str = Field(primary_key=True, max_length=80)
+    name: str = Field(max_length=200)
+    status: str = Field(max_length=20)  # draft | published | stopped
+    draft: dict[str, Any] = _json()
+    live_version: int | None = None
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class JourneyVersionRow(SQLModel, table=True):
+    """A published version: immutable once written."""
+
+    __tablename__ = "journey_versions"
+
+    journey_id: str = Field(primary_key=True, foreign_key="journeys.id", max_length=80)
+    version: int = Field(primary_key=True)
+    definition: dict[str, Any] = _json()
+    published_at: datetime = _timestamp()
+    published_by: str = Field(max_length=200)
+
+
+class ContactRow(SQLModel, table=True):
+    __tablename__ = "contacts"
+
+    id: str = Field(primary_key=True, max_length=200)
+    email: str | None = Field(default=None, max_length=320, index=True)
+    phone: str | None = Field(default=None, max_length=40, index=True)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+    attributes: dict[str, Any] = _json(default_factory=dict)
+    # Consent per channel: None means the contact never said either way.
+    consent_email: bool | None = None
+    consent_sms: bool | None = None
+    consent_push: bool | None = None
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One message of one run's step: written before the provider is called, settled after."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "instance_id", "step", "iteration"),
+        Index("ix_deliveries_contact_created", "contact_id", "created_at"),
+    )
+
+    message_id: str = Field(primary_key=True, max_length=36)
+    workflow_id: str = Field(max_length=400)
+    instance_id: str = Field(max_length=64)
+    step: str = Field(max_length=80)
+    iteration: int
+    journey_id: str = Field(max_length=80)
+    journey_version: int
+    contact_id: str = Field(max_length=200)
+    channel: str = Field(max_length=10)
+    recipient: str | None = Field(default=None, max_length=320)
+    status: str = Field(max_length=20)  # pending | sent | blocked | failed
+    reason: str | None = Field(default=None, max_length=500)
+    summary: str | None = Field(default=None, max_length=300)  # subject or first words
+    provider_message_id: str | None = Field(default=None, max_length=300)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class EntryRow(SQLModel, table=True):
+    """The entry ledger: every admission and refusal, kept beyond Temporal's retention."""
+
+    __tablename__ = "journey_entries"
+    __table_args__ = (
+        Index("ix_entries_lookup", "journey_id", "contact_id", "binding_id", "admitted", "at"),
+        Index("ix_entries_contact", "contact_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: str = Field(max_length=64, unique=True)
+    journey_id: str = Field(max_length=80)
+    version: int
+    contact_id: str = Field(max_length=200)
+    binding_id: str = Field(default="", max_length=200)  # "" when the journey is per contact
+    event_id: str = Field(max_length=200)
+    admitted: bool
+    reason: str | None = Field(default=None, max_length=50)
+    at: datetime = _timestamp()
+
+
+class ApiKeyRow(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    scopes: list[str] = _json()
+    secret_hash: str = Field(max_length=64)
+    created_at: datetime = _timestamp()
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+
+
+class RevisionRow(SQLModel, table=True):
+    """Bumped on every catalog change, so each API process knows when to reload its index."""
+
+    __tablename__ = "catalog_revision"
+
+    id: int = Field(default=1, primary_key=True)
+    revision: int = 0
+    updated_at: datetime = _timestamp()
