@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     push_webhook_url: str | None = None
     provider_timeout_seconds: float = 10.0
 
+    worker_activity_threads: int = Field(
+        default=32, ge=1, description="Activities the worker runs at once."
+    )
     catalog_refresh_seconds: float = Field(
         default=2.0,
         description="How often the API looks for trigger and journey changes made elsewhere.",

@@ -99,13 +99,20 @@ class Interpreter:
         if state.outcome is not None:
             return Reception.IGNORED
         if state.exit_request is None and self._exits_on(event):
-            state.exit_request = ExitRequest(trigger=event.trigger, event_id=event.event_id, at=now)
+            state.exit_request = ExitRequest(
+                reason=f"trigger:{event.trigger}", event_id=event.event_id, at=now
+            )
             return Reception.EXIT
         if event.trigger in self.program.awaited and self._answers_this_run(event):
             state.buffer.append(BufferedEvent(event=event, received_at=now))
             del state.buffer[:-BUFFERED_EVENTS]
             return Reception.BUFFERED
         return Reception.IGNORED
+
+    def stop(self, reason: str, now: datetime) -> None:
+        """End the run at its next move (the journey was stopped, the contact erased, ...)."""
+        if self.state.outcome is None and self.state.exit_request is None:
+            self.state.exit_request = ExitRequest(reason=reason, at=now)
 
     def can_resume(self) -> bool:
         """Whether a waiting run has something to act on before its timer fires."""
@@ -158,9 +165,7 @@ class Interpreter:
         if not state.entered:
             return self._enter()
         if state.exit_request is not None:
-            request = state.exit_request
-            state.record(now, "exit_trigger", f"{request.trigger} ({request.event_id})")
-            self._finish(RunStatus.EXITED, f"trigger:{request.trigger}", now)
+            self._finish(RunStatus.EXITED, state.exit_request.reason, now)
             return None
         if state.step is None:
             self._finish(RunStatus.COMPLETED, None, now)

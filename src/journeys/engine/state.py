@@ -56,8 +56,8 @@ class BufferedEvent(BaseModel):
 
 
 class ExitRequest(BaseModel):
-    trigger: str
-    event_id: str
+    reason: str  # trigger:<name> for an exit trigger, or why the run was stopped
+    event_id: str | None = None
     at: datetime
 
 

@@ -1,0 +1,1 @@
+"""Messages: who may receive them (policy) and what they look like (compose). No I/O."""

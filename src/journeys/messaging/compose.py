@@ -1,0 +1,147 @@
+"""Rendering messages: personalization, tracked links and the open pixel, MIME for SMTP."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage as MimeMessage
+from email.utils import formatdate, parseaddr
+from html.parser import HTMLParser
+from typing import Any
+
+from journeys.definitions.journeys import EmailMessage, PushMessage, SmsMessage
+from journeys.templating import render
+
+MESSAGE_ID_HEADER = "X-Journeys-Message-Id"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedSms:
+    text: str
+
+
+@dataclass(frozen=True)
+class RenderedPush:
+    title: str
+    body: str
+    data: dict[str, str] = field(default_factory=dict)
+
+
+Rendered = RenderedEmail | RenderedSms | RenderedPush
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """How to track one message: a signed URL for its open pixel, and one per link."""
+
+    pixel_url: str
+    click_url: Callable[[str], str]
+
+
+def context(
+    contact: Mapping[str, Any], trigger: Mapping[str, Any], journey: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {"contact": dict(contact), "trigger": dict(trigger), "journey": dict(journey)}
+
+
+def render_email(
+    message: EmailMessage, values: Mapping[str, Any], tracking: Tracking | None
+) -> RenderedEmail:
+    subject = " ".join(render(message.subject, values).split())  # no header injection
+    html = render(message.html, values, html=True) if message.html is not None else None
+    text = render(message.text, values) if message.text is not None else None
+    if html is not None and tracking is not None:
+        html = _track(html, tracking)
+    if text is None:
+        text = html_to_text(html or "")
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def render_sms(message: SmsMessage, values: Mapping[str, Any]) -> RenderedSms:
+    return RenderedSms(text=render(message.text, values))
+
+
+def render_push(message: PushMessage, values: Mapping[str, Any]) -> RenderedPush:
+    return RenderedPush(
+        title=render(message.title, values),
+        body=render(message.body, values),
+        data={key: render(value, values) for key, value in (message.data or {}).items()},
+    )
+
+
+_LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)
+
+
+def _track(html: str, tracking: Tracking) -> str:
+    def rewrite(match: re.Match[str]) -> str:
+        opening, quote, url = match.groups()
+        tracked_url = html_lib.escape(tracking.click_url(html_lib.unescape(url)))
+        return f"{opening}{quote}{tracked_url}{quote}"
+
+    tracked = _LINK.sub(rewrite, html)
+    pixel = (
+        f'<img src="{html_lib.escape(tracking.pixel_url)}" width="1" height="1" alt="" '
+        'style="display:none">'
+    )
+    closing = re.search(r"</body\s*>", tracked, re.IGNORECASE)
+    if closing:
+        return tracked[: closing.start()] + pixel + tracked[closing.start() :]
+    return tracked + pixel
+
+
+class _TextExtractor(HTMLParser):
+    _BREAKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """A plain-text alternative for an HTML-only email."""
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def mime_email(rendered: RenderedEmail, sender: str, to: str, message_id: str) -> MimeMessage:
+    """A multipart (text + HTML) message whose Message-ID is the delivery's message id."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "journeys.local"
+    mime = MimeMessage()
+    mime["From"] = sender
+    mime["To"] = to
+    mime["Subject"] = rendered.subject
+    mime["Date"] = formatdate(localtime=False)
+    mime["Message-ID"] = f"<{message_id}@{domain}>"
+    mime[MESSAGE_ID_HEADER] = message_id
+    mime.set_content(rendered.text)
+    if rendered.html is not None:
+        mime.add_alternative(rendered.html, subtype="html")
+    return mime

@@ -1,0 +1,25 @@
+"""Temporal names in one place: workflow type and ids, signals, queries, search attributes."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+JOURNEY_WORKFLOW = "JourneyWorkflow"
+TRIGGER_SIGNAL = "trigger"  # a continue-, exit- or repeated start-trigger event
+STOP_SIGNAL = "stop"  # the journey was stopped: end the run
+STATE_QUERY = "state"
+
+JOURNEY_ID = SearchAttributeKey.for_keyword("JourneyId")
+CONTACT_ID = SearchAttributeKey.for_keyword("ContactId")
+JOURNEY_VERSION = SearchAttributeKey.for_int("JourneyVersion")
+JOURNEY_STEP = SearchAttributeKey.for_keyword("JourneyStep")
+JOURNEY_STATUS = SearchAttributeKey.for_keyword("JourneyStatus")
+SEARCH_ATTRIBUTES = (JOURNEY_ID, CONTACT_ID, JOURNEY_VERSION, JOURNEY_STEP, JOURNEY_STATUS)
+
+MEMO_JOURNEY_NAME = "journey_name"
+
+
+def workflow_id(journey_id: str, contact_id: str, binding_id: str | None = None) -> str:
+    """The run's business key: a second start for the same contact finds the running one."""
+    base = f"journey/{journey_id}/{contact_id}"
+    return f"{base}/{binding_id}" if binding_id else base

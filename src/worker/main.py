@@ -1,0 +1,91 @@
+"""Worker bootstrap: the client, the store, the providers, and the Temporal worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import httpx
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from journeys.settings import Settings
+from journeys.store.db import create_db_engine
+from journeys.temporal.client import connect
+from worker.activities import JourneyActivities
+from worker.channels.smtp import SmtpChannel
+from worker.channels.webhook import WebhookChannel
+from worker.workflow import JourneyWorkflow
+
+log = logging.getLogger("journeys.worker")
+
+
+@contextmanager
+def journey_activities(settings: Settings, engine: Engine) -> Iterator[JourneyActivities]:
+    """The activities with their providers; HTTP connections are pooled and closed after."""
+    secret = settings.signing_secret.get_secret_value()
+    with httpx.Client(timeout=settings.provider_timeout_seconds) as http:
+        yield JourneyActivities(
+            engine,
+            settings,
+            email=SmtpChannel.from_settings(settings),
+            sms=WebhookChannel(settings.sms_webhook_url, secret, http)
+            if settings.sms_webhook_url
+            else None,
+            push=WebhookChannel(settings.push_webhook_url, secret, http)
+            if settings.push_webhook_url
+            else None,
+        )
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    activities: JourneyActivities,
+    executor: ThreadPoolExecutor,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[JourneyWorkflow],
+        activities=[
+            activities.load_contact,
+            activities.enter_journey,
+            activities.send_email,
+            activities.send_sms,
+            activities.send_push,
+        ],
+        # Activities are synchronous (SQLAlchemy, smtplib, httpx): one thread each.
+        activity_executor=executor,
+        max_concurrent_activities=executor._max_workers,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    client = await connect(settings)
+    engine = create_db_engine(settings.resolved_database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        with (
+            journey_activities(settings, engine) as activities,
+            ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor,
+        ):
+            async with build_worker(client, settings.task_queue, activities, executor):
+                log.info(
+                    "worker polling %s on %s (namespace %s)",
+                    settings.task_queue,
+                    settings.temporal_address,
+                    settings.temporal_namespace,
+                )
+                await stop.wait()
+                log.info("worker stopping: finishing the tasks in hand")
+    finally:
+        engine.dispose()

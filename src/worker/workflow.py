@@ -1,0 +1,210 @@
+"""JourneyWorkflow: one run per (journey, contact[, binding]), a thin driver of the interpreter.
+
+The interpreter decides; this class makes its decisions durable. It carries out each
+command (an activity, a durable timer), feeds events from signals to the interpreter,
+keeps search attributes current, answers the state query, and continues as new when
+the history grows long, carrying the interpreter's state over whole.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import timedelta
+from typing import Any, TypedDict
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from journeys.definitions.common import Channel
+    from journeys.engine.commands import (
+        Command,
+        ContactLoaded,
+        Enter,
+        EntryDecided,
+        Finish,
+        LoadContact,
+        Observation,
+        Send,
+        SendSettled,
+        Wait,
+        Woke,
+    )
+    from journeys.engine.interpreter import Interpreter
+    from journeys.engine.program import compile_journey
+    from journeys.engine.state import Outcome
+    from journeys.events import TriggerEvent
+    from journeys.store.entries import EntryRequest
+    from journeys.temporal import names
+    from journeys.temporal.messages import JourneyInput, RunView, StopRequest
+    from worker.activities import JourneyActivities, SendRequest
+
+
+class ActivityOptions(TypedDict, total=False):
+    start_to_close_timeout: timedelta
+    schedule_to_close_timeout: timedelta
+    retry_policy: RetryPolicy
+
+
+# The store comes back: retry without end, at least once a minute.
+STORE_ACTIVITY: ActivityOptions = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+    ),
+}
+# Providers may be down for hours: back off up to 10 minutes, give up after a day and
+# record the message as failed (the journey goes on).
+SEND_ACTIVITY: ActivityOptions = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "schedule_to_close_timeout": timedelta(days=1),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=10),
+    ),
+}
+SENDERS = {
+    Channel.EMAIL: JourneyActivities.send_email,
+    Channel.SMS: JourneyActivities.send_sms,
+    Channel.PUSH: JourneyActivities.send_push,
+}
+
+
+@workflow.defn(name=names.JOURNEY_WORKFLOW)
+class JourneyWorkflow:
+    @workflow.init
+    def __init__(self, input: JourneyInput) -> None:
+        program = compile_journey(input.definition)
+        if input.resume is not None:
+            self._run = Interpreter(program, input.resume)
+        else:
+            self._run = Interpreter.begin(
+                program,
+                version=input.version,
+                # Stable across continue-as-new: it names this run in tracking tokens.
+                instance_id=workflow.info().run_id,
+                start=input.start,
+            )
+        self._input = input
+        self._published: tuple[str, str] | None = None
+
+    @workflow.run
+    async def run(self, input: JourneyInput) -> Outcome:
+        command: Command = self._run.resume(workflow.now())
+        while True:
+            self._publish_progress()
+            match command:
+                case Finish(outcome=outcome):
+                    return outcome
+                case LoadContact():
+                    observation: Observation = await self._load_contact()
+                case Enter(refusal=refusal):
+                    observation = await self._enter(refusal)
+                case Send():
+                    observation = await self._send(command)
+                case Wait(until=until):
+                    if workflow.info().is_continue_as_new_suggested():
+                        await self._continue_as_new()
+                    observation = await self._sleep(until - workflow.now())
+            command = self._run.resume(workflow.now(), observation)
+
+    @workflow.signal(name=names.TRIGGER_SIGNAL)
+    def trigger(self, event: TriggerEvent) -> None:
+        self._run.receive(event, workflow.now())
+
+    @workflow.signal(name=names.STOP_SIGNAL)
+    def stop(self, request: StopRequest) -> None:
+        self._run.stop(request.reason, workflow.now())
+
+    @workflow.query(name=names.STATE_QUERY)
+    def state(self) -> RunView:
+        return RunView.of(self._run.state)
+
+    # -- commands -----------------------------------------------------------------------
+
+    async def _load_contact(self) -> ContactLoaded:
+        contact = await workflow.execute_activity_method(
+            JourneyActivities.load_contact, self._run.state.contact_id, **STORE_ACTIVITY
+        )
+        return ContactLoaded(contact)
+
+    async def _enter(self, refusal: str | None) -> EntryDecided:
+        state = self._run.state
+        decision = await workflow.execute_activity_method(
+            JourneyActivities.enter_journey,
+            EntryRequest(
+                journey_id=state.journey_id,
+                version=state.version,
+                contact_id=state.contact_id,
+                binding_id=state.binding_id,
+                instance_id=state.instance_id,
+                event_id=state.start.event_id,
+                reentry=self._input.definition.reentry,
+                refusal=refusal,
+                at=workflow.now(),
+            ),
+            **STORE_ACTIVITY,
+        )
+        return EntryDecided(decision.admitted, decision.reason)
+
+    async def _send(self, command: Send) -> SendSettled:
+        state = self._run.state
+        request = SendRequest(
+            workflow_id=workflow.info().workflow_id,
+            instance_id=state.instance_id,
+            journey_id=state.journey_id,
+            journey_name=self._input.definition.name,
+            version=state.version,
+            contact_id=state.contact_id,
+            step=command.step,
+            iteration=command.iteration,
+            message=command.message,
+            trigger=state.start.attributes,
+        )
+        try:
+            result = await workflow.execute_activity_method(
+                SENDERS[command.channel], request, **SEND_ACTIVITY
+            )
+        except ActivityError as error:
+            # Retries ran out: the message is lost for this run, the journey goes on.
+            return SendSettled("failed", None, f"gave up: {error.cause or error}")
+        return SendSettled(result.status.value, result.message_id, result.reason)
+
+    async def _sleep(self, duration: timedelta) -> Woke:
+        """Sleep until the timer fires, the interpreter can act, or the history grows long."""
+        if duration > timedelta(0):
+            with suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: (
+                        self._run.can_resume() or workflow.info().is_continue_as_new_suggested()
+                    ),
+                    timeout=duration,
+                )
+        return Woke()
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._input.model_copy(update={"resume": self._run.state}))
+
+    def _publish_progress(self) -> None:
+        """Keep the run findable by where it is: JourneyStep and JourneyStatus."""
+        state = self._run.state
+        progress = (state.step or "", state.status.value)
+        if progress == self._published:
+            return
+        updates: list[SearchAttributeUpdate[Any]] = [
+            names.JOURNEY_STEP.value_set(progress[0]),
+            names.JOURNEY_STATUS.value_set(progress[1]),
+        ]
+        if self._published is None:
+            updates += [
+                names.JOURNEY_ID.value_set(state.journey_id),
+                names.CONTACT_ID.value_set(state.contact_id),
+                names.JOURNEY_VERSION.value_set(state.version),
+            ]
+        workflow.upsert_search_attributes(updates)
+        self._published = progress

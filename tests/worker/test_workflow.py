@@ -1,0 +1,275 @@
+"""JourneyWorkflow on a real Temporal dev server, with time skipping for long waits."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import select
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from journeys.definitions.documents import load_bundle
+from journeys.definitions.journeys import JourneyDefinition
+from journeys.dev.temporal_server import temporal_binary
+from journeys.engine.state import Outcome, RunStatus
+from journeys.events import TriggerEvent
+from journeys.signing import SIGNATURE_HEADER, verify
+from journeys.store.db import transaction
+from journeys.store.tables import DeliveryRow, EntryRow
+from journeys.temporal import names
+from journeys.temporal.messages import RunView
+from journeys.temporal.runs import signal_run
+from journeys.tracking import Tokens
+from tests.sinks import HttpSink, SmtpSink, eventually
+from tests.worker.harness import Harness, running_worker, unique
+from worker.workflow import JourneyWorkflow
+
+WORKFLOWS = load_bundle([Path(__file__).parents[2] / "workflows"])
+JOURNEYS: dict[str, JourneyDefinition] = {j.id: j for j in WORKFLOWS.journeys}
+WELCOME, CART = JOURNEYS["welcome"], JOURNEYS["cart-recovery"]
+
+
+def new_contact(h: Harness, sms_consent: bool = True) -> tuple[str, str]:
+    contact = unique("ada")
+    email = f"{contact}@example.com"
+    h.contact(
+        contact,
+        email=email,
+        phone="+33612345678",
+        first_name="Ada",
+        consent={"email": True, "sms": sms_consent},
+    )
+    return contact, email
+
+
+def opened_event(h: Harness, html: str) -> TriggerEvent:
+    """The event the tracking pixel raises, built from the token in the email."""
+    token = re.search(r"/t/o/([^\"]+)\"", html)
+    assert token is not None
+    ref = Tokens(h.settings.signing_secret.get_secret_value()).read_open(token.group(1))
+    assert ref is not None
+    return TriggerEvent(
+        event_id=unique("open"),
+        trigger="email.opened",
+        contact_id=ref.contact_id,
+        occurred_at=datetime.now(UTC),
+        attributes={"message_id": ref.message_id, "step": ref.step},
+        instance_id=ref.instance_id,
+    )
+
+
+async def test_the_welcome_email_opened_continues_to_the_thanks_sms(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
+        contact, email = new_contact(h)
+        with temporal_env.with_time_skipping_disabled():
+            started, handle = await h.start(WELCOME, contact)
+        assert started
+        await eventually(lambda: smtp_sink.to(email))
+        mail = smtp_sink.to(email)[0]
+        assert mail["Subject"] == "Bienvenue Ada !"
+        html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert text.strip() == "Bonjour Ada, merci de nous avoir rejoints."
+        assert "http://journeys.test/t/c/" in html  # links rewritten
+        assert "https://shop.example.com/new" not in html
+
+        assert await signal_run(temporal_env.client, handle.id, opened_event(h, html))
+        outcome = await handle.result()
+
+        assert outcome.status is RunStatus.COMPLETED
+        [sms] = http_sink.posted_to("/sms")
+        assert sms.json()["text"] == "Merci Ada, à très vite !"
+        assert sms.json()["to"] == "+33612345678"
+        assert verify("test-secret", sms.headers[SIGNATURE_HEADER], sms.body, time.time())
+        view = await handle.query(names.STATE_QUERY, result_type=RunView)
+        assert [(e.step, e.what) for e in view.history] == [
+            ("welcome", "entered"),
+            ("welcome", "sent"),
+            ("opened", "waiting"),
+            ("opened", "matched"),
+            ("thanks", "sent"),
+            (None, "completed"),
+        ]
+        attributes = (await handle.describe()).typed_search_attributes
+        assert attributes.get(names.JOURNEY_ID) == "welcome"
+        assert attributes.get(names.CONTACT_ID) == contact
+        assert attributes.get(names.JOURNEY_VERSION) == 1
+        assert attributes.get(names.JOURNEY_STATUS) == "completed"
+
+        history = await handle.fetch_history()
+    await Replayer(
+        workflows=[JourneyWorkflow], data_converter=pydantic_data_converter
+    ).replay_workflow(history)
+
+
+async def test_a_three_day_window_times_out_to_the_reminder(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
+        contact, email = new_contact(h)
+        _, handle = await h.start(WELCOME, contact)
+        outcome: Outcome = await handle.result()
+        view = await handle.query(names.STATE_QUERY, result_type=RunView)
+    assert outcome.status is RunStatus.COMPLETED
+    assert [m["Subject"] for m in smtp_sink.to(email)] == [
+        "Bienvenue Ada !",
+        "Ada, votre cadeau de bienvenue vous attend",
+    ]
+    assert http_sink.posted_to("/sms") == []
+    timed_out = next(e for e in view.history if e.what == "timed_out")
+    entered = next(e for e in view.history if e.what == "entered")
+    assert (timed_out.at - entered.at).days == 3
+
+
+async def test_an_exit_trigger_ends_a_waiting_run(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
+        contact, email = new_contact(h)
+        with temporal_env.with_time_skipping_disabled():
+            _, handle = await h.start(CART, contact, {"cart_id": "k1", "total": 80})
+            view = await handle.query(names.STATE_QUERY, result_type=RunView)
+            while view.status is not RunStatus.WAITING:
+                view = await handle.query(names.STATE_QUERY, result_type=RunView)
+            assert view.step == "first-wait"
+            order = TriggerEvent(
+                event_id=unique("order"),
+                trigger="order.placed",
+                contact_id=contact,
+                occurred_at=datetime.now(UTC),
+                attributes={"order_id": "o1"},
+            )
+            assert await signal_run(temporal_env.client, handle.id, order)
+            outcome = await handle.result()
+    assert (outcome.status, outcome.reason) == (RunStatus.EXITED, "trigger:order.placed")
+    assert smtp_sink.to(email) == []
+
+
+async def test_a_false_start_condition_and_a_blocked_reentry_are_recorded(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
+        contact, _ = new_contact(h)
+        _, cart = await h.start(CART, contact, {"cart_id": "k1", "total": 20})
+        assert (await cart.result()).reason == "condition_false"
+
+        _, first = await h.start(WELCOME, contact)
+        assert (await first.result()).status is RunStatus.COMPLETED
+        started, second = await h.start(WELCOME, contact)
+        assert started  # a new run, which the ledger refuses
+        assert (await second.result()).reason == "reentry_blocked"
+
+        with transaction(h.engine) as session:
+            ledger = session.exec(select(EntryRow).where(EntryRow.contact_id == contact)).all()
+    assert sorted((e.journey_id, e.admitted, e.reason) for e in ledger) == [
+        ("cart-recovery", False, "condition_false"),
+        ("welcome", False, "reentry_blocked"),
+        ("welcome", True, None),
+    ]
+
+
+async def test_a_start_trigger_for_a_contact_inside_reaches_the_running_run(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
+        contact, email = new_contact(h)
+        with temporal_env.with_time_skipping_disabled():
+            started, first = await h.start(WELCOME, contact)
+            again, second = await h.start(WELCOME, contact)
+            await eventually(lambda: smtp_sink.to(email))
+            assert (started, again) == (True, False)
+            assert (await first.describe()).run_id == (await second.describe()).run_id
+            await first.terminate("test over")
+    assert len(smtp_sink.to(email)) == 1
+
+
+async def test_without_sms_consent_the_message_is_blocked_and_the_journey_goes_on(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
+        contact, email = new_contact(h, sms_consent=False)
+        with temporal_env.with_time_skipping_disabled():
+            _, handle = await h.start(WELCOME, contact)
+            await eventually(lambda: smtp_sink.to(email))
+            html = smtp_sink.to(email)[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
+            await signal_run(temporal_env.client, handle.id, opened_event(h, html))
+            outcome = await handle.result()
+        with transaction(h.engine) as session:
+            rows = session.exec(select(DeliveryRow).where(DeliveryRow.contact_id == contact)).all()
+    assert outcome.status is RunStatus.COMPLETED
+    assert http_sink.requests == []
+    assert sorted((r.step, r.status, r.reason) for r in rows) == [
+        ("thanks", "blocked", "no_consent"),
+        ("welcome", "sent", None),
+    ]
+
+
+async def test_an_sms_provider_outage_is_retried_and_delivered_once(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    http_sink.failures_left = 2
+    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
+        contact, email = new_contact(h)
+        with temporal_env.with_time_skipping_disabled():
+            _, handle = await h.start(WELCOME, contact)
+            await eventually(lambda: smtp_sink.to(email))
+            html = smtp_sink.to(email)[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
+            await signal_run(temporal_env.client, handle.id, opened_event(h, html))
+            outcome = await handle.result()
+    assert outcome.status is RunStatus.COMPLETED
+    assert http_sink.failures_left == 0
+    assert len(http_sink.posted_to("/sms")) == 1
+    assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
+
+
+async def test_continue_as_new_carries_the_run_over_whole(
+    tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    """A server that suggests continue-as-new after a few events: the run keeps its wait,
+    its seen event ids and its instance id (which the open pixel of the first email names)."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=40",
+        ],
+        search_attributes=names.SEARCH_ATTRIBUTES,
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        async with running_worker(env, tmp_path, smtp_sink, http_sink) as h:
+            contact, email = new_contact(h)
+            _, handle = await h.start(WELCOME, contact)
+            await eventually(lambda: smtp_sink.to(email))
+            first_run = (await handle.describe()).run_id
+            noise = [
+                TriggerEvent(
+                    event_id=f"noise-{i}",
+                    trigger="email.opened",
+                    contact_id=contact,
+                    occurred_at=datetime.now(UTC),
+                    attributes={"message_id": "elsewhere", "step": "not-this-one"},
+                )
+                for i in range(30)
+            ]
+            for event in noise + noise[:5]:  # the repeats are de-duplicated across runs
+                await signal_run(env.client, handle.id, event)
+            html = smtp_sink.to(email)[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
+            await signal_run(env.client, handle.id, opened_event(h, html))
+            outcome = await handle.result()
+            view = await handle.query(names.STATE_QUERY, result_type=RunView)
+            last_run = (await handle.describe()).run_id
+    finally:
+        await env.shutdown()
+    assert outcome.status is RunStatus.COMPLETED
+    assert last_run != first_run  # it did continue as new
+    assert view.instance_id == first_run
+    assert len(http_sink.posted_to("/sms")) == 1
+    assert [e.what for e in view.history].count("sent") == 2
