@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import socket
 import threading
@@ -121,10 +122,16 @@ class HttpSink:
 
 
 async def eventually(predicate: Any, within: float = 30.0, interval: float = 0.05) -> None:
-    """`wait_until` for async tests: polls without blocking the event loop."""
+    """`wait_until` for async tests: polls without blocking the event loop. The predicate
+    may be a coroutine function."""
+
+    async def holds() -> bool:
+        value = predicate()
+        return bool(await value if inspect.isawaitable(value) else value)
+
     try:
         async with asyncio.timeout(within):
-            while not predicate():  # noqa: ASYNC110 - the state lives in other threads
+            while not await holds():  # noqa: ASYNC110 - the state lives elsewhere
                 await asyncio.sleep(interval)
     except TimeoutError:
         raise AssertionError(f"condition not met within {within} s") from None

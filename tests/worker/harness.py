@@ -31,9 +31,12 @@ from worker.main import build_worker, journey_activities
 @dataclass
 class Harness:
     env: WorkflowEnvironment
-    task_queue: str
     engine: Engine
     settings: Settings
+
+    @property
+    def task_queue(self) -> str:
+        return self.settings.task_queue
 
     def contact(self, contact_id: str, **fields: Any) -> None:
         with transaction(self.engine) as session:
@@ -79,15 +82,17 @@ async def running_worker(
         push_webhook_url=f"{http.url}/push",
         public_url="http://journeys.test",
         signing_secret=SecretStr("test-secret"),
+        api_key=SecretStr("test-admin-key"),
+        task_queue=unique("journeys"),
+        catalog_refresh_seconds=0.2,
     )
     engine = create_db_engine(url)
-    task_queue = unique("journeys")
     try:
         with (
             journey_activities(settings, engine) as activities,
             ThreadPoolExecutor(max_workers=8) as executor,
         ):
-            async with build_worker(env.client, task_queue, activities, executor):
-                yield Harness(env, task_queue, engine, settings)
+            async with build_worker(env.client, settings.task_queue, activities, executor):
+                yield Harness(env, engine, settings)
     finally:
         engine.dispose()

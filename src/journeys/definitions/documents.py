@@ -111,7 +111,7 @@ def load_bundle(paths: Sequence[Path], catalog: TriggerCatalog | None = None) ->
         try:
             documents = parse_text(file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as error:
-            bundle.problems.append(Problem(file=name, path="", message=_read_error(error)))
+            bundle.problems.append(Problem(file=name, path="", message=parse_error_message(error)))
             continue
         for index, document in enumerate(documents):
             where = name if len(documents) == 1 else f"{name}#{index + 1}"
@@ -151,7 +151,8 @@ def _key(definition: Definition) -> tuple[str, str]:
     return "Journey", definition.id
 
 
-def _read_error(error: Exception) -> str:
+def parse_error_message(error: Exception) -> str:
+    """What went wrong reading a file or body, with the line and column when known."""
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
         mark = error.problem_mark
         return f"not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {error.problem}"

@@ -13,6 +13,7 @@ from journeys.definitions.documents import to_document
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.definitions.validation import validate_journey
 from journeys.problems import ProblemsError
+from journeys.routing import LiveJourney
 from journeys.store.revision import bump_revision
 from journeys.store.tables import JourneyRow, JourneyVersionRow
 from journeys.store.types import utcnow
@@ -141,12 +142,6 @@ def list_journeys(session: Session) -> list[Journey]:
 def get_version(session: Session, journey_id: str, version: int) -> JourneyDefinition | None:
     row = session.get(JourneyVersionRow, (journey_id, version))
     return JourneyDefinition.model_validate(row.definition) if row else None
-
-
-@dataclass(frozen=True)
-class LiveJourney:
-    definition: JourneyDefinition
-    version: int
 
 
 def live_journeys(session: Session) -> list[LiveJourney]:

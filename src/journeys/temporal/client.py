@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RetryConfig
 
 from journeys.settings import Settings
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(
+    settings: Settings, *, lazy: bool = False, retry_config: RetryConfig | None = None
+) -> Client:
+    """A client for the configured server; `lazy` connects on the first call instead."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         tls=settings.temporal_tls,
         api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
+        lazy=lazy,
+        retry_config=retry_config,
     )

@@ -5,7 +5,9 @@ The gateway routes trigger events through these; so do the tests.
 
 from __future__ import annotations
 
-from temporalio.client import Client, WorkflowExecutionStatus
+from datetime import timedelta
+
+from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -14,7 +16,7 @@ from temporalio.common import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from journeys.definitions.journeys import JourneyDefinition
+from journeys.definitions.journeys import Cardinality, JourneyDefinition
 from journeys.engine.state import Outcome, RunStatus
 from journeys.events import TriggerEvent
 from journeys.temporal import names
@@ -27,13 +29,17 @@ async def start_run(
     definition: JourneyDefinition,
     version: int,
     event: TriggerEvent,
+    rpc_timeout: timedelta | None = None,
 ) -> bool:
     """Signal-with-start the contact's run of this journey; True when a new run started.
 
     A run already in progress only receives the event (and ignores it as a start); a closed
     run is followed by a new one, which the entry ledger admits or refuses.
     """
-    workflow_id = names.workflow_id(definition.id, event.contact_id, event.binding_id)
+    # Only a journey run per binding is keyed (and scoped) by the event's binding id.
+    binding = event.binding_id if definition.start.per is Cardinality.BINDING else None
+    event = event.model_copy(update={"binding_id": binding})
+    workflow_id = names.workflow_id(definition.id, event.contact_id, binding)
     handle = await client.start_workflow(
         names.JOURNEY_WORKFLOW,
         JourneyInput(definition=definition, version=version, start=event),
@@ -54,6 +60,7 @@ async def start_run(
         ),
         memo={names.MEMO_JOURNEY_NAME: definition.name},
         result_type=Outcome,
+        rpc_timeout=rpc_timeout,
     )
     # The server answers `started` on signal-with-start; SDK 1.35 keeps the response on the
     # handle without a public accessor (tests/worker pin this behaviour).
@@ -61,10 +68,14 @@ async def start_run(
     return bool(getattr(response, "started", True))
 
 
-async def signal_run(client: Client, workflow_id: str, event: TriggerEvent) -> bool:
+async def signal_run(
+    client: Client, workflow_id: str, event: TriggerEvent, rpc_timeout: timedelta | None = None
+) -> bool:
     """Send an event to the running run; False when none is running (not an error)."""
     try:
-        await client.get_workflow_handle(workflow_id).signal(names.TRIGGER_SIGNAL, event)
+        await client.get_workflow_handle(workflow_id).signal(
+            names.TRIGGER_SIGNAL, event, rpc_timeout=rpc_timeout
+        )
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
             return False
@@ -72,10 +83,13 @@ async def signal_run(client: Client, workflow_id: str, event: TriggerEvent) -> b
     return True
 
 
-async def stop_runs(client: Client, journey_id: str, reason: str = "journey_stopped") -> int:
-    """Ask every running run of a journey to end; how many were asked."""
+async def stop_runs(
+    client: Client, task_queue: str, journey_id: str, reason: str = "journey_stopped"
+) -> int:
+    """Ask every running run of a journey (on this deployment's task queue) to end; how many
+    were asked."""
     query = (
-        f"{names.JOURNEY_ID.name} = '{journey_id}' "
+        f"{names.JOURNEY_ID.name} = '{journey_id}' AND TaskQueue = '{task_queue}' "
         f"AND WorkflowType = '{names.JOURNEY_WORKFLOW}' AND ExecutionStatus = 'Running'"
     )
     asked = 0
@@ -91,16 +105,19 @@ async def stop_runs(client: Client, journey_id: str, reason: str = "journey_stop
     return asked
 
 
-async def run_state(
-    client: Client, workflow_id: str
-) -> tuple[RunView, WorkflowExecutionStatus | None] | None:
-    """The newest run's state and Temporal status, or None when there is no such run."""
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        description = await handle.describe()
-        view = await handle.query(names.STATE_QUERY, result_type=RunView)
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            return None
-        raise
-    return view, description.status
+async def latest_entered_run(
+    client: Client, workflow_id: str, rpc_timeout: timedelta = timedelta(seconds=10)
+) -> tuple[str, RunView] | None:
+    """(run id, state) of the newest run the contact entered; refused runs are skipped.
+
+    Ids are checked by their models before they get here, so they hold no quote.
+    """
+    query = (
+        f"WorkflowId = '{workflow_id}' AND {names.JOURNEY_STATUS.name} != "
+        f"'{RunStatus.REFUSED.value}'"
+    )
+    async for execution in client.list_workflows(query, limit=1, rpc_timeout=rpc_timeout):
+        handle = client.get_workflow_handle(workflow_id, run_id=execution.run_id)
+        view = await handle.query(names.STATE_QUERY, result_type=RunView, rpc_timeout=rpc_timeout)
+        return execution.run_id, view
+    return None

@@ -1,0 +1,73 @@
+"""The application factory and its lifespan, which owns the store engine and the Temporal client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+from temporalio.service import RetryConfig
+
+from api.auth import Authenticator
+from api.catalog import CatalogCache
+from api.dispatch import Dispatcher
+from api.errors import install_error_handlers
+from api.idempotency import RecentEvents
+from api.routes import api_keys, contacts, dev_outbox, events, health, journeys, tracking, triggers
+from api.services import Services
+from journeys.settings import Settings
+from journeys.store.db import create_db_engine
+from journeys.temporal.client import connect
+from journeys.tracking import Tokens
+
+# Fail over to a 503 within a few seconds when Temporal is away, instead of the SDK's default.
+API_RETRY = RetryConfig(max_elapsed_time_millis=3000, max_retries=4)
+
+
+def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
+    """The gateway. `temporal` replaces the client the lifespan would connect (tests)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(settings.resolved_database_url)
+        # Lazy: the API starts (and /readyz says why it is not ready) while Temporal is away.
+        client = temporal or await connect(settings, lazy=True, retry_config=API_RETRY)
+        catalog = CatalogCache(engine)
+        await asyncio.to_thread(catalog.reload)
+        app.state.services = Services(
+            settings=settings,
+            engine=engine,
+            temporal=client,
+            catalog=catalog,
+            dispatcher=Dispatcher(client, settings.task_queue),
+            auth=Authenticator(
+                engine, settings.api_key.get_secret_value() if settings.api_key else None
+            ),
+            tokens=Tokens(settings.signing_secret.get_secret_value()),
+            recent_events=RecentEvents(),
+        )
+        watcher = asyncio.create_task(catalog.watch(settings.catalog_refresh_seconds))
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            engine.dispose()
+
+    app = FastAPI(
+        title="Journeys",
+        summary="Trigger-based customer journeys, made durable by Temporal.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (health, events, triggers, journeys, contacts, api_keys, tracking):
+        app.include_router(module.router)
+    if settings.dev_outbox:
+        app.include_router(dev_outbox.router)
+    return app

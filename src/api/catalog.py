@@ -1,0 +1,65 @@
+"""The API's in-memory view of triggers and published journeys, kept fresh.
+
+Each process holds a snapshot (catalog + routing index) so that routing an event needs
+no store round trip. It reloads right after a change it made, and polls the store's
+catalog revision to see changes made by other processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from journeys.catalog import TriggerCatalog
+from journeys.routing import RoutingIndex
+from journeys.store.db import transaction
+from journeys.store.journeys import live_journeys
+from journeys.store.revision import current_revision
+from journeys.store.triggers import load_catalog
+
+log = logging.getLogger("journeys.api.catalog")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    catalog: TriggerCatalog
+    routing: RoutingIndex
+    revision: int
+
+
+class CatalogCache:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._snapshot = Snapshot(TriggerCatalog(), RoutingIndex(), revision=-1)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def reload(self) -> Snapshot:
+        with transaction(self._engine) as session:
+            snapshot = Snapshot(
+                catalog=load_catalog(session),
+                routing=RoutingIndex(live_journeys(session)),
+                revision=current_revision(session),
+            )
+        self._snapshot = snapshot  # one reference swap: readers see the old or the new whole
+        return snapshot
+
+    def _changed(self) -> bool:
+        with transaction(self._engine) as session:
+            return current_revision(session) != self._snapshot.revision
+
+    async def watch(self, every_seconds: float) -> None:
+        """Reload whenever another process changed the catalog; runs until cancelled."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                if await asyncio.to_thread(self._changed):
+                    await asyncio.to_thread(self.reload)
+            except SQLAlchemyError as error:
+                log.warning("catalog refresh failed, keeping the current one: %s", error)

@@ -1,0 +1,85 @@
+"""Routing a trigger event to journey runs: signal-with-start, or a plain signal."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from journeys.engine.entry import may_start
+from journeys.events import TriggerEvent
+from journeys.routing import LiveJourney, Routes
+from journeys.temporal import names
+from journeys.temporal.runs import signal_run, start_run
+
+# A producer is better served by a quick 503 it can retry than by a hanging request.
+RPC_TIMEOUT = timedelta(seconds=5)
+
+
+class TemporalUnavailable(Exception):
+    """Temporal could not be reached: the caller should retry later with the same event id."""
+
+
+_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
+
+
+@dataclass
+class Dispatched:
+    started: list[str] = field(default_factory=list)
+    signaled: list[str] = field(default_factory=list)
+
+
+class Dispatcher:
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    async def dispatch(self, event: TriggerEvent, routes: Routes) -> Dispatched:
+        """Start or signal every run the event concerns, all at once.
+
+        If any call fails for want of Temporal, the whole event fails: the producer's retry
+        (same event id) redoes it, and runs that already have the event ignore it.
+        """
+        starts = [j for j in routes.start if self._may_start(j, event)]
+        signals = [j for j in routes.signal if not j.per_binding or event.binding_id]
+        calls = [self._start(j, event) for j in starts] + [self._signal(j, event) for j in signals]
+        try:
+            outcomes = await asyncio.gather(*calls)
+        except RuntimeError as error:  # the lazy client could not connect
+            raise TemporalUnavailable(str(error)) from error
+        except RPCError as error:
+            if error.status in _UNAVAILABLE:
+                raise TemporalUnavailable(error.message) from error
+            raise
+        result = Dispatched()
+        for journey, (started, reached) in zip([*starts, *signals], outcomes, strict=True):
+            if started:
+                result.started.append(journey.id)
+            elif reached:
+                result.signaled.append(journey.id)
+        return result
+
+    @staticmethod
+    def _may_start(journey: LiveJourney, event: TriggerEvent) -> bool:
+        if journey.per_binding and not event.binding_id:
+            return False
+        return may_start(journey.definition, event.attributes)
+
+    async def _start(self, journey: LiveJourney, event: TriggerEvent) -> tuple[bool, bool]:
+        started = await start_run(
+            self._client,
+            self._task_queue,
+            journey.definition,
+            journey.version,
+            event,
+            rpc_timeout=RPC_TIMEOUT,
+        )
+        return started, True
+
+    async def _signal(self, journey: LiveJourney, event: TriggerEvent) -> tuple[bool, bool]:
+        binding = event.binding_id if journey.per_binding else None
+        workflow_id = names.workflow_id(journey.id, event.contact_id, binding)
+        return False, await signal_run(self._client, workflow_id, event, rpc_timeout=RPC_TIMEOUT)

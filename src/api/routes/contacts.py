@@ -1,0 +1,98 @@
+"""Contacts: who journeys are about, with consent per channel; their messages and runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from http import HTTPStatus
+
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel
+
+from api.deps import Admin, ServicesDep, SessionDep
+from journeys.definitions.common import ContactId
+from journeys.store.contacts import Contact, ContactChanges, get_contact, upsert_contact
+from journeys.store.deliveries import deliveries_of_contact
+from journeys.store.entries import entries_of_contact
+from journeys.temporal import names
+
+router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    journey_id: str
+    journey_version: int
+    step: str
+    channel: str
+    recipient: str | None
+    status: str
+    reason: str | None
+    summary: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class EntryOut(BaseModel):
+    journey_id: str
+    version: int
+    admitted: bool
+    reason: str | None  # why the entry was refused
+    at: datetime
+    event_id: str
+    workflow_id: str
+    temporal_ui: str
+
+
+@router.put("/{contact_id}", responses={201: {"description": "Created"}})
+def put_contact(
+    contact_id: ContactId,
+    changes: ContactChanges,
+    response: Response,
+    session: SessionDep,
+    _: Admin,
+) -> Contact:
+    """Create or update a contact; fields left out are kept, `null` clears one."""
+    contact, created = upsert_contact(session, contact_id, changes)
+    session.commit()
+    response.status_code = HTTPStatus.CREATED if created else HTTPStatus.OK
+    return contact
+
+
+@router.get("/{contact_id}", responses={404: {"description": "Unknown contact"}})
+def read_contact(contact_id: ContactId, session: SessionDep, _: Admin) -> Contact:
+    contact = get_contact(session, contact_id)
+    if contact is None:
+        raise HTTPException(HTTPStatus.NOT_FOUND, f"no contact {contact_id!r}")
+    return contact
+
+
+@router.get("/{contact_id}/messages")
+def contact_messages(contact_id: ContactId, session: SessionDep, _: Admin) -> list[MessageOut]:
+    """The contact's messages, newest first, with their delivery status."""
+    return [
+        MessageOut.model_validate(row, from_attributes=True)
+        for row in deliveries_of_contact(session, contact_id)
+    ]
+
+
+@router.get("/{contact_id}/journeys")
+def contact_journeys(
+    contact_id: ContactId, services: ServicesDep, session: SessionDep, _: Admin
+) -> list[EntryOut]:
+    """Every entry of the contact into a journey, and every refused one with its reason."""
+    entries = []
+    for row in entries_of_contact(session, contact_id):
+        workflow_id = names.workflow_id(row.journey_id, row.contact_id, row.binding_id or None)
+        entries.append(
+            EntryOut(
+                journey_id=row.journey_id,
+                version=row.version,
+                admitted=row.admitted,
+                reason=row.reason,
+                at=row.at,
+                event_id=row.event_id,
+                workflow_id=workflow_id,
+                temporal_ui=services.temporal_ui_link(workflow_id, row.instance_id),
+            )
+        )
+    return entries

@@ -1,0 +1,52 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from temporalio.service import RPCError
+
+from api.deps import ServicesDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "The store or Temporal is unreachable"}})
+async def readyz(services: ServicesDep) -> JSONResponse:
+    """Ready to take events: the store and Temporal both answer."""
+    checks = {
+        "store": await run_in_threadpool(_store_ok, services),
+        "temporal": await _temporal_ok(services),
+    }
+    ready = all(checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE,
+    )
+
+
+def _store_ok(services: ServicesDep) -> bool:
+    try:
+        with services.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False
+    return True
+
+
+async def _temporal_ok(services: ServicesDep) -> bool:
+    try:
+        return await services.temporal.service_client.check_health()
+    except (RPCError, RuntimeError):
+        return False

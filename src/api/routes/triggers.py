@@ -1,0 +1,103 @@
+"""The trigger catalog: built-in business and interaction triggers, and custom ones."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel
+
+from api.deps import Admin, EventWriter, ServicesDep, SessionDep
+from api.routes.definitions_body import definition_body, trigger_body
+from journeys.catalog import Trigger
+from journeys.definitions.triggers import AttributeSpec, TriggerDefinition
+from journeys.definitions.validation import validate_trigger
+from journeys.problems import ProblemsError
+from journeys.routing import RoutingIndex
+from journeys.store.triggers import put_trigger
+
+router = APIRouter(prefix="/v1/triggers", tags=["triggers"])
+
+
+class JourneyUse(BaseModel):
+    journey_id: str
+    roles: list[str]  # start, continue, exit
+
+
+class TriggerOut(BaseModel):
+    name: str
+    kind: str
+    audience: str | None
+    status: str
+    description: str
+    attributes: list[AttributeSpec]
+    open_attributes: bool
+    channel: str | None = None
+    entity: str | None = None
+    operation: str | None = None
+    changed: list[str] | None = None
+    contact_field: str | None = None
+    journeys: list[JourneyUse]
+
+    @classmethod
+    def of(cls, trigger: Trigger, routing: RoutingIndex) -> TriggerOut:
+        definition = trigger.definition
+        return cls(
+            name=trigger.name,
+            kind=trigger.kind,
+            audience=trigger.audience,
+            status=trigger.status,
+            description=trigger.description,
+            attributes=list(trigger.attributes),
+            open_attributes=trigger.open_attributes,
+            channel=trigger.channel,
+            entity=definition.entity if definition else None,
+            operation=definition.operation if definition else None,
+            changed=definition.changed or None if definition else None,
+            contact_field=definition.contact_field if definition else None,
+            journeys=[
+                JourneyUse(journey_id=journey, roles=sorted(roles))
+                for journey, roles in sorted(routing.uses(trigger.name).items())
+            ],
+        )
+
+
+@router.get("")
+async def list_triggers(services: ServicesDep, _: EventWriter) -> list[TriggerOut]:
+    """Every trigger: built-in business and interaction triggers, then custom ones."""
+    snapshot = services.catalog.snapshot
+    return [TriggerOut.of(t, snapshot.routing) for t in snapshot.catalog.values()]
+
+
+@router.get("/{name}", responses={404: {"description": "Unknown trigger"}})
+async def get_trigger(name: str, services: ServicesDep, _: EventWriter) -> TriggerOut:
+    snapshot = services.catalog.snapshot
+    trigger = snapshot.catalog.get(name)
+    if trigger is None:
+        raise HTTPException(HTTPStatus.NOT_FOUND, f"unknown trigger {name!r}")
+    return TriggerOut.of(trigger, snapshot.routing)
+
+
+@router.put(
+    "/{name}",
+    responses={201: {"description": "Created"}, 422: {"description": "Every problem found"}},
+    openapi_extra=definition_body(TriggerDefinition.model_json_schema(by_alias=True)),
+)
+def put_custom_trigger(
+    name: str,
+    definition: Annotated[TriggerDefinition, Depends(trigger_body)],
+    response: Response,
+    services: ServicesDep,
+    session: SessionDep,
+    _: Admin,
+) -> TriggerOut:
+    """Define a custom trigger (or a record_change trigger), or replace its definition."""
+    problems = validate_trigger(definition)
+    if problems:
+        raise ProblemsError(problems)
+    created = put_trigger(session, definition)
+    session.commit()
+    snapshot = services.catalog.reload()
+    response.status_code = HTTPStatus.CREATED if created else HTTPStatus.OK
+    return TriggerOut.of(snapshot.catalog[name], snapshot.routing)

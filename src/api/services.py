@@ -1,0 +1,35 @@
+"""What the API's handlers share, built once by the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from api.auth import Authenticator
+from api.catalog import CatalogCache
+from api.dispatch import Dispatcher
+from api.idempotency import RecentEvents
+from journeys.settings import Settings
+from journeys.tracking import Tokens
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    engine: Engine
+    temporal: Client
+    catalog: CatalogCache
+    dispatcher: Dispatcher
+    auth: Authenticator
+    tokens: Tokens
+    recent_events: RecentEvents
+
+    def temporal_ui_link(self, workflow_id: str, run_id: str | None = None) -> str:
+        from urllib.parse import quote
+
+        base = self.settings.temporal_ui_url.rstrip("/")
+        path = f"{base}/namespaces/{quote(self.settings.temporal_namespace)}/workflows/"
+        path += quote(workflow_id, safe="")
+        return f"{path}/{run_id}/history" if run_id else path

@@ -1,0 +1,82 @@
+"""The routing index: for a trigger, which live journeys start on it and which listen to it.
+
+Built from the published journeys and rebuilt when they change, so routing an event
+costs no store round trip.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from journeys.definitions.journeys import Cardinality, JourneyDefinition, WaitForStep
+
+
+@dataclass(frozen=True)
+class LiveJourney:
+    """A published journey and the version new entries use."""
+
+    definition: JourneyDefinition
+    version: int
+
+    @property
+    def id(self) -> str:
+        return self.definition.id
+
+    @property
+    def per_binding(self) -> bool:
+        return self.definition.start.per is Cardinality.BINDING
+
+
+class Role(StrEnum):
+    START = "start"
+    CONTINUE = "continue"
+    EXIT = "exit"
+
+
+@dataclass(frozen=True)
+class Routes:
+    start: tuple[LiveJourney, ...] = ()
+    # Journeys whose running instances listen to the trigger (continue or exit) but do
+    # not start on it: these get a plain signal.
+    signal: tuple[LiveJourney, ...] = ()
+
+
+def roles_of(definition: JourneyDefinition) -> dict[str, set[Role]]:
+    """Each trigger the journey uses, and how."""
+    roles: dict[str, set[Role]] = defaultdict(set)
+    roles[definition.start.trigger].add(Role.START)
+    for spec in definition.exit:
+        roles[spec.trigger].add(Role.EXIT)
+    for _, step in definition.walk():
+        if isinstance(step, WaitForStep):
+            roles[step.wait_for.trigger].add(Role.CONTINUE)
+    return roles
+
+
+class RoutingIndex:
+    def __init__(self, live: Iterable[LiveJourney] = ()) -> None:
+        starts: dict[str, list[LiveJourney]] = defaultdict(list)
+        listeners: dict[str, list[LiveJourney]] = defaultdict(list)
+        self._uses: dict[str, dict[str, set[Role]]] = defaultdict(dict)
+        for journey in sorted(live, key=lambda j: j.id):
+            for trigger, roles in roles_of(journey.definition).items():
+                self._uses[trigger][journey.id] = roles
+                # A start trigger reaches a running instance through signal-with-start.
+                (starts if Role.START in roles else listeners)[trigger].append(journey)
+        self._routes = {
+            trigger: Routes(tuple(starts.get(trigger, ())), tuple(listeners.get(trigger, ())))
+            for trigger in {*starts, *listeners}
+        }
+
+    def routes(self, trigger: str) -> Routes:
+        return self._routes.get(trigger, _NO_ROUTES)
+
+    def uses(self, trigger: str) -> dict[str, set[Role]]:
+        """Which live journeys use the trigger, and how."""
+        return {journey: set(roles) for journey, roles in self._uses.get(trigger, {}).items()}
+
+
+_NO_ROUTES = Routes()
