@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = DEFAULT_DATA_DIR
+    log_level: str = "info"
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; default: a SQLite file in the data dir.",
@@ -50,6 +51,14 @@ class Settings(BaseSettings):
     worker_activity_threads: int = Field(
         default=32, ge=1, description="Activities the worker runs at once."
     )
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # `journeys dev` only: where it runs the Temporal dev server, and what it applies.
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    workflows: Path = Path("workflows")
+
     catalog_refresh_seconds: float = Field(
         default=2.0,
         description="How often the API looks for trigger and journey changes made elsewhere.",

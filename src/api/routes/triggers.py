@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import Admin, EventWriter, ServicesDep, SessionDep
 from api.routes.definitions_body import definition_body, trigger_body
 from journeys.catalog import Trigger
+from journeys.definitions.documents import to_document
 from journeys.definitions.triggers import AttributeSpec, TriggerDefinition
 from journeys.definitions.validation import validate_trigger
 from journeys.problems import ProblemsError
@@ -39,6 +40,9 @@ class TriggerOut(BaseModel):
     changed: list[str] | None = None
     contact_field: str | None = None
     journeys: list[JourneyUse]
+    definition: dict[str, Any] | None = Field(
+        default=None, description="The definition of a custom trigger, as it was put."
+    )
 
     @classmethod
     def of(cls, trigger: Trigger, routing: RoutingIndex) -> TriggerOut:
@@ -60,6 +64,7 @@ class TriggerOut(BaseModel):
                 JourneyUse(journey_id=journey, roles=sorted(roles))
                 for journey, roles in sorted(routing.uses(trigger.name).items())
             ],
+            definition=to_document(definition) if definition else None,
         )
 
 

@@ -1,0 +1,3 @@
+from journeys.cli import app
+
+app(prog_name="journeys")

@@ -1,0 +1,265 @@
+"""`journeys dev`: the Temporal dev server, the worker, the API and an outbox, supervised.
+
+Children start in order (Temporal, then the worker and the API) and stop in reverse on
+Ctrl-C or SIGTERM, or when any of them dies. Each child is asked to end with SIGTERM
+and killed if it has not after a grace period; on Linux, children also die with the
+supervisor if it is killed outright.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from journeys.apply import ApiClient, apply
+from journeys.dev.outbox import Outbox, SmtpCapture
+from journeys.dev.temporal_server import search_attribute_args, sqlite_args, temporal_binary
+from journeys.settings import Settings
+from journeys.store.db import migrate
+
+GRACE_SECONDS = 10.0
+STARTUP_SECONDS = 60.0
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path | None = None
+
+
+@dataclass
+class DevStack:
+    settings: Settings
+    say: Callable[[str], None] = print
+    children: list[Child] = field(default_factory=list)
+    _stopping: bool = False
+
+    def run(self) -> int:
+        settings = self._prepare()
+        capture: SmtpCapture | None = None
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._start_temporal(settings)
+            if not _smtp_configured(self.settings):
+                capture = SmtpCapture(Outbox(settings.outbox_dir), "127.0.0.1", settings.smtp_port)
+                capture.start()
+            migrate(settings.resolved_database_url)
+            env = _environment(settings)
+            self._spawn("worker", [sys.executable, "-m", "journeys", "worker"], env)
+            self._spawn("api", [sys.executable, "-m", "journeys", "api"], env)
+            self._wait_for_api(settings)
+            self._apply_workflows(settings)
+            self._banner(settings, capture is not None)
+            return self._supervise()
+        except _Stop:
+            return 0
+        except StartupError as error:
+            self.say(f"journeys dev: {error}")
+            return 1
+        finally:
+            self._stop_children()
+            if capture is not None:
+                capture.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    # -- setup --------------------------------------------------------------------------
+
+    def _prepare(self) -> Settings:
+        """The settings every child gets: local addresses, a persisted key and secret."""
+        base = self.settings
+        data = base.data_dir.resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        (data / "logs").mkdir(exist_ok=True)
+        api = f"http://{base.api_host}:{base.api_port}"
+        updates: dict[str, object] = {
+            "data_dir": data,
+            "temporal_address": f"127.0.0.1:{base.temporal_port}",
+            "temporal_ui_url": f"http://127.0.0.1:{base.ui_port}",
+            "public_url": api,
+            "api_key": base.api_key or _persisted_secret(data / "api-key", "jk_dev_"),
+            "dev_outbox": True,
+            "sms_webhook_url": base.sms_webhook_url or f"{api}/dev/outbox/sms",
+            "push_webhook_url": base.push_webhook_url or f"{api}/dev/outbox/push",
+        }
+        if "signing_secret" not in base.model_fields_set:
+            updates["signing_secret"] = _persisted_secret(data / "signing-secret", "")
+        if not _smtp_configured(base):
+            updates["smtp_host"] = "127.0.0.1"
+        return Settings.model_validate({**base.model_dump(), **updates})
+
+    def _start_temporal(self, settings: Settings) -> None:
+        for port in (settings.temporal_port, settings.ui_port, settings.api_port):
+            if _port_open("127.0.0.1", port):
+                raise StartupError(f"port {port} is already in use; choose another with a flag")
+        args = [
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(settings.temporal_port),
+            "--ui-port",
+            str(settings.ui_port),
+            "--namespace",
+            settings.temporal_namespace,
+            "--log-level",
+            "warn",
+            *sqlite_args(settings.data_dir / "temporal.db"),
+            *search_attribute_args(),
+        ]
+        log = settings.data_dir / "logs" / "temporal.log"
+        self._spawn("temporal", args, dict(os.environ), log=log)
+        self._wait("Temporal", lambda: _port_open("127.0.0.1", settings.temporal_port))
+
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str], log: Path | None = None
+    ) -> None:
+        output = log.open("ab") if log else None
+        process = subprocess.Popen(  # noqa: S603 - our own binaries, no shell
+            args,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,  # Ctrl-C reaches the supervisor, which stops children in order
+            preexec_fn=_die_with_parent,
+        )
+        self.children.append(Child(name, process, log))
+
+    def _wait_for_api(self, settings: Settings) -> None:
+        url = f"{settings.public_url}/readyz"
+
+        def ready() -> bool:
+            try:
+                return httpx.get(url, timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        self._wait("the API", ready)
+
+    def _apply_workflows(self, settings: Settings) -> None:
+        folder = settings.workflows
+        if not folder.exists():
+            self.say(f"(no {folder}/ folder: no definitions applied)")
+            return
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        with ApiClient(settings.public_url, key) as client:
+            report = apply([folder], client)
+        if not report.ok:
+            lines = "\n".join(f"  {p}" for p in report.problems)
+            raise StartupError(f"the definitions in {folder}/ have problems:\n{lines}")
+        for line in report.lines:
+            self.say(f"  {line}")
+
+    def _wait(self, what: str, ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not ready():
+            self._check_children()
+            if time.monotonic() > deadline:
+                raise StartupError(f"{what} did not come up within {STARTUP_SECONDS:.0f} s")
+            time.sleep(0.2)
+
+    def _banner(self, settings: Settings, capturing: bool) -> None:
+        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        api = settings.public_url
+        smtp = f"{settings.smtp_host}:{settings.smtp_port}"
+        outbox = f"{api}/dev/outbox" if capturing else f"SMTP {smtp}"
+        namespace = settings.temporal_namespace
+        self.say(
+            "\nJourneys is running. Ctrl-C stops everything.\n"
+            f"  API          {api}\n"
+            f"  API docs     {api}/docs\n"
+            f"  Temporal UI  {settings.temporal_ui_url}\n"
+            f"  Temporal     {settings.temporal_address} (namespace {namespace})\n"
+            f"  Outbox       {outbox} (SMS and push too: {api}/dev/outbox)\n"
+            f"  API key      {key}\n"
+            f"  Data         {settings.data_dir} (logs in {settings.data_dir / 'logs'})\n"
+        )
+
+    # -- running and stopping -----------------------------------------------------------
+
+    def _supervise(self) -> int:
+        while True:
+            self._check_children()
+            time.sleep(0.5)
+
+    def _check_children(self) -> None:
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None and not self._stopping:
+                where = f" (see {child.log})" if child.log else ""
+                raise StartupError(f"{child.name} exited with code {code}{where}")
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        raise _Stop
+
+    def _stop_children(self) -> None:
+        self._stopping = True
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.terminate()
+                try:
+                    child.process.wait(GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+                    child.process.wait()
+        self.children.clear()
+
+
+class StartupError(Exception):
+    pass
+
+
+class _Stop(Exception):
+    pass
+
+
+def _smtp_configured(settings: Settings) -> bool:
+    return "smtp_host" in settings.model_fields_set
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        secret = getattr(settings, name)
+        text = secret.get_secret_value() if hasattr(secret, "get_secret_value") else value
+        env[f"JOURNEYS_{name.upper()}"] = str(text)
+    return env
+
+
+def _persisted_secret(path: Path, prefix: str) -> str:
+    """A secret made once and kept in the data dir, so restarts keep keys and links valid."""
+    if path.exists():
+        return path.read_text().strip()
+    value = prefix + secrets.token_urlsafe(24)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

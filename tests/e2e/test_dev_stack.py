@@ -1,0 +1,172 @@
+"""End to end: `journeys dev` as a user runs it (real Temporal, worker and API processes),
+with a real SMTP sink and a real HTTP SMS provider on loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.sinks import HttpSink, SmtpSink, free_port, wait_until
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).parents[2]
+
+
+@dataclass
+class DevStack:
+    process: subprocess.Popen[str]
+    api: httpx.Client
+    data_dir: Path
+    ports: list[int]
+
+
+@pytest.fixture(scope="module")
+def sinks() -> Iterator[tuple[SmtpSink, HttpSink]]:
+    smtp, http = SmtpSink().start(), HttpSink().start()
+    yield smtp, http
+    smtp.stop()
+    http.stop()
+
+
+@pytest.fixture(scope="module")
+def dev(
+    tmp_path_factory: pytest.TempPathFactory, sinks: tuple[SmtpSink, HttpSink]
+) -> Iterator[DevStack]:
+    smtp, http = sinks
+    data_dir = tmp_path_factory.mktemp("journeys-dev")
+    api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "JOURNEYS_SMS_WEBHOOK_URL": f"{http.url}/sms",
+        "JOURNEYS_SIGNING_SECRET": "e2e-secret",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "journeys",
+        "dev",
+        "--data-dir",
+        str(data_dir),
+        "--api-port",
+        str(api_port),
+        "--temporal-port",
+        str(temporal_port),
+        "--ui-port",
+        str(ui_port),
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(smtp.port),
+        "--workflows",
+        str(ROOT / "workflows"),
+    ]
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120
+    while not any(line.startswith("  Data ") for line in output):
+        line = process.stdout.readline()
+        if (not line and process.poll() is not None) or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("journeys dev did not start:\n" + "".join(output))
+        output.append(line)
+    key = (data_dir / "api-key").read_text().strip()
+    banner = "".join(output)
+    assert f"API key      {key}" in banner
+    assert f"Temporal UI  http://127.0.0.1:{ui_port}" in banner
+    api = httpx.Client(
+        base_url=f"http://127.0.0.1:{api_port}",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    yield DevStack(process, api, data_dir, [api_port, temporal_port, ui_port])
+    api.close()
+    if process.poll() is None:
+        process.kill()
+
+
+def test_welcome_email_opened_then_thanks_sms(
+    dev: DevStack, sinks: tuple[SmtpSink, HttpSink]
+) -> None:
+    smtp, http = sinks
+    contact = {
+        "email": "grace@example.com",
+        "phone": "+15555550100",
+        "first_name": "Grace",
+        "consent": {"email": True, "sms": True},
+    }
+    assert dev.api.put("/v1/contacts/grace", json=contact).status_code == 201
+    fired = dev.api.post("/v1/triggers/contact.created/events", json={"contact_id": "grace"})
+    assert fired.json()["started"] == ["welcome"]
+
+    wait_until(lambda: smtp.to("grace@example.com"))
+    html = smtp.to("grace@example.com")[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
+    pixel = re.search(r'src="(http://127\.0\.0\.1:\d+/t/o/[^"]+)"', html)
+    assert pixel is not None
+    assert httpx.get(pixel.group(1)).headers["content-type"] == "image/gif"
+
+    wait_until(lambda: http.posted_to("/sms"))
+    assert http.posted_to("/sms")[0].json()["text"] == "Merci Grace, à très vite !"
+
+    def completed() -> bool:
+        return (
+            dev.api.get("/v1/journeys/welcome/instances/grace").json().get("status") == "completed"
+        )
+
+    wait_until(completed)
+    instance = dev.api.get("/v1/journeys/welcome/instances/grace").json()
+    assert [h["what"] for h in instance["history"]][-3:] == ["matched", "sent", "completed"]
+
+
+def test_an_exit_trigger_ends_a_waiting_run(
+    dev: DevStack, sinks: tuple[SmtpSink, HttpSink]
+) -> None:
+    smtp, _ = sinks
+    dev.api.put("/v1/contacts/linus", json={"email": "linus@example.com", "first_name": "Linus"})
+    cart = {"contact_id": "linus", "attributes": {"cart_id": "k9", "total": 120, "currency": "EUR"}}
+    assert dev.api.post("/v1/triggers/cart.abandoned/events", json=cart).json()["started"] == [
+        "cart-recovery"
+    ]
+
+    def waiting() -> bool:
+        return (
+            dev.api.get("/v1/journeys/cart-recovery/instances/linus").json().get("status")
+            == "waiting"
+        )
+
+    wait_until(waiting)
+    order = {"contact_id": "linus", "attributes": {"order_id": "o-1", "cart_id": "k9"}}
+    assert dev.api.post("/v1/triggers/order.placed/events", json=order).json()["signaled"] == [
+        "cart-recovery"
+    ]
+
+    def exited() -> bool:
+        return (
+            dev.api.get("/v1/journeys/cart-recovery/instances/linus").json().get("status")
+            == "exited"
+        )
+
+    wait_until(exited)
+    instance = dev.api.get("/v1/journeys/cart-recovery/instances/linus").json()
+    assert instance["outcome"]["reason"] == "trigger:order.placed"
+    assert smtp.to("linus@example.com") == []
+
+
+def test_sigterm_stops_every_child(dev: DevStack) -> None:
+    dev.process.send_signal(signal.SIGTERM)
+    assert dev.process.wait(timeout=60) == 0
+    for port in dev.ports:
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
