@@ -42,6 +42,7 @@ class SmtpSink:
         self._lock = threading.Lock()
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._started = False
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
@@ -53,10 +54,13 @@ class SmtpSink:
 
     def start(self) -> SmtpSink:
         self._controller.start()
+        self._started = True
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._started:
+            self._controller.stop()
+            self._started = False
 
     def to(self, address: str) -> list[EmailMessage]:
         with self._lock:

@@ -18,19 +18,6 @@ from journeys.definitions.documents import Bundle, load_bundle, to_document
 from journeys.definitions.triggers import TriggerDefinition
 from journeys.problems import Problem
 
-_TRIGGER_FIELDS = (
-    "name",
-    "type",
-    "audience",
-    "status",
-    "description",
-    "attributes",
-    "entity",
-    "operation",
-    "changed",
-    "contact_field",
-)
-
 
 @dataclass
 class ApplyReport:
@@ -73,15 +60,7 @@ class ApiClient:
     def custom_triggers(self) -> list[TriggerDefinition]:
         triggers = self.call("GET", "/v1/triggers")
         return [
-            TriggerDefinition.model_validate(
-                {
-                    "kind": "Trigger",
-                    **{k: v for k, v in t.items() if k in _TRIGGER_FIELDS and v is not None},
-                }
-                | {"type": t["kind"]}
-            )
-            for t in triggers
-            if t["kind"] in ("custom", "record_change")
+            TriggerDefinition.model_validate(t["definition"]) for t in triggers if t["definition"]
         ]
 
 

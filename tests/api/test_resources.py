@@ -239,3 +239,36 @@ async def test_stopping_a_journey_ends_its_runs_and_its_entries(
         "cart.abandoned", contact_id=unique("c"), attributes={"cart_id": "k", "total": 60}
     )
     assert late.json()["started"] == []
+
+
+async def test_erasing_a_contact_ends_its_runs_and_keeps_anonymous_counts(
+    stack: Stack, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink
+) -> None:
+    await stack.apply_workflows()
+    contact = unique("eve")
+    email = f"{contact}@example.com"
+    await stack.api.put(f"/v1/contacts/{contact}", json={"email": email, "first_name": "Eve"})
+    with temporal_env.with_time_skipping_disabled():
+        await stack.fire("contact.created", contact_id=contact)
+        await eventually(lambda: smtp_sink.to(email))
+
+        async def waiting() -> bool:
+            query = f"ContactId = '{contact}' AND JourneyStatus = 'waiting'"
+            return bool([w async for w in temporal_env.client.list_workflows(query)])
+
+        await eventually(waiting)
+        erased = await stack.api.delete(f"/v1/contacts/{contact}")
+        outcome = await temporal_env.client.get_workflow_handle(
+            f"journey/welcome/{contact}"
+        ).result()
+    assert erased.json() == {
+        "id": contact,
+        "contact_deleted": True,
+        "runs_stopping": 1,
+        "messages_anonymized": 1,
+        "entries_anonymized": 1,
+    }
+    assert outcome["reason"] == "contact_erased"
+    assert (await stack.api.get(f"/v1/contacts/{contact}")).status_code == 404
+    assert (await stack.api.get(f"/v1/contacts/{contact}/messages")).json() == []
+    assert (await stack.api.get(f"/v1/contacts/{contact}/journeys")).json() == []

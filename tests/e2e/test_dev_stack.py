@@ -164,6 +164,34 @@ def test_an_exit_trigger_ends_a_waiting_run(
     assert smtp.to("linus@example.com") == []
 
 
+def test_apply_publishes_only_what_changed_and_nothing_when_invalid(
+    dev: DevStack, tmp_path: Path
+) -> None:
+    key = (dev.data_dir / "api-key").read_text().strip()
+    env = {**os.environ, "JOURNEYS_API_KEY": key, "JOURNEYS_URL": str(dev.api.base_url)}
+
+    def journeys_apply(*paths: Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "journeys", "apply", *map(str, paths)]
+        return subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    again = journeys_apply(ROOT / "workflows")
+    assert again.returncode == 0, again.stderr
+    assert "journey welcome: unchanged, live version 1" in again.stdout
+    assert "trigger order.placed: unchanged" in again.stdout
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "kind: Journey\nid: vip\nname: VIP\nstart: {trigger: order.placed, when: {attr: trigger.total, op: gt, value: 1}}\nsteps: [{id: a, wait: PT1H}]\n"
+    )
+    refused = journeys_apply(ROOT / "workflows", bad)
+    assert refused.returncode == 1
+    assert f"{bad}: start.when.attr: order.placed has no attribute 'total'" in refused.stderr
+    assert "nothing was applied" in refused.stderr
+    assert dev.api.get("/v1/journeys/vip").status_code == 404
+
+
 def test_sigterm_stops_every_child(dev: DevStack) -> None:
     dev.process.send_signal(signal.SIGTERM)
     assert dev.process.wait(timeout=60) == 0

@@ -6,9 +6,10 @@ import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import select
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -273,3 +274,37 @@ async def test_continue_as_new_carries_the_run_over_whole(
     assert view.instance_id == first_run
     assert len(http_sink.posted_to("/sms")) == 1
     assert [e.what for e in view.history].count("sent") == 2
+
+
+async def test_an_smtp_outage_is_retried_and_the_email_goes_out_once(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, http_sink: HttpSink
+) -> None:
+    smtp = SmtpSink()  # not listening yet: the server is "down"
+    try:
+        async with running_worker(temporal_env, tmp_path, smtp, http_sink) as h:
+            contact, email = new_contact(h)
+            with temporal_env.with_time_skipping_disabled():
+                _, handle = await h.start(WELCOME, contact)
+
+                def pending() -> bool:
+                    with transaction(h.engine) as session:
+                        rows = session.exec(
+                            select(DeliveryRow).where(DeliveryRow.contact_id == contact)
+                        ).all()
+                    return [r.status for r in rows] == ["pending"]
+
+                await eventually(pending)  # written before the provider was tried
+                await eventually(lambda: _retried(handle), within=20)
+                smtp.start()
+                await eventually(lambda: smtp.to(email))
+                await eventually(lambda: not pending())
+                await handle.terminate("test over")
+    finally:
+        smtp.stop()
+    assert len(smtp.to(email)) == 1
+
+
+async def _retried(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether the pending send activity has been tried more than once already."""
+    description = await handle.describe()
+    return any(a.attempt >= 2 for a in description.raw_description.pending_activities)

@@ -6,14 +6,20 @@ from datetime import datetime
 from http import HTTPStatus
 
 from fastapi import APIRouter, HTTPException, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.deps import Admin, ServicesDep, SessionDep
+from api.dispatch import TemporalUnavailable
+from api.services import Services
 from journeys.definitions.common import ContactId
 from journeys.store.contacts import Contact, ContactChanges, get_contact, upsert_contact
+from journeys.store.db import transaction
 from journeys.store.deliveries import deliveries_of_contact
 from journeys.store.entries import entries_of_contact
+from journeys.store.erasure import Erasure, erase_contact
 from journeys.temporal import names
+from journeys.temporal.runs import stop_runs
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
@@ -30,6 +36,14 @@ class MessageOut(BaseModel):
     summary: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class Erased(BaseModel):
+    id: str
+    contact_deleted: bool
+    runs_stopping: int
+    messages_anonymized: int
+    entries_anonymized: int
 
 
 class EntryOut(BaseModel):
@@ -96,3 +110,24 @@ def contact_journeys(
             )
         )
     return entries
+
+
+@router.delete("/{contact_id}", responses={503: {"description": "Temporal unreachable"}})
+async def erase(contact_id: ContactId, services: ServicesDep, _: Admin) -> Erased:
+    """Erase a contact: their runs end, their personal data goes, anonymous counts stay.
+
+    Temporal keeps the histories of ended runs until the namespace's retention period ends.
+    """
+    try:
+        stopping = await stop_runs(
+            services.temporal, services.settings.task_queue, "contact_erased", contact_id=contact_id
+        )
+    except RuntimeError as error:
+        raise TemporalUnavailable(str(error)) from error
+    erasure = await run_in_threadpool(_erase, services, contact_id)
+    return Erased(id=contact_id, runs_stopping=stopping, **vars(erasure))
+
+
+def _erase(services: Services, contact_id: str) -> Erasure:
+    with transaction(services.engine) as session:
+        return erase_contact(session, contact_id)

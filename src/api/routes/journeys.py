@@ -133,7 +133,12 @@ async def stop_journey(journey_id: JourneyId, services: ServicesDep, _: Admin) -
     """Stop new entries at once, and end every running instance."""
     await run_in_threadpool(_stop_entries, services, journey_id)
     try:
-        asked = await stop_runs(services.temporal, services.settings.task_queue, journey_id)
+        asked = await stop_runs(
+            services.temporal,
+            services.settings.task_queue,
+            "journey_stopped",
+            journey_id=journey_id,
+        )
     except RuntimeError as error:
         raise TemporalUnavailable(str(error)) from error
     return Stopped(id=journey_id, status=store.JourneyStatus.STOPPED, runs_stopping=asked)

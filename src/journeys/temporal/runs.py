@@ -84,14 +84,23 @@ async def signal_run(
 
 
 async def stop_runs(
-    client: Client, task_queue: str, journey_id: str, reason: str = "journey_stopped"
+    client: Client,
+    task_queue: str,
+    reason: str,
+    *,
+    journey_id: str | None = None,
+    contact_id: str | None = None,
 ) -> int:
-    """Ask every running run of a journey (on this deployment's task queue) to end; how many
-    were asked."""
+    """Ask every running run of a journey, or of a contact, on this deployment's task queue
+    to end; how many were asked. Ids are checked by their models, so they hold no quote."""
     query = (
-        f"{names.JOURNEY_ID.name} = '{journey_id}' AND TaskQueue = '{task_queue}' "
-        f"AND WorkflowType = '{names.JOURNEY_WORKFLOW}' AND ExecutionStatus = 'Running'"
+        f"TaskQueue = '{task_queue}' AND WorkflowType = '{names.JOURNEY_WORKFLOW}' "
+        "AND ExecutionStatus = 'Running'"
     )
+    if journey_id is not None:
+        query += f" AND {names.JOURNEY_ID.name} = '{journey_id}'"
+    if contact_id is not None:
+        query += f" AND {names.CONTACT_ID.name} = '{contact_id}'"
     asked = 0
     async for execution in client.list_workflows(query):
         try:

@@ -1,0 +1,26 @@
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from journeys.cli import app
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_validate_accepts_the_workflows_folder() -> None:
+    result = CliRunner().invoke(app, ["validate", str(ROOT / "workflows")])
+    assert result.exit_code == 0
+    assert result.stdout == "ok: 3 triggers, 2 journeys\n"
+
+
+def test_validate_lists_every_problem_and_fails(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(
+        "kind: Journey\nid: bad\nname: Bad\nstart: {trigger: no.such}\n"
+        "steps: [{id: a, wait: PT1H}, {id: a, wait: PT2H}]\n"
+    )
+    result = CliRunner().invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{tmp_path}/bad.yaml: start.trigger: unknown trigger 'no.such'",
+        f"{tmp_path}/bad.yaml: steps[1].id: step id 'a' is already used at steps[0]",
+    ]
