@@ -6,17 +6,31 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from api.auth import Authenticator
+from api.auth import Authenticator, RateLimiter
 from api.catalog import CatalogCache
 from api.dispatch import Dispatcher
 from api.errors import install_error_handlers
-from api.idempotency import RecentEvents
-from api.routes import api_keys, contacts, dev_outbox, events, health, journeys, tracking, triggers
+from api.ingestion import EventLedger, Ingestion
+from api.limits import BodySizeLimit
+from api.routes import (
+    api_keys,
+    cloudevents,
+    contacts,
+    dev_outbox,
+    events,
+    health,
+    journeys,
+    records,
+    segment,
+    tracking,
+    triggers,
+)
 from api.services import Services
 from journeys.settings import Settings
 from journeys.store.db import create_db_engine
@@ -38,17 +52,22 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         client = temporal or await connect(settings, lazy=True, retry_config=API_RETRY)
         catalog = CatalogCache(engine)
         await asyncio.to_thread(catalog.reload)
+        dispatcher = Dispatcher(client, settings.task_queue)
+        ledger = EventLedger(engine, timedelta(hours=settings.event_id_window_hours))
         app.state.services = Services(
             settings=settings,
             engine=engine,
             temporal=client,
             catalog=catalog,
-            dispatcher=Dispatcher(client, settings.task_queue),
+            dispatcher=dispatcher,
             auth=Authenticator(
-                engine, settings.api_key.get_secret_value() if settings.api_key else None
+                engine,
+                settings.api_key.get_secret_value() if settings.api_key else None,
+                settings.signing_secret.get_secret_value(),
             ),
+            rate_limiter=RateLimiter(settings.rate_limit_per_key),
             tokens=Tokens(settings.signing_secret.get_secret_value()),
-            recent_events=RecentEvents(),
+            ingestion=Ingestion(catalog, dispatcher, ledger),
         )
         watcher = asyncio.create_task(catalog.watch(settings.catalog_refresh_seconds))
         try:
@@ -66,7 +85,19 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, events, triggers, journeys, contacts, api_keys, tracking):
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (
+        health,
+        events,
+        cloudevents,
+        segment,
+        records,
+        triggers,
+        journeys,
+        contacts,
+        api_keys,
+        tracking,
+    ):
         app.include_router(module.router)
     if settings.dev_outbox:
         app.include_router(dev_outbox.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from http import HTTPStatus
 from typing import Annotated
@@ -10,7 +11,9 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from api.auth import Unauthenticated, key_from_header
 from api.services import Services
+from journeys.signing import SIGNATURE_HEADER
 from journeys.store.api_keys import Principal, Scope
 
 
@@ -30,33 +33,47 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
+# Declared for the OpenAPI document; the header itself is read below (Basic is accepted too).
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
 
-def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+def require(scope: Scope, *, signed_requests: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """The caller, who must hold `scope`; ingestion calls may be signed instead of keyed."""
+
     async def authorize(
+        request: Request,
         services: ServicesDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        if credentials is None:
+        try:
+            principal = await _authenticate(request, services, signed_requests)
+        except Unauthenticated as error:
             raise HTTPException(
-                HTTPStatus.UNAUTHORIZED,
-                "missing API key: send `Authorization: Bearer <key>`",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        principal = await services.auth.authenticate(credentials.credentials)
-        if principal is None:
-            raise HTTPException(
-                HTTPStatus.UNAUTHORIZED,
-                "unknown or revoked API key",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+                HTTPStatus.UNAUTHORIZED, str(error), headers={"WWW-Authenticate": "Bearer"}
+            ) from None
         if not principal.may(scope):
             raise HTTPException(HTTPStatus.FORBIDDEN, f"this key lacks the {scope!s} scope")
+        wait = services.rate_limiter.wait_for(principal)
+        if wait > 0:
+            raise HTTPException(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                "rate limit of this key exceeded",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
         return principal
 
     return authorize
 
 
-EventWriter = Annotated[Principal, Depends(require(Scope.EVENTS_WRITE))]
+async def _authenticate(request: Request, services: Services, signed_requests: bool) -> Principal:
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if signature and signed_requests:
+        return await services.auth.from_signature(signature, await request.body())
+    key = key_from_header(request.headers.get("authorization", ""))
+    if key is None:
+        raise Unauthenticated("missing API key: send `Authorization: Bearer <key>`")
+    return await services.auth.from_key(key)
+
+
+EventWriter = Annotated[Principal, Depends(require(Scope.EVENTS_WRITE, signed_requests=True))]
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.dispatch import TemporalUnavailable
+from api.ingestion import Refused
 from journeys.problems import Problem, ProblemsError, format_path
 from journeys.store.journeys import JourneyNotFound
 
@@ -65,6 +66,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemsError)
     async def invalid_definition(_: Request, error: ProblemsError) -> JSONResponse:
         return unprocessable(error.problems)
+
+    @app.exception_handler(Refused)
+    async def refused(_: Request, error: Refused) -> JSONResponse:
+        return error_response(error.status, error.detail, error.problems)
 
     @app.exception_handler(JourneyNotFound)
     async def journey_not_found(_: Request, error: JourneyNotFound) -> JSONResponse:

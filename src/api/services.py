@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.auth import Authenticator
+from api.auth import Authenticator, RateLimiter
 from api.catalog import CatalogCache
 from api.dispatch import Dispatcher
-from api.idempotency import RecentEvents
+from api.ingestion import Ingestion
 from journeys.settings import Settings
 from journeys.tracking import Tokens
 
@@ -23,8 +23,9 @@ class Services:
     catalog: CatalogCache
     dispatcher: Dispatcher
     auth: Authenticator
+    rate_limiter: RateLimiter
     tokens: Tokens
-    recent_events: RecentEvents
+    ingestion: Ingestion
 
     def temporal_ui_link(self, workflow_id: str, run_id: str | None = None) -> str:
         from urllib.parse import quote

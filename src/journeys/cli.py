@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +18,8 @@ app = typer.Typer(
 )
 
 Paths = Annotated[list[Path], typer.Argument(help="Definition files or folders (YAML or JSON).")]
+Url = Annotated[str | None, typer.Option(envvar="JOURNEYS_URL", help="The API's address.")]
+AdminKey = Annotated[str | None, typer.Option(help="An admin key (default: JOURNEYS_API_KEY).")]
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -27,10 +28,9 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from journeys.logs import configure_logging
+
+    configure_logging(settings.log_level)
 
 
 @app.command()
@@ -47,22 +47,12 @@ def validate(paths: Paths) -> None:
 
 
 @app.command("apply")
-def apply_command(
-    paths: Paths,
-    url: Annotated[
-        str | None, typer.Option(envvar="JOURNEYS_URL", help="The API's address.")
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option(help="An admin key (default: JOURNEYS_API_KEY).")
-    ] = None,
-) -> None:
+def apply_command(paths: Paths, url: Url = None, api_key: AdminKey = None) -> None:
     """Validate definition files against a running API, then publish them."""
-    from journeys.apply import ApiClient, ApiError, apply
+    from journeys.apply import ApiError, apply
 
-    settings = _settings()
-    key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
     try:
-        with ApiClient(url or settings.public_url, key) as client:
+        with _api(url, api_key) as client:
             report = apply(paths, client)
     except ApiError as error:
         typer.echo(f"error: {error}", err=True)
@@ -76,6 +66,70 @@ def apply_command(
             "nothing was applied" if not report.lines else "stopped at the first refusal", err=True
         )
         raise typer.Exit(1)
+
+
+def _api(url: str | None, api_key: str | None) -> Any:
+    from journeys.apply import ApiClient
+
+    settings = _settings()
+    key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
+    return ApiClient(url or settings.public_url, key)
+
+
+def _call(url: str | None, api_key: str | None, method: str, path: str, **kwargs: Any) -> Any:
+    from journeys.apply import ApiError
+
+    try:
+        with _api(url, api_key) as client:
+            return client.call(method, path, **kwargs)
+    except ApiError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+keys = typer.Typer(
+    help="API keys, through a running API (needs an admin key).", no_args_is_help=True
+)
+app.add_typer(keys, name="keys")
+
+
+@keys.command("create")
+def create_key(
+    name: Annotated[str, typer.Argument(help="What the key is for, e.g. the producer's name.")],
+    scope: Annotated[list[str], typer.Option(help="events:write or admin; repeatable.")],
+    signed: Annotated[bool, typer.Option(help="Authenticate signed requests only.")] = False,
+    rate_limit: Annotated[float | None, typer.Option(help="Requests a second.")] = None,
+    url: Url = None,
+    api_key: AdminKey = None,
+) -> None:
+    """Create a key; its secret is printed this once."""
+    body = {"name": name, "scopes": scope, "signed": signed, "rate_limit": rate_limit}
+    created = _call(url, api_key, "POST", "/v1/api-keys", json=body)
+    if "problems" in created:
+        for problem in created["problems"]:
+            typer.echo(f"{problem['path']}: {problem['message']}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"id      {created['id']}")
+    if signed:
+        typer.echo(f"signing secret (shown once): {created['signing_secret']}")
+    else:
+        typer.echo(f"secret (shown once): {created['secret']}")
+
+
+@keys.command("list")
+def list_keys(url: Url = None, api_key: AdminKey = None) -> None:
+    """Every key, without its secret."""
+    for key in _call(url, api_key, "GET", "/v1/api-keys"):
+        state = "revoked" if key["revoked_at"] else "active"
+        kind = " signed" if key["signed"] else ""
+        typer.echo(f"{key['id']}  {state}{kind}  {','.join(key['scopes'])}  {key['name']}")
+
+
+@keys.command("revoke")
+def revoke_key(key_id: str, url: Url = None, api_key: AdminKey = None) -> None:
+    """Revoke a key at once."""
+    _call(url, api_key, "DELETE", f"/v1/api-keys/{key_id}")
+    typer.echo(f"revoked {key_id}")
 
 
 @app.command()
@@ -107,6 +161,9 @@ def api(
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level,
+        log_config=None,  # ours: one format, contact data masked
+        # Access lines carry paths such as /v1/contacts/<id>: only when debugging.
+        access_log=settings.log_level.lower() == "debug",
         proxy_headers=True,
     )
 

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     ui_port: int = 8233
     workflows: Path = Path("workflows")
 
+    rate_limit_per_key: float = Field(
+        default=2000.0, ge=0, description="Requests a second per API key and process; 0: no limit."
+    )
+    max_body_bytes: int = Field(default=1_000_000, gt=0, description="Larger bodies get 413.")
+    event_id_window_hours: float = Field(
+        default=24.0, gt=0, description="How long an accepted event id is answered as a duplicate."
+    )
     catalog_refresh_seconds: float = Field(
         default=2.0,
         description="How often the API looks for trigger and journey changes made elsewhere.",

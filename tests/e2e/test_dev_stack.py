@@ -192,6 +192,31 @@ def test_apply_publishes_only_what_changed_and_nothing_when_invalid(
     assert dev.api.get("/v1/journeys/vip").status_code == 404
 
 
+def test_keys_from_the_command_line(dev: DevStack) -> None:
+    key = (dev.data_dir / "api-key").read_text().strip()
+    env = {**os.environ, "JOURNEYS_API_KEY": key, "JOURNEYS_URL": str(dev.api.base_url)}
+
+    def journeys(*args: str) -> str:
+        command = [sys.executable, "-m", "journeys", "keys", *args]
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=60, check=True
+        )
+        return done.stdout
+
+    created = journeys("create", "shop", "--scope", "events:write")
+    key_id = created.split()[1]
+    secret = created.rsplit(" ", 1)[1].strip()
+    fired = httpx.post(
+        f"{dev.api.base_url}/v1/triggers/order.placed/events",
+        json={"contact_id": "k1", "attributes": {"order_id": "o"}},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert fired.status_code == 202
+    assert f"{key_id}  active  events:write  shop" in journeys("list")
+    assert journeys("revoke", key_id) == f"revoked {key_id}\n"
+    assert f"{key_id}  revoked  events:write  shop" in journeys("list")
+
+
 def test_sigterm_stops_every_child(dev: DevStack) -> None:
     dev.process.send_signal(signal.SIGTERM)
     assert dev.process.wait(timeout=60) == 0

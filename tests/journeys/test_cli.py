@@ -24,3 +24,16 @@ def test_validate_lists_every_problem_and_fails(tmp_path: Path) -> None:
         f"{tmp_path}/bad.yaml: start.trigger: unknown trigger 'no.such'",
         f"{tmp_path}/bad.yaml: steps[1].id: step id 'a' is already used at steps[0]",
     ]
+
+
+def test_log_lines_mask_contact_data() -> None:
+    from journeys.logs import redact
+
+    line = (
+        "Failed activation on workflow JourneyWorkflow with ID journey/welcome/ada@example.com/cart-1 "
+        "run: recipient refused: {'ada@example.com': (550, b'no')} sms to +33612345678"
+    )
+    assert redact(line) == (
+        "Failed activation on workflow JourneyWorkflow with ID journey/welcome/<contact> "
+        "run: recipient refused: {'<email>': (550, b'no')} sms to <phone>"
+    )

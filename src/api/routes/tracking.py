@@ -66,4 +66,4 @@ async def _raise(
     except (RPCError, RuntimeError) as error:
         # The reader still gets the image or the page; the interaction is logged, not lost
         # silently, but cannot reach the run while Temporal is away.
-        log.warning("could not raise %s for %s: %s", trigger, ref.workflow_id, error)
+        log.warning("could not raise %s for message %s: %s", trigger, ref.message_id, error)

@@ -26,6 +26,8 @@ class Principal:
     key_id: str
     name: str
     scopes: frozenset[Scope]
+    signed: bool = False
+    rate_limit: float | None = None
 
     def may(self, scope: Scope) -> bool:
         return Scope.ADMIN in self.scopes or scope in self.scopes
@@ -36,12 +38,24 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(session: Session, name: str, scopes: list[Scope]) -> tuple[ApiKeyRow, str]:
+def create_key(
+    session: Session,
+    name: str,
+    scopes: list[Scope],
+    *,
+    signed: bool = False,
+    rate_limit: float | None = None,
+) -> tuple[ApiKeyRow, str]:
     """A new key and its secret, which is never stored and never shown again."""
     key_id = secrets.token_hex(8)
     secret = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     row = ApiKeyRow(
-        id=key_id, name=name, scopes=[str(s) for s in scopes], secret_hash=_hash(secret)
+        id=key_id,
+        name=name,
+        scopes=[str(s) for s in scopes],
+        secret_hash=_hash(secret),
+        signed=signed,
+        rate_limit=rate_limit,
     )
     session.add(row)
     return row, secret
@@ -56,7 +70,24 @@ def verify_key(session: Session, secret: str) -> Principal | None:
         return None
     if not hmac.compare_digest(row.secret_hash, _hash(secret)):
         return None
-    return Principal(row.id, row.name, frozenset(Scope(s) for s in row.scopes))
+    return _principal(row)
+
+
+def find_key(session: Session, key_id: str) -> Principal | None:
+    """An active key by its id (for signed requests, which carry the id, not the secret)."""
+    row = session.get(ApiKeyRow, key_id)
+    return _principal(row) if row is not None and row.revoked_at is None else None
+
+
+def signing_secret(server_secret: str, key_id: str) -> str:
+    """A signed key's signing secret, derived from the deployment's secret: nothing to store,
+    and rotating JOURNEYS_SIGNING_SECRET rotates every one of them."""
+    return hmac.new(server_secret.encode(), f"ingest:{key_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def _principal(row: ApiKeyRow) -> Principal:
+    scopes = frozenset(Scope(s) for s in row.scopes)
+    return Principal(row.id, row.name, scopes, signed=row.signed, rate_limit=row.rate_limit)
 
 
 def list_keys(session: Session) -> list[ApiKeyRow]:

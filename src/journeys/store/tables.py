@@ -130,6 +130,10 @@ class ApiKeyRow(SQLModel, table=True):
     name: str = Field(max_length=200)
     scopes: list[str] = _json()
     secret_hash: str = Field(max_length=64)
+    # A signed key authenticates only requests signed with its signing secret: it is never
+    # sent over the wire itself.
+    signed: bool = False
+    rate_limit: float | None = None  # requests per second; None: the deployment's default
     created_at: datetime = _timestamp()
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
 
@@ -142,3 +146,15 @@ class RevisionRow(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     revision: int = 0
     updated_at: datetime = _timestamp()
+
+
+class AcceptedEventRow(SQLModel, table=True):
+    """Event ids accepted recently: a producer's retry within the window acts on nothing."""
+
+    __tablename__ = "accepted_events"
+    __table_args__ = (Index("ix_accepted_events_claimed_at", "claimed_at"),)
+
+    event_id: str = Field(primary_key=True, max_length=200)
+    trigger: str = Field(max_length=100)
+    claimed_at: datetime = _timestamp()
+    done: bool = False  # False while the gateway is still routing it

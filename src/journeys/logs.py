@@ -1,0 +1,39 @@
+"""Logging for the API, the worker and the CLI: one format, and no contact data at the
+default level.
+
+Log lines may mention workflow ids (which hold contact ids), email addresses (in provider
+errors) or phone numbers; below DEBUG they are masked before any handler writes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_WORKFLOW_ID = re.compile(r"(journey/[a-z0-9_-]+/)[^\s/'\",)]+(/[^\s'\",)]+)?")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"\+[1-9]\d{6,14}\b")
+
+
+def redact(text: str) -> str:
+    text = _WORKFLOW_ID.sub(r"\1<contact>", text)
+    text = _EMAIL.sub("<email>", text)
+    return _PHONE.sub("<phone>", text)
+
+
+class RedactContactData(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    if logging.getLogger().level > logging.DEBUG:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactContactData())
