@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
@@ -37,8 +38,20 @@ from journeys.store.db import create_db_engine
 from journeys.temporal.client import connect
 from journeys.tracking import Tokens
 
+log = logging.getLogger("journeys.api")
+
 # Fail over to a 503 within a few seconds when Temporal is away, instead of the SDK's default.
 API_RETRY = RetryConfig(max_elapsed_time_millis=3000, max_retries=4)
+
+
+async def _purge_event_ids(ledger: EventLedger, every_seconds: float = 3600) -> None:
+    """Forget event ids older than the window, hourly; runs until cancelled."""
+    while True:
+        try:
+            await ledger.purge()
+        except SQLAlchemyError as error:
+            log.warning("could not purge old event ids: %s", error)
+        await asyncio.sleep(every_seconds)
 
 
 def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
@@ -69,13 +82,16 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
             tokens=Tokens(settings.signing_secret.get_secret_value()),
             ingestion=Ingestion(catalog, dispatcher, ledger),
         )
-        watcher = asyncio.create_task(catalog.watch(settings.catalog_refresh_seconds))
+        background = [
+            asyncio.create_task(catalog.watch(settings.catalog_refresh_seconds)),
+            asyncio.create_task(_purge_event_ids(ledger)),
+        ]
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             engine.dispose()
 
     app = FastAPI(

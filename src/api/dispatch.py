@@ -13,7 +13,7 @@ from journeys.engine.entry import may_start
 from journeys.events import TriggerEvent
 from journeys.routing import LiveJourney, Routes
 from journeys.temporal import names
-from journeys.temporal.runs import signal_run, start_run
+from journeys.temporal.runs import signal_contact_runs, signal_run, start_run
 
 # A producer is better served by a quick 503 it can retry than by a hanging request.
 RPC_TIMEOUT = timedelta(seconds=5)
@@ -44,7 +44,7 @@ class Dispatcher:
         (same event id) redoes it, and runs that already have the event ignore it.
         """
         starts = [j for j in routes.start if self._may_start(j, event)]
-        signals = [j for j in routes.signal if not j.per_binding or event.binding_id]
+        signals = list(routes.signal)
         calls = [self._start(j, event) for j in starts] + [self._signal(j, event) for j in signals]
         try:
             outcomes = await asyncio.gather(*calls)
@@ -80,6 +80,14 @@ class Dispatcher:
         return started, True
 
     async def _signal(self, journey: LiveJourney, event: TriggerEvent) -> tuple[bool, bool]:
+        """A continue- or exit-trigger reaches the contact's run. In a journey run per binding,
+        an event with a binding id reaches that binding's run only, and one without reaches
+        every running run of the contact."""
+        if journey.per_binding and not event.binding_id:
+            reached = await signal_contact_runs(
+                self._client, self._task_queue, journey.id, event.contact_id, event, RPC_TIMEOUT
+            )
+            return False, reached > 0
         binding = event.binding_id if journey.per_binding else None
         workflow_id = names.workflow_id(journey.id, event.contact_id, binding)
         return False, await signal_run(self._client, workflow_id, event, rpc_timeout=RPC_TIMEOUT)

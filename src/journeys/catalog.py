@@ -241,3 +241,21 @@ def _json_type(value: Any) -> str:
         case dict():
             return "an object"
     return type(value).__name__
+
+
+def incompatible_changes(old: TriggerDefinition, new: TriggerDefinition) -> list[str]:
+    """What a new definition breaks for journeys written against the old one."""
+    changes = []
+    if old.type is not new.type:
+        changes.append(f"type changes from {old.type} to {new.type}")
+    if old.audience is not new.audience:
+        changes.append(f"audience changes from {old.audience} to {new.audience}")
+    kept = {spec.name: spec for spec in new.attributes}
+    for spec in old.attributes:
+        if spec.name not in kept:
+            changes.append(f"attribute {spec.name!r} is removed")
+        elif kept[spec.name].type is not spec.type:
+            changes.append(
+                f"attribute {spec.name!r} changes from {spec.type} to {kept[spec.name].type}"
+            )
+    return changes

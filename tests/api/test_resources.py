@@ -272,3 +272,37 @@ async def test_erasing_a_contact_ends_its_runs_and_keeps_anonymous_counts(
     assert (await stack.api.get(f"/v1/contacts/{contact}")).status_code == 404
     assert (await stack.api.get(f"/v1/contacts/{contact}/messages")).json() == []
     assert (await stack.api.get(f"/v1/contacts/{contact}/journeys")).json() == []
+
+
+async def test_trigger_lifecycle_protects_published_journeys(stack: Stack) -> None:
+    await stack.apply_workflows()
+    cart = {
+        "status": "ready",
+        "attributes": [{"name": "cart_id", "type": "text", "required": True}, {"name": "total", "type": "text"}],
+    }
+    changed = await stack.api.put("/v1/triggers/cart.abandoned", json=cart)
+    assert changed.status_code == 409
+    assert changed.json()["detail"] == (
+        "attribute 'total' changes from number to text; attribute 'currency' is removed: "
+        "published journeys use cart.abandoned (cart-recovery)"
+    )
+    compatible = {**cart, "attributes": [
+        {"name": "cart_id", "type": "text", "required": True}, {"name": "total", "type": "number", "required": True},
+        {"name": "currency", "type": "text"}, {"name": "coupon", "type": "text"}]}
+    assert (await stack.api.put("/v1/triggers/cart.abandoned", json=compatible)).status_code == 200
+
+    in_use = await stack.api.delete("/v1/triggers/order.placed")
+    assert in_use.json() == {"detail": "published journeys use order.placed: cart-recovery, welcome"}
+    built_in = await stack.api.delete("/v1/triggers/contact.created")
+    assert built_in.status_code == 409
+    assert (await stack.api.delete("/v1/triggers/opportunity.won")).status_code == 204
+    assert (await stack.api.get("/v1/triggers/opportunity.won")).status_code == 404
+
+    stopped = await stack.api.put("/v1/triggers/order.placed", json={
+        "status": "stopped", "attributes": [{"name": "order_id", "type": "text", "required": True},
+                                            {"name": "cart_id", "type": "text"}, {"name": "amount", "type": "number"}]})
+    assert stopped.status_code == 200
+    refused = await stack.fire("order.placed", contact_id="c1", attributes={"order_id": "o"})
+    assert (refused.status_code, refused.json()["detail"]) == (409, "trigger order.placed is stopped, not ready")
+    uses = (await stack.api.get("/v1/triggers/order.placed")).json()["journeys"]
+    assert uses == [{"journey_id": "cart-recovery", "roles": ["exit"]}, {"journey_id": "welcome", "roles": ["exit"]}]

@@ -6,7 +6,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
@@ -14,7 +14,7 @@ from api.deps import Admin, ServicesDep, SessionDep
 from api.dispatch import TemporalUnavailable
 from api.routes.definitions_body import definition_body, journey_body
 from api.services import Services
-from journeys.definitions.common import ContactId, JourneyId
+from journeys.definitions.common import BindingId, ContactId, JourneyId
 from journeys.definitions.documents import to_document
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.definitions.validation import validate_journey
@@ -22,7 +22,6 @@ from journeys.engine.state import HistoryEntry, Outcome, RunStatus
 from journeys.problems import ProblemsError
 from journeys.store import journeys as store
 from journeys.store.db import transaction
-from journeys.temporal import names
 from journeys.temporal.runs import latest_entered_run, stop_runs
 
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
@@ -155,17 +154,22 @@ def _stop_entries(services: Services, journey_id: str) -> None:
     responses={404: {"description": "The contact never entered this journey"}},
 )
 async def get_instance(
-    journey_id: JourneyId, contact_id: ContactId, services: ServicesDep, _: Admin
+    journey_id: JourneyId,
+    contact_id: ContactId,
+    services: ServicesDep,
+    _: Admin,
+    binding_id: Annotated[
+        BindingId | None, Query(description="For a journey run per binding.")
+    ] = None,
 ) -> InstanceOut:
-    """Where a contact is in a journey: its run's status, step, version and history."""
-    workflow_id = names.workflow_id(journey_id, contact_id)
+    """Where a contact is in a journey: its newest run's status, step, version and history."""
     try:
-        found = await latest_entered_run(services.temporal, workflow_id)
+        found = await latest_entered_run(services.temporal, journey_id, contact_id, binding_id)
     except RuntimeError as error:
         raise TemporalUnavailable(str(error)) from error
     if found is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, f"{contact_id} never entered {journey_id}")
-    run_id, view = found
+    workflow_id, run_id, view = found
     return InstanceOut(
         workflow_id=workflow_id,
         run_id=run_id,

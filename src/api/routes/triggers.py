@@ -10,13 +10,14 @@ from pydantic import BaseModel, Field
 
 from api.deps import Admin, EventWriter, ServicesDep, SessionDep
 from api.routes.definitions_body import definition_body, trigger_body
-from journeys.catalog import Trigger
+from journeys.catalog import BUILT_IN, Trigger, incompatible_changes
 from journeys.definitions.documents import to_document
 from journeys.definitions.triggers import AttributeSpec, TriggerDefinition
 from journeys.definitions.validation import validate_trigger
 from journeys.problems import ProblemsError
 from journeys.routing import RoutingIndex
-from journeys.store.triggers import put_trigger
+from journeys.store import triggers as store
+from journeys.store.journeys import live_journeys
 
 router = APIRouter(prefix="/v1/triggers", tags=["triggers"])
 
@@ -76,12 +77,44 @@ async def list_triggers(services: ServicesDep, _: EventWriter) -> list[TriggerOu
 
 
 @router.get("/{name}", responses={404: {"description": "Unknown trigger"}})
-async def get_trigger(name: str, services: ServicesDep, _: EventWriter) -> TriggerOut:
+async def read_trigger(name: str, services: ServicesDep, _: EventWriter) -> TriggerOut:
     snapshot = services.catalog.snapshot
     trigger = snapshot.catalog.get(name)
     if trigger is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, f"unknown trigger {name!r}")
     return TriggerOut.of(trigger, snapshot.routing)
+
+
+@router.delete(
+    "/{name}",
+    status_code=HTTPStatus.NO_CONTENT,
+    response_class=Response,
+    responses={
+        404: {"description": "Unknown trigger"},
+        409: {"description": "In use, or built in"},
+    },
+)
+def delete_custom_trigger(
+    name: str, services: ServicesDep, session: SessionDep, _: Admin
+) -> Response:
+    """Delete a custom trigger that no published journey uses."""
+    if name in BUILT_IN:
+        raise HTTPException(HTTPStatus.CONFLICT, f"{name} is built in: it cannot be deleted")
+    users = _users(session, name)
+    if users:
+        raise HTTPException(
+            HTTPStatus.CONFLICT, f"published journeys use {name}: {', '.join(users)}"
+        )
+    if not store.delete_trigger(session, name):
+        raise HTTPException(HTTPStatus.NOT_FOUND, f"unknown trigger {name!r}")
+    session.commit()
+    services.catalog.reload()
+    return Response(status_code=HTTPStatus.NO_CONTENT)
+
+
+def _users(session: SessionDep, name: str) -> list[str]:
+    """Published journeys that use the trigger, read from the store (not a cached index)."""
+    return sorted(RoutingIndex(live_journeys(session)).uses(name))
 
 
 @router.put(
@@ -101,7 +134,16 @@ def put_custom_trigger(
     problems = validate_trigger(definition)
     if problems:
         raise ProblemsError(problems)
-    created = put_trigger(session, definition)
+    current = store.get_trigger(session, name)
+    if current is not None:
+        breaking = incompatible_changes(current, definition)
+        users = _users(session, name)
+        if breaking and users:
+            raise HTTPException(
+                HTTPStatus.CONFLICT,
+                f"{'; '.join(breaking)}: published journeys use {name} ({', '.join(users)})",
+            )
+    created = store.put_trigger(session, definition)
     session.commit()
     snapshot = services.catalog.reload()
     response.status_code = HTTPStatus.CREATED if created else HTTPStatus.OK

@@ -30,6 +30,15 @@ def put_trigger(session: Session, definition: TriggerDefinition) -> bool:
     return created
 
 
+def delete_trigger(session: Session, name: str) -> bool:
+    row = session.get(TriggerRow, name)
+    if row is None:
+        return False
+    session.delete(row)
+    bump_revision(session)
+    return True
+
+
 def get_trigger(session: Session, name: str) -> TriggerDefinition | None:
     row = session.get(TriggerRow, name)
     return TriggerDefinition.model_validate(row.definition) if row else None

@@ -83,6 +83,34 @@ async def signal_run(
     return True
 
 
+async def signal_contact_runs(
+    client: Client,
+    task_queue: str,
+    journey_id: str,
+    contact_id: str,
+    event: TriggerEvent,
+    rpc_timeout: timedelta | None = None,
+) -> int:
+    """Send an event to every running run of a contact in a journey (one per binding); how
+    many got it. Found through Temporal's visibility, which a cluster may update a moment
+    after a run starts."""
+    query = (
+        f"{_running(task_queue)} AND {names.JOURNEY_ID.name} = '{journey_id}' "
+        f"AND {names.CONTACT_ID.name} = '{contact_id}'"
+    )
+    reached = 0
+    async for execution in client.list_workflows(query, rpc_timeout=rpc_timeout):
+        reached += await signal_run(client, execution.id, event, rpc_timeout=rpc_timeout)
+    return reached
+
+
+def _running(task_queue: str) -> str:
+    return (
+        f"TaskQueue = '{task_queue}' AND WorkflowType = '{names.JOURNEY_WORKFLOW}' "
+        "AND ExecutionStatus = 'Running'"
+    )
+
+
 async def stop_runs(
     client: Client,
     task_queue: str,
@@ -93,10 +121,7 @@ async def stop_runs(
 ) -> int:
     """Ask every running run of a journey, or of a contact, on this deployment's task queue
     to end; how many were asked. Ids are checked by their models, so they hold no quote."""
-    query = (
-        f"TaskQueue = '{task_queue}' AND WorkflowType = '{names.JOURNEY_WORKFLOW}' "
-        "AND ExecutionStatus = 'Running'"
-    )
+    query = _running(task_queue)
     if journey_id is not None:
         query += f" AND {names.JOURNEY_ID.name} = '{journey_id}'"
     if contact_id is not None:
@@ -115,18 +140,25 @@ async def stop_runs(
 
 
 async def latest_entered_run(
-    client: Client, workflow_id: str, rpc_timeout: timedelta = timedelta(seconds=10)
-) -> tuple[str, RunView] | None:
-    """(run id, state) of the newest run the contact entered; refused runs are skipped.
+    client: Client,
+    journey_id: str,
+    contact_id: str,
+    binding_id: str | None = None,
+    rpc_timeout: timedelta = timedelta(seconds=10),
+) -> tuple[str, str, RunView] | None:
+    """(workflow id, run id, state) of the newest run the contact entered, of any binding
+    unless one is given; refused runs are skipped.
 
     Ids are checked by their models before they get here, so they hold no quote.
     """
     query = (
-        f"WorkflowId = '{workflow_id}' AND {names.JOURNEY_STATUS.name} != "
-        f"'{RunStatus.REFUSED.value}'"
+        f"{names.JOURNEY_ID.name} = '{journey_id}' AND {names.CONTACT_ID.name} = '{contact_id}' "
+        f"AND {names.JOURNEY_STATUS.name} != '{RunStatus.REFUSED.value}'"
     )
+    if binding_id is not None:
+        query += f" AND WorkflowId = '{names.workflow_id(journey_id, contact_id, binding_id)}'"
     async for execution in client.list_workflows(query, limit=1, rpc_timeout=rpc_timeout):
-        handle = client.get_workflow_handle(workflow_id, run_id=execution.run_id)
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
         view = await handle.query(names.STATE_QUERY, result_type=RunView, rpc_timeout=rpc_timeout)
-        return execution.run_id, view
+        return execution.id, execution.run_id, view
     return None
