@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.api.stack import Stack, api_stack
-from tests.sinks import HttpSink, SmtpSink, eventually
+from tests.api.stack import Stack
+from tests.sinks import eventually
 from tests.worker.harness import unique
 
 PER_CART = """
@@ -25,31 +23,39 @@ steps:
 
 
 @pytest.fixture
-async def stack(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
-):  # type: ignore[no-untyped-def]
-    async with api_stack(temporal_env, tmp_path, smtp_sink, http_sink) as stack:
-        await stack.put_triggers()
-        saved = await stack.api.put(
-            "/v1/journeys/cart-per-binding", content=PER_CART, headers={"Content-Type": "application/yaml"}
-        )
-        assert saved.status_code == 201, saved.text
-        assert (await stack.api.post("/v1/journeys/cart-per-binding/publish")).status_code == 200
-        yield stack
+async def per_cart(stack: Stack) -> Stack:
+    await stack.put_triggers()
+    saved = await stack.api.put(
+        "/v1/journeys/cart-per-binding",
+        content=PER_CART,
+        headers={"Content-Type": "application/yaml"},
+    )
+    assert saved.status_code == 201, saved.text
+    assert (await stack.api.post("/v1/journeys/cart-per-binding/publish")).status_code == 200
+    return stack
 
 
-async def test_one_run_per_binding_and_binding_scoped_exits(stack: Stack, temporal_env: WorkflowEnvironment) -> None:
+async def test_one_run_per_binding_and_binding_scoped_exits(
+    per_cart: Stack, temporal_env: WorkflowEnvironment
+) -> None:
+    stack = per_cart
     contact = unique("c")
     client = temporal_env.client
 
     def cart(binding: str) -> dict:
-        return {"contact_id": contact, "binding_id": binding, "attributes": {"cart_id": binding, "total": 10}}
+        return {
+            "contact_id": contact,
+            "binding_id": binding,
+            "attributes": {"cart_id": binding, "total": 10},
+        }
 
     with temporal_env.with_time_skipping_disabled():
         for binding in ("k1", "k2", "k3"):
             fired = await stack.fire("cart.abandoned", **cart(binding))
             assert fired.json()["started"] == ["cart-per-binding"]
-        unbound = await stack.fire("cart.abandoned", contact_id=contact, attributes={"cart_id": "k", "total": 1})
+        unbound = await stack.fire(
+            "cart.abandoned", contact_id=contact, attributes={"cart_id": "k", "total": 1}
+        )
         assert unbound.json()["started"] == []  # a run per binding needs a binding id
 
         async def running() -> int:
@@ -58,7 +64,9 @@ async def test_one_run_per_binding_and_binding_scoped_exits(stack: Stack, tempor
 
         await eventually(lambda: running_is(running, 3))
 
-        one = await stack.fire("order.placed", contact_id=contact, binding_id="k1", attributes={"order_id": "o1"})
+        one = await stack.fire(
+            "order.placed", contact_id=contact, binding_id="k1", attributes={"order_id": "o1"}
+        )
         assert one.json()["signaled"] == ["cart-per-binding"]
         first = await client.get_workflow_handle(f"journey/cart-per-binding/{contact}/k1").result()
         assert first["reason"] == "trigger:order.placed"
@@ -67,10 +75,14 @@ async def test_one_run_per_binding_and_binding_scoped_exits(stack: Stack, tempor
         every = await stack.fire("order.placed", contact_id=contact, attributes={"order_id": "o2"})
         assert every.json()["signaled"] == ["cart-per-binding"]
         for binding in ("k2", "k3"):
-            outcome = await client.get_workflow_handle(f"journey/cart-per-binding/{contact}/{binding}").result()
+            outcome = await client.get_workflow_handle(
+                f"journey/cart-per-binding/{contact}/{binding}"
+            ).result()
             assert outcome["reason"] == "trigger:order.placed"
 
-    instance = await stack.api.get(f"/v1/journeys/cart-per-binding/instances/{contact}", params={"binding_id": "k2"})
+    instance = await stack.api.get(
+        f"/v1/journeys/cart-per-binding/instances/{contact}", params={"binding_id": "k2"}
+    )
     assert instance.json()["workflow_id"] == f"journey/cart-per-binding/{contact}/k2"
     runs = (await stack.api.get(f"/v1/contacts/{contact}/journeys")).json()
     assert sorted(r["workflow_id"].rsplit("/", 1)[1] for r in runs) == ["k1", "k2", "k3"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -12,18 +10,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from tests.api.stack import Stack, api_stack
-from tests.sinks import HttpSink, SmtpSink
+from tests.api.stack import Stack
 from tests.worker.harness import unique
 
 
 @pytest.fixture
-async def stack(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
-):  # type: ignore[no-untyped-def]
-    async with api_stack(temporal_env, tmp_path, smtp_sink, http_sink) as stack:
-        await stack.apply_workflows()
-        yield stack
+async def stack(stack: Stack) -> Stack:
+    await stack.apply_workflows()
+    return stack
 
 
 async def test_a_start_trigger_starts_then_reaches_the_running_run(

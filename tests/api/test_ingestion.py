@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.api.stack import Stack, api_stack
-from tests.sinks import HttpSink, SmtpSink
+from tests.api.stack import Stack
+from tests.sinks import SmtpSink
 from tests.worker.harness import unique
 
 
 @pytest.fixture
-async def stack(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
-):  # type: ignore[no-untyped-def]
-    async with api_stack(temporal_env, tmp_path, smtp_sink, http_sink) as stack:
-        await stack.apply_workflows()
-        yield stack
+async def stack(stack: Stack) -> Stack:
+    await stack.apply_workflows()
+    return stack
 
 
 async def test_a_batch_answers_each_item(stack: Stack, temporal_env: WorkflowEnvironment) -> None:

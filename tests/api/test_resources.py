@@ -5,22 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.api.stack import Stack, api_stack
+from tests.api.stack import Stack
 from tests.sinks import HttpSink, SmtpSink, eventually
 from tests.worker.harness import unique
 
 WELCOME_YAML = (Path(__file__).parents[2] / "workflows" / "welcome.yaml").read_text()
-
-
-@pytest.fixture
-async def stack(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
-):  # type: ignore[no-untyped-def]
-    async with api_stack(temporal_env, tmp_path, smtp_sink, http_sink) as stack:
-        yield stack
 
 
 async def test_a_journey_in_yaml_is_saved_published_and_versioned(stack: Stack) -> None:
@@ -278,7 +269,10 @@ async def test_trigger_lifecycle_protects_published_journeys(stack: Stack) -> No
     await stack.apply_workflows()
     cart = {
         "status": "ready",
-        "attributes": [{"name": "cart_id", "type": "text", "required": True}, {"name": "total", "type": "text"}],
+        "attributes": [
+            {"name": "cart_id", "type": "text", "required": True},
+            {"name": "total", "type": "text"},
+        ],
     }
     changed = await stack.api.put("/v1/triggers/cart.abandoned", json=cart)
     assert changed.status_code == 409
@@ -286,23 +280,45 @@ async def test_trigger_lifecycle_protects_published_journeys(stack: Stack) -> No
         "attribute 'total' changes from number to text; attribute 'currency' is removed: "
         "published journeys use cart.abandoned (cart-recovery)"
     )
-    compatible = {**cart, "attributes": [
-        {"name": "cart_id", "type": "text", "required": True}, {"name": "total", "type": "number", "required": True},
-        {"name": "currency", "type": "text"}, {"name": "coupon", "type": "text"}]}
+    compatible = {
+        **cart,
+        "attributes": [
+            {"name": "cart_id", "type": "text", "required": True},
+            {"name": "total", "type": "number", "required": True},
+            {"name": "currency", "type": "text"},
+            {"name": "coupon", "type": "text"},
+        ],
+    }
     assert (await stack.api.put("/v1/triggers/cart.abandoned", json=compatible)).status_code == 200
 
     in_use = await stack.api.delete("/v1/triggers/order.placed")
-    assert in_use.json() == {"detail": "published journeys use order.placed: cart-recovery, welcome"}
+    assert in_use.json() == {
+        "detail": "published journeys use order.placed: cart-recovery, welcome"
+    }
     built_in = await stack.api.delete("/v1/triggers/contact.created")
     assert built_in.status_code == 409
     assert (await stack.api.delete("/v1/triggers/opportunity.won")).status_code == 204
     assert (await stack.api.get("/v1/triggers/opportunity.won")).status_code == 404
 
-    stopped = await stack.api.put("/v1/triggers/order.placed", json={
-        "status": "stopped", "attributes": [{"name": "order_id", "type": "text", "required": True},
-                                            {"name": "cart_id", "type": "text"}, {"name": "amount", "type": "number"}]})
+    stopped = await stack.api.put(
+        "/v1/triggers/order.placed",
+        json={
+            "status": "stopped",
+            "attributes": [
+                {"name": "order_id", "type": "text", "required": True},
+                {"name": "cart_id", "type": "text"},
+                {"name": "amount", "type": "number"},
+            ],
+        },
+    )
     assert stopped.status_code == 200
     refused = await stack.fire("order.placed", contact_id="c1", attributes={"order_id": "o"})
-    assert (refused.status_code, refused.json()["detail"]) == (409, "trigger order.placed is stopped, not ready")
+    assert (refused.status_code, refused.json()["detail"]) == (
+        409,
+        "trigger order.placed is stopped, not ready",
+    )
     uses = (await stack.api.get("/v1/triggers/order.placed")).json()["journeys"]
-    assert uses == [{"journey_id": "cart-recovery", "roles": ["exit"]}, {"journey_id": "welcome", "roles": ["exit"]}]
+    assert uses == [
+        {"journey_id": "cart-recovery", "roles": ["exit"]},
+        {"journey_id": "welcome", "roles": ["exit"]},
+    ]

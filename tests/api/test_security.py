@@ -5,26 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import time
-from pathlib import Path
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from journeys.signing import sign
-from tests.api.stack import Stack, api_stack
-from tests.sinks import HttpSink, SmtpSink
+from tests.api.stack import Stack
 from tests.worker.harness import unique
 
 URL = "/v1/triggers/order.placed/events"
 
 
 @pytest.fixture
-async def stack(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
-):  # type: ignore[no-untyped-def]
-    async with api_stack(temporal_env, tmp_path, smtp_sink, http_sink) as stack:
-        await stack.put_triggers()
-        yield stack
+async def stack(stack: Stack) -> Stack:
+    await stack.put_triggers()
+    return stack
 
 
 def order(contact: str = "c1") -> bytes:

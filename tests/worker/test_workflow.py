@@ -65,59 +65,57 @@ def opened_event(h: Harness, html: str) -> TriggerEvent:
 
 
 async def test_the_welcome_email_opened_continues_to_the_thanks_sms(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+    h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
 ) -> None:
-    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
-        contact, email = new_contact(h)
-        with temporal_env.with_time_skipping_disabled():
-            started, handle = await h.start(WELCOME, contact)
-        assert started
-        await eventually(lambda: smtp_sink.to(email))
-        mail = smtp_sink.to(email)[0]
-        assert mail["Subject"] == "Bienvenue Ada !"
-        html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
-        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-        assert text.strip() == "Bonjour Ada, merci de nous avoir rejoints."
-        assert "http://journeys.test/t/c/" in html  # links rewritten
-        assert "https://shop.example.com/new" not in html
+    contact, email = new_contact(h)
+    with temporal_env.with_time_skipping_disabled():
+        started, handle = await h.start(WELCOME, contact)
+    assert started
+    await eventually(lambda: smtp_sink.to(email))
+    mail = smtp_sink.to(email)[0]
+    assert mail["Subject"] == "Bienvenue Ada !"
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert text.strip() == "Bonjour Ada, merci de nous avoir rejoints."
+    assert "http://journeys.test/t/c/" in html  # links rewritten
+    assert "https://shop.example.com/new" not in html
 
-        assert await signal_run(temporal_env.client, handle.id, opened_event(h, html))
-        outcome = await handle.result()
+    assert await signal_run(temporal_env.client, handle.id, opened_event(h, html))
+    outcome = await handle.result()
 
-        assert outcome.status is RunStatus.COMPLETED
-        [sms] = http_sink.posted_to("/sms")
-        assert sms.json()["text"] == "Merci Ada, à très vite !"
-        assert sms.json()["to"] == "+33612345678"
-        assert verify("test-secret", sms.headers[SIGNATURE_HEADER], sms.body, time.time())
-        view = await handle.query(names.STATE_QUERY, result_type=RunView)
-        assert [(e.step, e.what) for e in view.history] == [
-            ("welcome", "entered"),
-            ("welcome", "sent"),
-            ("opened", "waiting"),
-            ("opened", "matched"),
-            ("thanks", "sent"),
-            (None, "completed"),
-        ]
-        attributes = (await handle.describe()).typed_search_attributes
-        assert attributes.get(names.JOURNEY_ID) == "welcome"
-        assert attributes.get(names.CONTACT_ID) == contact
-        assert attributes.get(names.JOURNEY_VERSION) == 1
-        assert attributes.get(names.JOURNEY_STATUS) == "completed"
+    assert outcome.status is RunStatus.COMPLETED
+    [sms] = http_sink.posted_to("/sms")
+    assert sms.json()["text"] == "Merci Ada, à très vite !"
+    assert sms.json()["to"] == "+33612345678"
+    assert verify("test-secret", sms.headers[SIGNATURE_HEADER], sms.body, time.time())
+    view = await handle.query(names.STATE_QUERY, result_type=RunView)
+    assert [(e.step, e.what) for e in view.history] == [
+        ("welcome", "entered"),
+        ("welcome", "sent"),
+        ("opened", "waiting"),
+        ("opened", "matched"),
+        ("thanks", "sent"),
+        (None, "completed"),
+    ]
+    attributes = (await handle.describe()).typed_search_attributes
+    assert attributes.get(names.JOURNEY_ID) == "welcome"
+    assert attributes.get(names.CONTACT_ID) == contact
+    assert attributes.get(names.JOURNEY_VERSION) == 1
+    assert attributes.get(names.JOURNEY_STATUS) == "completed"
 
-        history = await handle.fetch_history()
+    history = await handle.fetch_history()
     await Replayer(
         workflows=[JourneyWorkflow], data_converter=pydantic_data_converter
     ).replay_workflow(history)
 
 
 async def test_a_three_day_window_times_out_to_the_reminder(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+    h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
 ) -> None:
-    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
-        contact, email = new_contact(h)
-        _, handle = await h.start(WELCOME, contact)
-        outcome: Outcome = await handle.result()
-        view = await handle.query(names.STATE_QUERY, result_type=RunView)
+    contact, email = new_contact(h)
+    _, handle = await h.start(WELCOME, contact)
+    outcome: Outcome = await handle.result()
+    view = await handle.query(names.STATE_QUERY, result_type=RunView)
     assert outcome.status is RunStatus.COMPLETED
     assert [m["Subject"] for m in smtp_sink.to(email)] == [
         "Bienvenue Ada !",
@@ -130,45 +128,43 @@ async def test_a_three_day_window_times_out_to_the_reminder(
 
 
 async def test_an_exit_trigger_ends_a_waiting_run(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+    h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
 ) -> None:
-    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
-        contact, email = new_contact(h)
-        with temporal_env.with_time_skipping_disabled():
-            _, handle = await h.start(CART, contact, {"cart_id": "k1", "total": 80})
+    contact, email = new_contact(h)
+    with temporal_env.with_time_skipping_disabled():
+        _, handle = await h.start(CART, contact, {"cart_id": "k1", "total": 80})
+        view = await handle.query(names.STATE_QUERY, result_type=RunView)
+        while view.status is not RunStatus.WAITING:
             view = await handle.query(names.STATE_QUERY, result_type=RunView)
-            while view.status is not RunStatus.WAITING:
-                view = await handle.query(names.STATE_QUERY, result_type=RunView)
-            assert view.step == "first-wait"
-            order = TriggerEvent(
-                event_id=unique("order"),
-                trigger="order.placed",
-                contact_id=contact,
-                occurred_at=datetime.now(UTC),
-                attributes={"order_id": "o1"},
-            )
-            assert await signal_run(temporal_env.client, handle.id, order)
-            outcome = await handle.result()
+        assert view.step == "first-wait"
+        order = TriggerEvent(
+            event_id=unique("order"),
+            trigger="order.placed",
+            contact_id=contact,
+            occurred_at=datetime.now(UTC),
+            attributes={"order_id": "o1"},
+        )
+        assert await signal_run(temporal_env.client, handle.id, order)
+        outcome = await handle.result()
     assert (outcome.status, outcome.reason) == (RunStatus.EXITED, "trigger:order.placed")
     assert smtp_sink.to(email) == []
 
 
 async def test_a_false_start_condition_and_a_blocked_reentry_are_recorded(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+    h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
 ) -> None:
-    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
-        contact, _ = new_contact(h)
-        _, cart = await h.start(CART, contact, {"cart_id": "k1", "total": 20})
-        assert (await cart.result()).reason == "condition_false"
+    contact, _ = new_contact(h)
+    _, cart = await h.start(CART, contact, {"cart_id": "k1", "total": 20})
+    assert (await cart.result()).reason == "condition_false"
 
-        _, first = await h.start(WELCOME, contact)
-        assert (await first.result()).status is RunStatus.COMPLETED
-        started, second = await h.start(WELCOME, contact)
-        assert started  # a new run, which the ledger refuses
-        assert (await second.result()).reason == "reentry_blocked"
+    _, first = await h.start(WELCOME, contact)
+    assert (await first.result()).status is RunStatus.COMPLETED
+    started, second = await h.start(WELCOME, contact)
+    assert started  # a new run, which the ledger refuses
+    assert (await second.result()).reason == "reentry_blocked"
 
-        with transaction(h.engine) as session:
-            ledger = session.exec(select(EntryRow).where(EntryRow.contact_id == contact)).all()
+    with transaction(h.engine) as session:
+        ledger = session.exec(select(EntryRow).where(EntryRow.contact_id == contact)).all()
     assert sorted((e.journey_id, e.admitted, e.reason) for e in ledger) == [
         ("cart-recovery", False, "condition_false"),
         ("welcome", False, "reentry_blocked"),
@@ -177,33 +173,31 @@ async def test_a_false_start_condition_and_a_blocked_reentry_are_recorded(
 
 
 async def test_a_start_trigger_for_a_contact_inside_reaches_the_running_run(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+    h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
 ) -> None:
-    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
-        contact, email = new_contact(h)
-        with temporal_env.with_time_skipping_disabled():
-            started, first = await h.start(WELCOME, contact)
-            again, second = await h.start(WELCOME, contact)
-            await eventually(lambda: smtp_sink.to(email))
-            assert (started, again) == (True, False)
-            assert (await first.describe()).run_id == (await second.describe()).run_id
-            await first.terminate("test over")
+    contact, email = new_contact(h)
+    with temporal_env.with_time_skipping_disabled():
+        started, first = await h.start(WELCOME, contact)
+        again, second = await h.start(WELCOME, contact)
+        await eventually(lambda: smtp_sink.to(email))
+        assert (started, again) == (True, False)
+        assert (await first.describe()).run_id == (await second.describe()).run_id
+        await first.terminate("test over")
     assert len(smtp_sink.to(email)) == 1
 
 
 async def test_without_sms_consent_the_message_is_blocked_and_the_journey_goes_on(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+    h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
 ) -> None:
-    async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink) as h:
-        contact, email = new_contact(h, sms_consent=False)
-        with temporal_env.with_time_skipping_disabled():
-            _, handle = await h.start(WELCOME, contact)
-            await eventually(lambda: smtp_sink.to(email))
-            html = smtp_sink.to(email)[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
-            await signal_run(temporal_env.client, handle.id, opened_event(h, html))
-            outcome = await handle.result()
-        with transaction(h.engine) as session:
-            rows = session.exec(select(DeliveryRow).where(DeliveryRow.contact_id == contact)).all()
+    contact, email = new_contact(h, sms_consent=False)
+    with temporal_env.with_time_skipping_disabled():
+        _, handle = await h.start(WELCOME, contact)
+        await eventually(lambda: smtp_sink.to(email))
+        html = smtp_sink.to(email)[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
+        await signal_run(temporal_env.client, handle.id, opened_event(h, html))
+        outcome = await handle.result()
+    with transaction(h.engine) as session:
+        rows = session.exec(select(DeliveryRow).where(DeliveryRow.contact_id == contact)).all()
     assert outcome.status is RunStatus.COMPLETED
     assert http_sink.requests == []
     assert sorted((r.step, r.status, r.reason) for r in rows) == [
