@@ -14,10 +14,7 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from api.auth import Authenticator, RateLimiter
-from api.catalog import CatalogCache
-from api.dispatch import Dispatcher
 from api.errors import install_error_handlers
-from api.ingestion import EventLedger, Ingestion
 from api.limits import BodySizeLimit
 from api.routes import (
     api_keys,
@@ -33,6 +30,9 @@ from api.routes import (
     triggers,
 )
 from api.services import Services
+from journeys.ingest.catalog_cache import CatalogCache
+from journeys.ingest.dispatch import Dispatcher
+from journeys.ingest.ingestion import EventLedger, Ingestion
 from journeys.settings import Settings
 from journeys.store.db import create_db_engine
 from journeys.temporal.client import connect

@@ -10,8 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.dispatch import TemporalUnavailable
-from api.ingestion import Refused
+from journeys.ingest.dispatch import TemporalUnavailable
+from journeys.ingest.ingestion import Rejected
 from journeys.problems import Problem, ProblemsError, format_path
 from journeys.store.journeys import JourneyNotFound
 
@@ -67,8 +67,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid_definition(_: Request, error: ProblemsError) -> JSONResponse:
         return unprocessable(error.problems)
 
-    @app.exception_handler(Refused)
-    async def refused(_: Request, error: Refused) -> JSONResponse:
+    @app.exception_handler(Rejected)
+    async def rejected(_: Request, error: Rejected) -> JSONResponse:
         return error_response(error.status, error.detail, error.problems)
 
     @app.exception_handler(JourneyNotFound)

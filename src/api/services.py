@@ -8,9 +8,9 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.auth import Authenticator, RateLimiter
-from api.catalog import CatalogCache
-from api.dispatch import Dispatcher
-from api.ingestion import Ingestion
+from journeys.ingest.catalog_cache import CatalogCache
+from journeys.ingest.dispatch import Dispatcher
+from journeys.ingest.ingestion import Ingestion
 from journeys.settings import Settings
 from journeys.tracking import Tokens
 

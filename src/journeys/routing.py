@@ -20,6 +20,7 @@ class LiveJourney:
 
     definition: JourneyDefinition
     version: int
+    paused: bool = False  # no new entries; running instances are frozen
 
     @property
     def id(self) -> str:
@@ -34,12 +35,13 @@ class Role(StrEnum):
     START = "start"
     CONTINUE = "continue"
     EXIT = "exit"
+    GOAL = "goal"
 
 
 @dataclass(frozen=True)
 class Routes:
     start: tuple[LiveJourney, ...] = ()
-    # Journeys whose running instances listen to the trigger (continue or exit) but do
+    # Journeys whose running instances listen to the trigger (continue, exit, goal) but do
     # not start on it: these get a plain signal.
     signal: tuple[LiveJourney, ...] = ()
 
@@ -52,7 +54,10 @@ def roles_of(definition: JourneyDefinition) -> dict[str, set[Role]]:
         roles[spec.trigger].add(Role.EXIT)
     for _, step in definition.walk():
         if isinstance(step, WaitForStep):
-            roles[step.wait_for.trigger].add(Role.CONTINUE)
+            for awaited in step.wait_for.awaited:
+                roles[awaited.trigger].add(Role.CONTINUE)
+    if definition.goal is not None:
+        roles[definition.goal.trigger].add(Role.GOAL)
     return roles
 
 

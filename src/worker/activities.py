@@ -3,22 +3,31 @@ transaction, and may run twice without acting twice."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+from datetime import datetime
 from typing import Any
 
+import httpx
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
 from journeys.definitions.common import Channel
-from journeys.definitions.journeys import EmailMessage, PushMessage, SmsMessage
+from journeys.definitions.journeys import EmailMessage, PushMessage, SmsMessage, WebhookCall
+from journeys.ingest.catalog_cache import CatalogCache
+from journeys.ingest.ingestion import EventRequest, Ingestion, Rejected
 from journeys.messaging import compose
 from journeys.messaging.policy import blocked_reason, recipient
 from journeys.settings import Settings
+from journeys.signing import SIGNATURE_HEADER, sign
 from journeys.store.contacts import Contact, get_contact
 from journeys.store.db import transaction
 from journeys.store.deliveries import DeliveryStatus, message_id_for, open_delivery, settle
-from journeys.store.entries import EntryDecision, EntryRequest, decide_entry
+from journeys.store.entries import EntryDecision, EntryRequest, decide_entry, record_outcome
 from journeys.store.tables import DeliveryRow
+from journeys.templating import render_json
 from journeys.tracking import ClickRef, MessageRef, Tokens
 from worker.channels import PermanentSendError
 from worker.channels.smtp import SmtpChannel
@@ -44,8 +53,52 @@ class SendResult(BaseModel):
     reason: str | None = None
 
 
+class ActivateRequest(BaseModel):
+    instance_id: str
+    step: str
+    iteration: int
+    contact_id: str
+    binding_id: str | None
+    trigger: str
+    attributes: dict[str, Any]
+
+
+class ActivateResult(BaseModel):
+    started: list[str] = []
+    signaled: list[str] = []
+    error: str | None = None  # refused by the gateway's checks: the journey goes on
+
+
+class WebhookRequest(BaseModel):
+    instance_id: str
+    journey_id: str
+    journey_name: str
+    version: int
+    contact_id: str
+    step: str
+    iteration: int
+    call: WebhookCall
+    trigger: dict[str, Any]
+    event: dict[str, Any] | None
+    response: dict[str, Any] | None
+
+
+class WebhookResult(BaseModel):
+    status: int
+    response: dict[str, Any] = {}
+    error: str | None = None
+
+
+class OutcomeRequest(BaseModel):
+    instance_id: str
+    status: str
+    reason: str | None
+    at: datetime
+    goal_reached_at: datetime | None
+
+
 class JourneyActivities:
-    """Built once by the worker's bootstrap with its store and providers."""
+    """Built once by the worker's bootstrap with its store, providers and ingestion."""
 
     def __init__(
         self,
@@ -54,13 +107,20 @@ class JourneyActivities:
         email: SmtpChannel,
         sms: WebhookChannel | None,
         push: WebhookChannel | None,
+        http: httpx.Client,
+        catalog: CatalogCache,
+        ingestion: Ingestion,
     ) -> None:
         self._engine = engine
         self._public_url = settings.public_url.rstrip("/")
-        self._tokens = Tokens(settings.signing_secret.get_secret_value())
+        self._secret = settings.signing_secret.get_secret_value()
+        self._tokens = Tokens(self._secret)
         self._email = email
         self._sms = sms
         self._push = push
+        self._http = http
+        self._catalog = catalog
+        self._ingestion = ingestion
 
     @activity.defn(name="load_contact")
     def load_contact(self, contact_id: str) -> dict[str, Any] | None:
@@ -72,6 +132,90 @@ class JourneyActivities:
     def enter_journey(self, request: EntryRequest) -> EntryDecision:
         with transaction(self._engine) as session:
             return decide_entry(session, request)
+
+    @activity.defn(name="record_outcome")
+    def record_outcome(self, request: OutcomeRequest) -> None:
+        with transaction(self._engine) as session:
+            record_outcome(
+                session,
+                request.instance_id,
+                request.status,
+                request.reason,
+                request.at,
+                request.goal_reached_at,
+            )
+
+    @activity.defn(name="activate_trigger")
+    async def activate_trigger(self, request: ActivateRequest) -> ActivateResult:
+        """Fire a custom trigger for the contact, routed like a producer's event. Its id is a
+        function of (run, step, iteration), so a retried activity fires it once."""
+        await asyncio.to_thread(self._catalog.fresh)  # another process may have changed it
+        try:
+            accepted = await self._ingestion.accept(
+                EventRequest(
+                    trigger=request.trigger,
+                    contact_id=request.contact_id,
+                    attributes=request.attributes,
+                    event_id=f"activate-{request.instance_id}-{request.step}-{request.iteration}",
+                    binding_id=request.binding_id,
+                )
+            )
+        except Rejected as rejected:
+            problems = "; ".join(str(p) for p in rejected.problems)
+            return ActivateResult(error=f"{rejected.detail}{': ' + problems if problems else ''}")
+        return ActivateResult(started=accepted.started, signaled=accepted.signaled)
+
+    @activity.defn(name="call_webhook")
+    def call_webhook(self, request: WebhookRequest) -> WebhookResult:
+        """POST the step's body, signed; a 5xx or no answer is retried, a 4xx is final."""
+        with transaction(self._engine) as session:
+            contact = get_contact(session, request.contact_id)
+        values = {
+            "contact": contact.as_scope() if contact else {},
+            "trigger": request.trigger,
+            "event": request.event or {},
+            "response": request.response or {},
+            "journey": {
+                "id": request.journey_id,
+                "name": request.journey_name,
+                "version": request.version,
+            },
+        }
+        payload = (
+            render_json(request.call.body, values)
+            if request.call.body is not None
+            else {
+                "journey": values["journey"],
+                "step": request.step,
+                "contact_id": request.contact_id,
+                "trigger": request.trigger,
+                "event": request.event,
+            }
+        )
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+        headers = {
+            **request.call.headers,
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self._secret, body, int(time.time())),
+            "Idempotency-Key": f"{request.instance_id}-{request.step}-{request.iteration}",
+        }
+        answer = self._http.post(
+            str(request.call.url),
+            content=body,
+            headers=headers,
+            timeout=request.call.timeout.total_seconds(),
+        )
+        if answer.is_server_error or answer.status_code in (408, 429):
+            answer.raise_for_status()  # retried by the activity's policy
+        if answer.is_error:
+            return WebhookResult(status=answer.status_code, error=f"HTTP {answer.status_code}")
+        try:
+            data = answer.json()
+        except ValueError:
+            data = {}
+        return WebhookResult(
+            status=answer.status_code, response=data if isinstance(data, dict) else {"value": data}
+        )
 
     @activity.defn(name="send_email")
     def send_email(self, request: SendRequest) -> SendResult:

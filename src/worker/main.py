@@ -8,12 +8,16 @@ import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from journeys.ingest.catalog_cache import CatalogCache
+from journeys.ingest.dispatch import Dispatcher
+from journeys.ingest.ingestion import EventLedger, Ingestion
 from journeys.settings import Settings
 from journeys.store.db import create_db_engine
 from journeys.temporal.client import connect
@@ -26,9 +30,17 @@ log = logging.getLogger("journeys.worker")
 
 
 @contextmanager
-def journey_activities(settings: Settings, engine: Engine) -> Iterator[JourneyActivities]:
+def journey_activities(
+    settings: Settings, engine: Engine, client: Client
+) -> Iterator[JourneyActivities]:
     """The activities with their providers; HTTP connections are pooled and closed after."""
     secret = settings.signing_secret.get_secret_value()
+    catalog = CatalogCache(engine)
+    ingestion = Ingestion(
+        catalog,
+        Dispatcher(client, settings.task_queue),
+        EventLedger(engine, timedelta(hours=settings.event_id_window_hours)),
+    )
     with httpx.Client(timeout=settings.provider_timeout_seconds) as http:
         yield JourneyActivities(
             engine,
@@ -40,6 +52,9 @@ def journey_activities(settings: Settings, engine: Engine) -> Iterator[JourneyAc
             push=WebhookChannel(settings.push_webhook_url, secret, http)
             if settings.push_webhook_url
             else None,
+            http=http,
+            catalog=catalog,
+            ingestion=ingestion,
         )
 
 
@@ -56,6 +71,9 @@ def build_worker(
         activities=[
             activities.load_contact,
             activities.enter_journey,
+            activities.record_outcome,
+            activities.activate_trigger,
+            activities.call_webhook,
             activities.send_email,
             activities.send_sms,
             activities.send_push,
@@ -75,7 +93,7 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         with (
-            journey_activities(settings, engine) as activities,
+            journey_activities(settings, engine, client) as activities,
             ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor,
         ):
             async with build_worker(client, settings.task_queue, activities, executor):

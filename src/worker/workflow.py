@@ -9,7 +9,7 @@ the history grows long, carrying the interpreter's state over whole.
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 from temporalio import workflow
@@ -19,6 +19,9 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from journeys.definitions.common import Channel
     from journeys.engine.commands import (
+        Activate,
+        Activated,
+        CallWebhook,
         Command,
         ContactLoaded,
         Enter,
@@ -29,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         Send,
         SendSettled,
         Wait,
+        WebhookAnswered,
         Woke,
     )
     from journeys.engine.interpreter import Interpreter
@@ -38,7 +42,13 @@ with workflow.unsafe.imports_passed_through():
     from journeys.store.entries import EntryRequest
     from journeys.temporal import names
     from journeys.temporal.messages import JourneyInput, RunView, StopRequest
-    from worker.activities import JourneyActivities, SendRequest
+    from worker.activities import (
+        ActivateRequest,
+        JourneyActivities,
+        OutcomeRequest,
+        SendRequest,
+        WebhookRequest,
+    )
 
 
 class ActivityOptions(TypedDict, total=False):
@@ -67,6 +77,8 @@ SEND_ACTIVITY: ActivityOptions = {
         maximum_interval=timedelta(minutes=10),
     ),
 }
+# Activating a trigger waits for Temporal itself: retry as long as the store would be.
+ACTIVATE_ACTIVITY: ActivityOptions = STORE_ACTIVITY
 SENDERS = {
     Channel.EMAIL: JourneyActivities.send_email,
     Channel.SMS: JourneyActivities.send_sms,
@@ -99,6 +111,7 @@ class JourneyWorkflow:
             self._publish_progress()
             match command:
                 case Finish(outcome=outcome):
+                    await self._record_outcome(outcome)
                     return outcome
                 case LoadContact():
                     observation: Observation = await self._load_contact()
@@ -106,10 +119,14 @@ class JourneyWorkflow:
                     observation = await self._enter(refusal)
                 case Send():
                     observation = await self._send(command)
+                case Activate():
+                    observation = await self._activate(command)
+                case CallWebhook():
+                    observation = await self._call_webhook(command)
                 case Wait(until=until):
                     if workflow.info().is_continue_as_new_suggested():
                         await self._continue_as_new()
-                    observation = await self._sleep(until - workflow.now())
+                    observation = await self._sleep(until)
             command = self._run.resume(workflow.now(), observation)
 
     @workflow.signal(name=names.TRIGGER_SIGNAL)
@@ -119,6 +136,14 @@ class JourneyWorkflow:
     @workflow.signal(name=names.STOP_SIGNAL)
     def stop(self, request: StopRequest) -> None:
         self._run.stop(request.reason, workflow.now())
+
+    @workflow.signal(name=names.PAUSE_SIGNAL)
+    def pause(self) -> None:
+        self._run.pause(workflow.now())
+
+    @workflow.signal(name=names.RESUME_SIGNAL)
+    def unpause(self) -> None:
+        self._run.unpause(workflow.now())
 
     @workflow.query(name=names.STATE_QUERY)
     def state(self) -> RunView:
@@ -144,6 +169,7 @@ class JourneyWorkflow:
                 instance_id=state.instance_id,
                 event_id=state.start.event_id,
                 reentry=self._input.definition.reentry,
+                rate_limit=entry.rate_limit if (entry := self._input.definition.entry) else None,
                 refusal=refusal,
                 at=workflow.now(),
             ),
@@ -174,15 +200,78 @@ class JourneyWorkflow:
             return SendSettled("failed", None, f"gave up: {error.cause or error}")
         return SendSettled(result.status.value, result.message_id, result.reason)
 
-    async def _sleep(self, duration: timedelta) -> Woke:
-        """Sleep until the timer fires, the interpreter can act, or the history grows long."""
-        if duration > timedelta(0):
+    async def _activate(self, command: Activate) -> Activated:
+        state = self._run.state
+        request = ActivateRequest(
+            instance_id=state.instance_id,
+            step=command.step,
+            iteration=command.iteration,
+            contact_id=state.contact_id,
+            binding_id=state.binding_id,
+            trigger=command.trigger,
+            attributes=command.attributes,
+        )
+        result = await workflow.execute_activity_method(
+            JourneyActivities.activate_trigger, request, **ACTIVATE_ACTIVITY
+        )
+        return Activated(result.started, result.signaled, result.error)
+
+    async def _call_webhook(self, command: CallWebhook) -> WebhookAnswered:
+        state = self._run.state
+        request = WebhookRequest(
+            instance_id=state.instance_id,
+            journey_id=state.journey_id,
+            journey_name=self._input.definition.name,
+            version=state.version,
+            contact_id=state.contact_id,
+            step=command.step,
+            iteration=command.iteration,
+            call=command.call,
+            trigger=state.start.attributes,
+            event=state.event,
+            response=state.response,
+        )
+        try:
+            result = await workflow.execute_activity_method(
+                JourneyActivities.call_webhook,
+                request,
+                start_to_close_timeout=command.call.timeout + timedelta(seconds=5),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=1),
+                    maximum_attempts=command.call.retries + 1,
+                ),
+            )
+        except ActivityError as error:
+            return WebhookAnswered(None, {}, f"no answer: {error.cause or error}")
+        return WebhookAnswered(result.status, result.response, result.error)
+
+    async def _record_outcome(self, outcome: Outcome) -> None:
+        state = self._run.state
+        if not state.entered:
+            return  # the ledger recorded the refusal when it made it
+        await workflow.execute_activity_method(
+            JourneyActivities.record_outcome,
+            OutcomeRequest(
+                instance_id=state.instance_id,
+                status=outcome.status.value,
+                reason=outcome.reason,
+                at=outcome.at,
+                goal_reached_at=state.goal_reached_at,
+            ),
+            **STORE_ACTIVITY,
+        )
+
+    async def _sleep(self, until: datetime | None) -> Woke:
+        """Sleep until `until` (or without end), until the interpreter can act, or until the
+        history grows long enough to continue as new."""
+        timeout = None if until is None else until - workflow.now()
+        if timeout is None or timeout > timedelta(0):
             with suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: (
                         self._run.can_resume() or workflow.info().is_continue_as_new_suggested()
                     ),
-                    timeout=duration,
+                    timeout=timeout,
                 )
         return Woke()
 

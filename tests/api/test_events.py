@@ -34,6 +34,7 @@ async def test_a_start_trigger_starts_then_reaches_the_running_run(
         "trigger": "cart.abandoned",
         "started": ["cart-recovery"],
         "signaled": [],
+        "refused": [],
         "duplicate": False,
     }
     assert second.json()["started"] == []
@@ -64,15 +65,22 @@ async def test_a_retried_event_is_answered_as_a_duplicate(stack: Stack) -> None:
         "trigger": "order.placed",
         "started": [],
         "signaled": [],
+        "refused": [],
         "duplicate": True,
     }
 
 
 async def test_a_condition_on_the_trigger_is_checked_before_touching_temporal(stack: Stack) -> None:
+    contact = unique("c")
     response = await stack.fire(
-        "cart.abandoned", contact_id=unique("c"), attributes={"cart_id": "k", "total": 10}
+        "cart.abandoned", contact_id=contact, attributes={"cart_id": "k", "total": 10}
     )
     assert response.json()["started"] == []
+    assert response.json()["refused"] == [{"journey": "cart-recovery", "reason": "condition_false"}]
+    runs = (await stack.api.get(f"/v1/contacts/{contact}/journeys")).json()
+    assert [(r["journey_id"], r["admitted"], r["reason"]) for r in runs] == [
+        ("cart-recovery", False, "condition_false")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -126,6 +126,7 @@ async def test_segment_track(stack: Stack, temporal_env: WorkflowEnvironment) ->
         "trigger": "cart.abandoned",
         "started": ["cart-recovery"],
         "signaled": [],
+        "refused": [],
         "duplicate": False,
         "ignored_properties": ["revenue"],
     }
@@ -164,6 +165,7 @@ async def test_a_contact_record_upserts_the_contact_before_its_trigger_routes(
         "fired": ["contact.created"],
         "started": ["welcome"],
         "signaled": [],
+        "refused": [],
         "duplicate": False,
         "skipped": [],
     }

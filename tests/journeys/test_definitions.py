@@ -87,7 +87,7 @@ steps:
         ),
         (
             "  - {id: m}",
-            "steps[0]: a step has an id and exactly one of: email, sms, push, wait, wait_for, exit",
+            "steps[0]: a step has an id and exactly one of: email, sms, push, wait, wait_for, branch, split, activate, webhook, exit",
         ),
         ("  - {id: m, email: {subject: s}}", "steps[0].email: an email needs html, text or both"),
     ],

@@ -89,7 +89,7 @@ async def running_worker(
     engine = create_db_engine(url)
     try:
         with (
-            journey_activities(settings, engine) as activities,
+            journey_activities(settings, engine, env.client) as activities,
             ThreadPoolExecutor(max_workers=8) as executor,
         ):
             async with build_worker(env.client, settings.task_queue, activities, executor):

@@ -10,9 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.deps import Admin, ServicesDep, SessionDep
-from api.dispatch import TemporalUnavailable
 from api.services import Services
 from journeys.definitions.common import ContactId
+from journeys.ingest.dispatch import TemporalUnavailable
 from journeys.store.contacts import Contact, ContactChanges, get_contact, upsert_contact
 from journeys.store.db import transaction
 from journeys.store.deliveries import deliveries_of_contact

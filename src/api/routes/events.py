@@ -20,11 +20,11 @@ from pydantic import (
 )
 
 from api.deps import EventWriter, ServicesDep
-from api.dispatch import TemporalUnavailable
 from api.errors import RETRY_AFTER_SECONDS
-from api.ingestion import Accepted, EventRequest, Refused
 from journeys.definitions.common import BindingId, ContactId
 from journeys.events import Attributes
+from journeys.ingest.dispatch import TemporalUnavailable
+from journeys.ingest.ingestion import Accepted, EventRequest, Rejected
 from journeys.problems import Problem, problems_from_validation_error
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -58,11 +58,19 @@ class EventIn(BaseModel):
         )
 
 
+class RefusedEntry(BaseModel):
+    journey: str
+    reason: str = Field(description="condition_false, outside_window or journey_paused")
+
+
 class EventAccepted(BaseModel):
     event_id: str
     trigger: str
     started: list[str] = Field(description="Journeys in which the event started a new run.")
     signaled: list[str] = Field(description="Journeys whose running run received the event.")
+    refused: list[RefusedEntry] = Field(
+        default_factory=list, description="Journeys the event could start but that refused it."
+    )
     duplicate: bool = Field(description="True when this event id was accepted already.")
 
     @classmethod
@@ -81,6 +89,7 @@ class ItemResult(BaseModel):
     trigger: str | None = None
     started: list[str] | None = None
     signaled: list[str] | None = None
+    refused: list[RefusedEntry] | None = None
     duplicate: bool | None = None
     detail: str | None = None
     problems: list[Problem] | None = None
@@ -150,7 +159,7 @@ async def accept_all(
         else:
             try:
                 accepted = await services.ingestion.accept(item)
-            except Refused as refused:
+            except Rejected as refused:
                 results.append(
                     ItemResult(
                         index=index,

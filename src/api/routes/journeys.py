@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.deps import Admin, ServicesDep, SessionDep
-from api.dispatch import TemporalUnavailable
 from api.routes.definitions_body import definition_body, journey_body
 from api.services import Services
 from journeys.definitions.common import BindingId, ContactId, JourneyId
@@ -19,6 +18,7 @@ from journeys.definitions.documents import to_document
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.definitions.validation import validate_journey
 from journeys.engine.state import HistoryEntry, Outcome, RunStatus
+from journeys.ingest.dispatch import TemporalUnavailable
 from journeys.problems import ProblemsError
 from journeys.store import journeys as store
 from journeys.store.db import transaction

@@ -11,12 +11,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from api.deps import EventWriter, ServicesDep
-from api.ingestion import EventRequest, Refused
-from api.routes.events import EventId
+from api.routes.events import EventId, RefusedEntry
 from api.services import Services
 from journeys.definitions.common import AttributeName, ContactId
 from journeys.definitions.triggers import RecordOperation
 from journeys.events import Attributes
+from journeys.ingest.ingestion import EventRequest, Rejected
 from journeys.problems import Problem, ProblemsError, problems_from_validation_error
 from journeys.records import (
     RecordChange,
@@ -61,6 +61,7 @@ class RecordFired(BaseModel):
     fired: list[str] = Field(description="Triggers fired by this change.")
     started: list[str]
     signaled: list[str]
+    refused: list[RefusedEntry] = Field(description="Journeys that refused to start.")
     duplicate: bool = Field(description="True when every fired trigger was a repeat.")
     skipped: list[Skipped] = Field(description="Triggers the change matched but could not fire.")
 
@@ -81,7 +82,9 @@ async def record_changed(
     custom = [t.definition for t in services.catalog.snapshot.catalog.values() if t.definition]
     firings = business_triggers(change) + record_change_triggers(change, custom)
     base = body.event_id or _content_id(entity, body)
-    result = RecordFired(fired=[], started=[], signaled=[], duplicate=bool(firings), skipped=[])
+    result = RecordFired(
+        fired=[], started=[], signaled=[], refused=[], duplicate=bool(firings), skipped=[]
+    )
     for firing in firings:
         if firing.contact_id is None:
             detail = "the record names no contact (for a custom trigger: its contact_field)"
@@ -96,7 +99,7 @@ async def record_changed(
                     event_id=f"{base}:{firing.trigger}",
                 )
             )
-        except Refused as refused:
+        except Rejected as refused:
             result.skipped.append(
                 Skipped(
                     trigger=firing.trigger,
@@ -109,6 +112,7 @@ async def record_changed(
         result.fired.append(firing.trigger)
         result.started += [j for j in accepted.started if j not in result.started]
         result.signaled += [j for j in accepted.signaled if j not in result.signaled]
+        result.refused += [RefusedEntry.model_validate(r) for r in accepted.refused]
         result.duplicate = result.duplicate and accepted.duplicate
     result.duplicate = result.duplicate and bool(result.fired)
     return result

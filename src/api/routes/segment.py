@@ -15,9 +15,10 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import EventWriter, ServicesDep
-from api.ingestion import EventRequest
+from api.routes.events import RefusedEntry
 from journeys.definitions.common import BindingId, ContactId
 from journeys.events import Attributes
+from journeys.ingest.ingestion import EventRequest
 
 router = APIRouter(prefix="/v1/segment", tags=["events"])
 
@@ -55,6 +56,7 @@ class TrackAccepted(BaseModel):
     trigger: str
     started: list[str]
     signaled: list[str]
+    refused: list[RefusedEntry]
     duplicate: bool
     ignored_properties: list[str] = Field(
         description="Properties the trigger does not declare, left out of its attributes."

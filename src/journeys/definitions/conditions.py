@@ -18,13 +18,14 @@ class Scope(StrEnum):
     CONTACT = "contact"
     TRIGGER = "trigger"  # the start trigger's attributes
     EVENT = "event"  # the event at hand: the awaited one, or the exit trigger
+    RESPONSE = "response"  # the JSON answer of the last webhook step
     JOURNEY = "journey"
 
 
 AttrPath = Annotated[
     str,
     matching(
-        r"(contact|trigger|event|journey)(\.[A-Za-z_][A-Za-z0-9_]*)+",
+        r"(contact|trigger|event|response|journey)(\.[A-Za-z_][A-Za-z0-9_]*)+",
         "a path such as contact.first_name, trigger.total or event.text",
     ),
 ]

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Discriminator,
+    Field,
+    HttpUrl,
+    Tag,
+    model_validator,
+)
 
 from journeys.definitions.common import (
+    AttributeName,
     Audience,
     Channel,
     DefinitionModel,
@@ -18,10 +29,23 @@ from journeys.definitions.common import (
     TimeZone,
     TriggerName,
 )
-from journeys.definitions.conditions import Condition
+from journeys.definitions.conditions import AttrPath, Condition
 from journeys.problems import TAG_PREFIX
 
 Template = Annotated[str, Field(min_length=1, max_length=100_000)]
+MAX_WAIT = timedelta(days=365)
+
+
+def _at_most_a_year(value: timedelta) -> timedelta:
+    if value > MAX_WAIT:
+        raise ValueError("at most 365 days (P365D)")
+    return value
+
+
+WaitDuration = Annotated[Duration, AfterValidator(_at_most_a_year)]
+
+
+# -- messages -------------------------------------------------------------------------
 
 
 class EmailMessage(DefinitionModel):
@@ -46,6 +70,9 @@ class PushMessage(DefinitionModel):
     data: dict[str, str] | None = None
 
 
+# -- steps ----------------------------------------------------------------------------
+
+
 class StepBase(DefinitionModel):
     id: StepId
 
@@ -62,21 +89,176 @@ class PushStep(StepBase):
     push: PushMessage
 
 
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+class WaitUntil(DefinitionModel):
+    """Until a moment, e.g. the day a sale starts."""
+
+    until: AwareDatetime
+
+
+def _clock_time(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f"{value!r} is not a time of day such as 09:00")
+    return value
+
+
+class WaitUntilTime(DefinitionModel):
+    """Until the next time of day (on one of the days), in the contact's time zone."""
+
+    until_time: Annotated[str, AfterValidator(_clock_time)]
+    days: list[Weekday] = Field(default_factory=lambda: list(Weekday), min_length=1)
+
+
+def _wait_tag(value: Any) -> str | None:
+    if isinstance(value, str | timedelta):
+        return TAG_PREFIX + "duration"
+    if isinstance(value, WaitUntil) or (isinstance(value, dict) and "until" in value):
+        return TAG_PREFIX + "until"
+    if isinstance(value, WaitUntilTime) or (isinstance(value, dict) and "until_time" in value):
+        return TAG_PREFIX + "until_time"
+    return None
+
+
+WaitSpec = Annotated[
+    Annotated[WaitDuration, Tag(TAG_PREFIX + "duration")]
+    | Annotated[WaitUntil, Tag(TAG_PREFIX + "until")]
+    | Annotated[WaitUntilTime, Tag(TAG_PREFIX + "until_time")],
+    Discriminator(
+        _wait_tag,
+        custom_error_type="wait",
+        custom_error_message="a wait is a duration (PT1H), {until: <date-time>} or "
+        "{until_time: '09:00', days: [mon, tue, ...]}",
+    ),
+]
+
+
 class WaitStep(StepBase):
-    wait: Duration
+    wait: WaitSpec
+
+
+class Awaited(DefinitionModel):
+    """One trigger a wait_for listens to."""
+
+    trigger: TriggerName
+    of: StepId | None = None
+    when: Condition | None = None
 
 
 class WaitFor(DefinitionModel):
-    trigger: TriggerName
+    """`{trigger, of?, when?, within}` for one trigger, `{any: [...], within}` for several."""
+
+    trigger: TriggerName | None = None
     of: StepId | None = None
-    within: Duration
     when: Condition | None = None
+    any: list[Awaited] | None = Field(default=None, min_length=1, max_length=10)
+    within: WaitDuration
+
+    @model_validator(mode="after")
+    def _one_form(self) -> WaitFor:
+        single = self.trigger is not None
+        if single == (self.any is not None):
+            raise ValueError("a wait_for names one trigger, or several under `any`")
+        if not single and (self.of is not None or self.when is not None):
+            raise ValueError("with `any`, each trigger carries its own `of` and `when`")
+        return self
+
+    @property
+    def awaited(self) -> list[Awaited]:
+        if self.any is not None:
+            return self.any
+        assert self.trigger is not None
+        return [Awaited(trigger=self.trigger, of=self.of, when=self.when)]
 
 
 class WaitForStep(StepBase):
     wait_for: WaitFor
     then: list[Step] = Field(default_factory=list)
     else_: list[Step] = Field(default_factory=list, alias="else")
+
+
+class BranchArm(DefinitionModel):
+    name: str | None = Field(default=None, max_length=80)
+    when: Condition
+    steps: list[Step] = Field(default_factory=list)
+
+
+class BranchStep(StepBase):
+    """The first arm whose condition holds is taken; none: `otherwise`."""
+
+    branch: list[BranchArm] = Field(min_length=1, max_length=25)
+    otherwise: list[Step] = Field(default_factory=list)
+
+
+class SplitArm(DefinitionModel):
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    percent: float = Field(gt=0, le=100)
+    steps: list[Step] = Field(default_factory=list)
+
+
+class SplitStep(StepBase):
+    """Contacts are spread over the arms by percentage, each always to the same arm."""
+
+    split: list[SplitArm] = Field(min_length=2, max_length=10)
+
+    @model_validator(mode="after")
+    def _whole(self) -> SplitStep:
+        total = sum(arm.percent for arm in self.split)
+        if abs(total - 100) > 1e-6:
+            raise ValueError(f"the percentages add up to {total:g}, not 100")
+        names = [arm.name for arm in self.split]
+        if len(set(names)) != len(names):
+            raise ValueError("each arm needs its own name")
+        return self
+
+
+class AttributeFrom(DefinitionModel):
+    """An attribute copied from the run: `{from: contact.email}`, `{from: trigger.order_id}`."""
+
+    from_: AttrPath = Field(alias="from")
+
+
+class Activation(DefinitionModel):
+    trigger: TriggerName
+    attributes: dict[AttributeName, AttributeFrom | str | int | float | bool | None] = Field(
+        default_factory=dict
+    )
+
+
+class ActivateStep(StepBase):
+    """Fire a custom trigger for the contact; it is routed like any other event."""
+
+    activate: Activation
+
+
+def _within_a_minute(value: timedelta) -> timedelta:
+    if value > timedelta(minutes=1):
+        raise ValueError("at most 60 seconds (PT1M)")
+    return value
+
+
+class WebhookCall(DefinitionModel):
+    url: HttpUrl
+    body: dict[str, Any] | None = Field(
+        default=None, description="JSON to send; text values may use {{ contact.* }} etc."
+    )
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: Annotated[Duration, AfterValidator(_within_a_minute)] = timedelta(seconds=10)
+    retries: int = Field(default=3, ge=0, le=10)
+
+
+class WebhookStep(StepBase):
+    """Call an HTTP endpoint and go on; its JSON answer is `response.*` to later steps."""
+
+    webhook: WebhookCall
 
 
 class ExitStep(StepBase):
@@ -92,6 +274,10 @@ STEP_KINDS: dict[str, type[StepBase]] = {
     "push": PushStep,
     "wait": WaitStep,
     "wait_for": WaitForStep,
+    "branch": BranchStep,
+    "split": SplitStep,
+    "activate": ActivateStep,
+    "webhook": WebhookStep,
     "exit": ExitStep,
 }
 
@@ -111,6 +297,10 @@ Step = Annotated[
     | Annotated[PushStep, Tag(TAG_PREFIX + "push")]
     | Annotated[WaitStep, Tag(TAG_PREFIX + "wait")]
     | Annotated[WaitForStep, Tag(TAG_PREFIX + "wait_for")]
+    | Annotated[BranchStep, Tag(TAG_PREFIX + "branch")]
+    | Annotated[SplitStep, Tag(TAG_PREFIX + "split")]
+    | Annotated[ActivateStep, Tag(TAG_PREFIX + "activate")]
+    | Annotated[WebhookStep, Tag(TAG_PREFIX + "webhook")]
     | Annotated[ExitStep, Tag(TAG_PREFIX + "exit")],
     Discriminator(
         _step_tag,
@@ -119,7 +309,8 @@ Step = Annotated[
     ),
 ]
 
-WaitForStep.model_rebuild()
+for _model in (WaitForStep, BranchArm, BranchStep, SplitArm, SplitStep):
+    _model.model_rebuild()
 
 
 def channel_of(step: StepBase) -> Channel | None:
@@ -131,6 +322,22 @@ def channel_of(step: StepBase) -> Channel | None:
         case PushStep():
             return Channel.PUSH
     return None
+
+
+def blocks(step: StepBase) -> list[tuple[str, list[Any]]]:
+    """The nested step lists of a step, each with its path below the step."""
+    match step:
+        case WaitForStep():
+            return [("then", step.then), ("else", step.else_)]
+        case BranchStep():
+            arms = [(f"branch[{i}].steps", arm.steps) for i, arm in enumerate(step.branch)]
+            return [*arms, ("otherwise", step.otherwise)]
+        case SplitStep():
+            return [(f"split[{i}].steps", arm.steps) for i, arm in enumerate(step.split)]
+    return []
+
+
+# -- the journey ----------------------------------------------------------------------
 
 
 class Cardinality(StrEnum):
@@ -152,11 +359,11 @@ class ExitSpec(DefinitionModel):
 
 
 class ReentryAfter(DefinitionModel):
-    after: Duration
+    after: WaitDuration
 
 
 def _reentry_tag(value: Any) -> str | None:
-    if isinstance(value, (ReentryAfter, dict)):
+    if isinstance(value, ReentryAfter | dict):
         return TAG_PREFIX + "after"
     return TAG_PREFIX + "rule" if value in ("never", "always") else None
 
@@ -172,6 +379,43 @@ Reentry = Annotated[
 ]
 
 
+class RatePeriod(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+
+    @property
+    def length(self) -> timedelta:
+        return timedelta(hours=1) if self is RatePeriod.HOUR else timedelta(days=1)
+
+
+class EntryRateLimit(DefinitionModel):
+    count: int = Field(ge=1)
+    per: RatePeriod
+
+
+class EntryRules(DefinitionModel):
+    """When contacts may enter: a window, and at most so many an hour or a day."""
+
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    until: AwareDatetime | None = None
+    rate_limit: EntryRateLimit | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EntryRules:
+        if self.from_ and self.until and self.until <= self.from_:
+            raise ValueError("`until` must come after `from`")
+        return self
+
+
+class Goal(DefinitionModel):
+    """What success looks like: a trigger (and condition) during the run, or within the
+    attribution window after it ended."""
+
+    trigger: TriggerName
+    when: Condition | None = None
+    within: WaitDuration = timedelta(days=3)
+
+
 class JourneyDefinition(DefinitionModel):
     kind: Literal["Journey"] = "Journey"
     id: JourneyId
@@ -180,8 +424,10 @@ class JourneyDefinition(DefinitionModel):
     audience: Audience = Audience.CONTACT
     timezone: TimeZone = "UTC"
     start: StartSpec
+    entry: EntryRules | None = None
     exit: list[ExitSpec] = Field(default_factory=list)
     reentry: Reentry = "never"
+    goal: Goal | None = None
     steps: list[Step] = Field(min_length=1)
 
     def walk(self) -> Iterator[tuple[str, StepBase]]:
@@ -193,6 +439,5 @@ def _walk(steps: list[Any], path: str) -> Iterator[tuple[str, StepBase]]:
     for index, step in enumerate(steps):
         step_path = f"{path}[{index}]"
         yield step_path, step
-        if isinstance(step, WaitForStep):
-            yield from _walk(step.then, f"{step_path}.then")
-            yield from _walk(step.else_, f"{step_path}.else")
+        for below, block in blocks(step):
+            yield from _walk(block, f"{step_path}.{below}")

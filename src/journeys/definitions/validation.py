@@ -1,24 +1,35 @@
 """The contract's rules that a single model cannot check alone: references between steps,
-triggers and audiences, condition paths and template variables."""
+triggers and audiences, condition paths, template variables, reachability and loops."""
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from typing import Any
 
-from journeys.catalog import BUILT_IN, Trigger, TriggerCatalog
+from journeys.catalog import BUILT_IN, Trigger, TriggerCatalog, TriggerKind, check_attributes
 from journeys.definitions.conditions import Condition, Scope, comparisons
 from journeys.definitions.journeys import (
+    STEP_KINDS,
+    ActivateStep,
+    AttributeFrom,
+    Awaited,
+    BranchStep,
     EmailStep,
+    ExitStep,
     JourneyDefinition,
     PushStep,
     SmsStep,
     StepBase,
     WaitForStep,
+    WebhookStep,
+    blocks,
     channel_of,
 )
 from journeys.definitions.triggers import TriggerDefinition
 from journeys.problems import Problem
-from journeys.templating import template_problems
+from journeys.templating import MESSAGE_ROOTS, WEBHOOK_ROOTS, template_problems
+
+Scopes = dict[Scope, Trigger | None]  # the scopes a condition may read; a trigger to check names
 
 
 def validate_trigger(definition: TriggerDefinition) -> list[Problem]:
@@ -44,7 +55,13 @@ class _JourneyChecks:
             trigger = yield from self._trigger(spec.trigger, f"{path}.trigger", role="an exit")
             if spec.when is not None:
                 yield from self._condition(spec.when, f"{path}.when", {Scope.EVENT: trigger})
+        if self.journey.goal is not None:
+            goal = self.journey.goal
+            trigger = yield from self._trigger(goal.trigger, "goal.trigger", role="a goal")
+            if goal.when is not None:
+                yield from self._condition(goal.when, "goal.when", {Scope.EVENT: trigger})
         yield from self._steps()
+        yield from self._unreachable(self.journey.steps, "steps")
 
     def _start(self) -> Iterator[Problem]:
         spec = self.journey.start
@@ -74,6 +91,8 @@ class _JourneyChecks:
             )
         return trigger
 
+    # -- steps --------------------------------------------------------------------------
+
     def _steps(self) -> Iterator[Problem]:
         seen: dict[str, str] = {}
         earlier: dict[str, StepBase] = {}
@@ -85,69 +104,137 @@ class _JourneyChecks:
                 )
             seen.setdefault(step.id, path)
             yield from self._templates(step, path)
-            if isinstance(step, WaitForStep):
-                yield from self._wait_for(step, path, earlier)
+            match step:
+                case WaitForStep():
+                    yield from self._wait_for(step, path, earlier)
+                case BranchStep():
+                    for index, arm in enumerate(step.branch):
+                        yield from self._condition(
+                            arm.when, f"{path}.branch[{index}].when", _AFTER_ENTRY
+                        )
+                case ActivateStep():
+                    yield from self._activate(step, path)
             earlier.setdefault(step.id, step)
 
     def _wait_for(
         self, step: WaitForStep, path: str, earlier: dict[str, StepBase]
     ) -> Iterator[Problem]:
-        spec = step.wait_for
-        trigger = yield from self._trigger(spec.trigger, f"{path}.wait_for.trigger", role=None)
-        if spec.when is not None:
-            yield from self._condition(
-                spec.when, f"{path}.wait_for.when", {Scope.EVENT: trigger, Scope.CONTACT: None}
-            )
+        single = step.wait_for.any is None
+        for index, awaited in enumerate(step.wait_for.awaited):
+            where = f"{path}.wait_for" if single else f"{path}.wait_for.any[{index}]"
+            yield from self._awaited(awaited, where, earlier)
+
+    def _awaited(
+        self, awaited: Awaited, path: str, earlier: dict[str, StepBase]
+    ) -> Iterator[Problem]:
+        trigger = yield from self._trigger(awaited.trigger, f"{path}.trigger", role=None)
+        if awaited.when is not None:
+            scopes: Scopes = {**_AFTER_ENTRY, Scope.EVENT: trigger}
+            yield from self._condition(awaited.when, f"{path}.when", scopes)
         if trigger is None:
             return
-        of_path = f"{path}.wait_for.of"
+        of_path = f"{path}.of"
         if not trigger.interaction:
-            if spec.of is not None:
+            if awaited.of is not None:
                 yield Problem(path=of_path, message="'of' applies to interaction triggers only")
             return
-        if spec.of is None:
+        if awaited.of is None:
             yield Problem(
                 path=of_path,
                 message=f"required: {trigger.name} answers a message; name the {trigger.channel} "
                 "step it answers",
             )
             return
-        target = earlier.get(spec.of)
+        target = earlier.get(awaited.of)
         if target is None:
-            later = any(s.id == spec.of for _, s in self.journey.walk())
+            later = any(s.id == awaited.of for _, s in self.journey.walk())
             yield Problem(
                 path=of_path,
-                message=f"step {spec.of!r} comes later in the journey"
+                message=f"step {awaited.of!r} comes later in the journey"
                 if later
-                else f"no step {spec.of!r} in this journey",
+                else f"no step {awaited.of!r} in this journey",
             )
         elif channel_of(target) != trigger.channel:
             actual = _CHANNEL_STEP.get(str(channel_of(target)), "not a message step")
             yield Problem(
                 path=of_path,
                 message=f"{trigger.name} answers {_CHANNEL_STEP[str(trigger.channel)]}, "
-                f"but {spec.of!r} is {actual}",
+                f"but {awaited.of!r} is {actual}",
             )
 
-    def _condition(
-        self, condition: Condition, path: str, scopes: dict[Scope, Trigger | None]
-    ) -> Iterator[Problem]:
-        """Check paths: allowed scopes here, and attributes the trigger in scope declares."""
-        scopes = {Scope.TRIGGER: self.start, Scope.JOURNEY: None, **scopes}
+    def _activate(self, step: ActivateStep, path: str) -> Iterator[Problem]:
+        activation = step.activate
+        trigger_path = f"{path}.activate.trigger"
+        trigger = yield from self._trigger(activation.trigger, trigger_path, role="an activated")
+        if trigger is not None and trigger.kind is not TriggerKind.CUSTOM:
+            yield Problem(
+                path=trigger_path,
+                message=f"{trigger.name} is not a custom trigger: only custom "
+                "triggers can be activated",
+            )
+        if activation.trigger == self.journey.start.trigger:
+            yield Problem(
+                path=trigger_path,
+                message=f"{activation.trigger} starts this journey: activating it here would loop",
+            )
+        literal: dict[str, Any] = {}
+        for name, value in activation.attributes.items():
+            if isinstance(value, AttributeFrom):
+                yield from self._path(
+                    value.from_, f"{path}.activate.attributes.{name}.from", _AFTER_ENTRY
+                )
+            else:
+                literal[name] = value
+        if trigger is None:
+            return
+        given = set(activation.attributes)
+        _, problems = check_attributes(trigger, literal, path=f"{path}.activate.attributes")
+        for problem in problems:
+            if problem.message == "required" and problem.path.rsplit(".", 1)[1] in given:
+                continue  # it comes from the run ({from: ...}), checked when it fires
+            yield problem
+        for name in sorted(given - literal.keys()):
+            if not trigger.knows_attribute(name):
+                yield Problem(
+                    path=f"{path}.activate.attributes.{name}",
+                    message=f"unknown attribute of {trigger.name}",
+                )
+
+    def _unreachable(self, steps: list[Any], path: str) -> Iterator[Problem]:
+        """Steps after an exit step in the same list can never run."""
+        for index, step in enumerate(steps):
+            for below, block in blocks(step):
+                yield from self._unreachable(block, f"{path}[{index}].{below}")
+            if isinstance(step, ExitStep) and index + 1 < len(steps):
+                yield Problem(
+                    path=f"{path}[{index + 1}]",
+                    message=f"unreachable: the exit step {step.id!r} before it ends the run",
+                )
+                return
+
+    # -- conditions and templates -------------------------------------------------------
+
+    def _condition(self, condition: Condition, path: str, scopes: Scopes) -> Iterator[Problem]:
         for inner, comparison in comparisons(condition):
             where = f"{path}.{inner}.attr" if inner else f"{path}.attr"
-            if comparison.scope not in scopes:
-                allowed = ", ".join(f"{scope}.*" for scope in scopes)
-                yield Problem(path=where, message=f"not available here (use {allowed})")
-                continue
-            trigger = scopes[comparison.scope]
-            if comparison.scope in (Scope.TRIGGER, Scope.EVENT) and trigger is not None:
-                name = comparison.attr.split(".")[1]
-                if not trigger.knows_attribute(name):
-                    yield Problem(path=where, message=f"{trigger.name} has no attribute {name!r}")
+            yield from self._path(comparison.attr, where, scopes)
+
+    def _path(self, attr: str, where: str, scopes: Scopes) -> Iterator[Problem]:
+        """Check a path: a scope available here, an attribute the trigger in scope declares."""
+        scopes = {Scope.TRIGGER: self.start, Scope.JOURNEY: None, **scopes}
+        root, name = attr.split(".")[:2]
+        scope = Scope(root)
+        if scope not in scopes:
+            allowed = ", ".join(f"{s}.*" for s in scopes)
+            yield Problem(path=where, message=f"not available here (use {allowed})")
+            return
+        trigger = scopes[scope] if scope in (Scope.TRIGGER, Scope.EVENT) else None
+        if trigger is not None and not trigger.knows_attribute(name):
+            yield Problem(path=where, message=f"{trigger.name} has no attribute {name!r}")
 
     def _templates(self, step: StepBase, path: str) -> Iterator[Problem]:
-        fields: dict[str, str | None] = {}
+        fields: dict[str, Any] = {}
+        roots = MESSAGE_ROOTS
         match step:
             case EmailStep(email=message):
                 fields = {"subject": message.subject, "html": message.html, "text": message.text}
@@ -155,12 +242,30 @@ class _JourneyChecks:
                 fields = {"text": message.text}
             case PushStep(push=message):
                 fields = {"title": message.title, "body": message.body}
-        kind = type(step).__name__.removesuffix("Step").lower()
+            case WebhookStep(webhook=call):
+                fields = {"body": call.body}
+                roots = WEBHOOK_ROOTS
+        kind = next(key for key, cls in STEP_KINDS.items() if isinstance(step, cls))
         for name, source in fields.items():
-            if source is None:
-                continue
-            for problem in template_problems(source):
-                yield Problem(path=f"{path}.{kind}.{name}", message=problem)
+            for where, text in _texts(source, f"{path}.{kind}.{name}"):
+                for problem in template_problems(text, roots):
+                    yield Problem(path=where, message=problem)
 
+
+# After entry a condition may read the contact, the last awaited event and webhook response.
+_AFTER_ENTRY: Scopes = {Scope.CONTACT: None, Scope.EVENT: None, Scope.RESPONSE: None}
 
 _CHANNEL_STEP = {"email": "an email step", "sms": "an SMS step", "push": "a push step"}
+
+
+def _texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every text inside a template field (a webhook body is JSON with texts inside)."""
+    match value:
+        case str():
+            yield path, value
+        case dict():
+            for key, item in value.items():
+                yield from _texts(item, f"{path}.{key}")
+        case list():
+            for index, item in enumerate(value):
+                yield from _texts(item, f"{path}[{index}]")

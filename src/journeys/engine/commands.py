@@ -6,23 +6,23 @@ feeds the matching observation to `Interpreter.resume`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from journeys.definitions.common import Channel
-from journeys.definitions.journeys import EmailMessage, PushMessage, SmsMessage
+from journeys.definitions.journeys import EmailMessage, PushMessage, SmsMessage, WebhookCall
 from journeys.engine.state import Outcome
 
 
 @dataclass(frozen=True)
 class LoadContact:
-    """Read the contact now: a condition about to be evaluated looks at contact.*."""
+    """Read the contact now: what comes next looks at contact.* (or its time zone)."""
 
 
 @dataclass(frozen=True)
 class Enter:
-    """Record the contact's entry (or its refusal) and decide re-entry from the ledger."""
+    """Record the contact's entry (or its refusal) and apply re-entry and rate rules."""
 
     refusal: str | None  # set when the start condition is false
 
@@ -36,10 +36,27 @@ class Send:
 
 
 @dataclass(frozen=True)
-class Wait:
-    """Sleep until `until`, or until `Interpreter.can_resume()` becomes true."""
+class Activate:
+    """Fire a custom trigger for the contact, routed like any event."""
 
-    until: datetime
+    step: str
+    iteration: int
+    trigger: str
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CallWebhook:
+    step: str
+    iteration: int
+    call: WebhookCall
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Sleep until `until` (None: no deadline), or until `Interpreter.can_resume()`."""
+
+    until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -47,7 +64,7 @@ class Finish:
     outcome: Outcome
 
 
-Command = LoadContact | Enter | Send | Wait | Finish
+Command = LoadContact | Enter | Send | Activate | CallWebhook | Wait | Finish
 
 
 @dataclass(frozen=True)
@@ -69,8 +86,22 @@ class SendSettled:
 
 
 @dataclass(frozen=True)
+class Activated:
+    started: list[str] = field(default_factory=list)
+    signaled: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookAnswered:
+    status: int | None  # None: no answer (timeouts, refused connections, retries spent)
+    response: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Woke:
     """A wait ended: its time came, or something it waits for arrived."""
 
 
-Observation = ContactLoaded | EntryDecided | SendSettled | Woke
+Observation = ContactLoaded | EntryDecided | SendSettled | Activated | WebhookAnswered | Woke

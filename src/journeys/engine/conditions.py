@@ -17,7 +17,7 @@ from journeys.definitions.conditions import (
 
 Scopes = Mapping[str, Mapping[str, Any]]
 
-_MISSING = object()
+MISSING = object()
 
 
 def evaluate(condition: Condition | None, scopes: Scopes) -> bool:
@@ -38,17 +38,17 @@ def evaluate(condition: Condition | None, scopes: Scopes) -> bool:
 
 def lookup(scopes: Scopes, path: str) -> Any:
     root, *keys = path.split(".")
-    value: Any = scopes.get(root, _MISSING)
+    value: Any = scopes.get(root, MISSING)
     for key in keys:
         if not isinstance(value, Mapping) or key not in value:
-            return _MISSING
+            return MISSING
         value = value[key]
     return value
 
 
 def _compare(comparison: Comparison, actual: Any) -> bool:
     op, expected = comparison.op, comparison.value
-    missing = actual is _MISSING or actual is None
+    missing = actual is MISSING or actual is None
     if op is Operator.EXISTS:
         return (not missing) == (expected is not False)
     if missing:

@@ -10,8 +10,12 @@ from journeys.definitions.conditions import Scope, scopes_of
 from journeys.definitions.journeys import JourneyDefinition, Reentry, ReentryAfter
 from journeys.engine.conditions import evaluate
 
-REENTRY_BLOCKED = "reentry_blocked"
+# Why an entry was refused.
 CONDITION_FALSE = "condition_false"
+REENTRY_BLOCKED = "reentry_blocked"
+OUTSIDE_WINDOW = "outside_window"
+RATE_LIMITED = "rate_limited"
+JOURNEY_PAUSED = "journey_paused"
 
 
 def reentry_refusal(rule: Reentry, last_entered_at: datetime | None, now: datetime) -> str | None:
@@ -23,13 +27,24 @@ def reentry_refusal(rule: Reentry, last_entered_at: datetime | None, now: dateti
     return REENTRY_BLOCKED
 
 
-def may_start(definition: JourneyDefinition, trigger_attributes: Mapping[str, Any]) -> bool:
-    """Whether an event could start the journey, judged from its attributes alone.
+def early_refusal(
+    definition: JourneyDefinition, trigger_attributes: Mapping[str, Any], at: datetime
+) -> str | None:
+    """Why an event cannot start the journey, judged from the event alone, or None.
 
-    The gateway asks this to spare Temporal a run that would only refuse itself. A start
-    condition that also reads the contact is left to the run (True here).
+    The gateway asks this to spare Temporal a run that would only refuse itself: outside
+    the entry window, or a start condition on the trigger's attributes that is false. A
+    condition that also reads the contact is left to the run.
     """
+    entry = definition.entry
+    if entry is not None and (
+        (entry.from_ is not None and at < entry.from_)
+        or (entry.until is not None and at >= entry.until)
+    ):
+        return OUTSIDE_WINDOW
     condition = definition.start.when
-    if not scopes_of(condition) <= {Scope.TRIGGER}:
-        return True
-    return evaluate(condition, {"trigger": trigger_attributes})
+    if scopes_of(condition) <= {Scope.TRIGGER} and not evaluate(
+        condition, {"trigger": trigger_attributes}
+    ):
+        return CONDITION_FALSE
+    return None

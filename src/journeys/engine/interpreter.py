@@ -9,22 +9,34 @@ tests drive it directly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from journeys.definitions.conditions import Scope, scopes_of
+from journeys.definitions.conditions import Condition, Scope, scopes_of
 from journeys.definitions.journeys import (
+    ActivateStep,
+    AttributeFrom,
+    BranchStep,
     EmailStep,
     ExitStep,
     PushStep,
     SmsStep,
+    SplitStep,
     WaitForStep,
     WaitStep,
+    WaitUntil,
+    WaitUntilTime,
+    WebhookStep,
     channel_of,
 )
+from journeys.engine.clock import next_time_of_day, zone
 from journeys.engine.commands import (
+    Activate,
+    Activated,
+    CallWebhook,
     Command,
     ContactLoaded,
     Enter,
@@ -35,9 +47,10 @@ from journeys.engine.commands import (
     Send,
     SendSettled,
     Wait,
+    WebhookAnswered,
     Woke,
 )
-from journeys.engine.conditions import evaluate
+from journeys.engine.conditions import MISSING, evaluate, lookup
 from journeys.engine.entry import CONDITION_FALSE
 from journeys.engine.program import Node, Program
 from journeys.engine.state import (
@@ -52,14 +65,23 @@ from journeys.engine.state import (
 )
 from journeys.events import TriggerEvent
 
+SPLIT_BUCKETS = 10_000
+
 
 class Reception(StrEnum):
     """What a received event did to the run."""
 
     DUPLICATE = "duplicate"  # its id was seen already: nothing happens twice
-    EXIT = "exit"  # an exit trigger: the run ends at its next step
+    EXIT = "exit"  # an exit trigger: the run ends at its next move
     BUFFERED = "buffered"  # kept for a wait_for, now or soon
+    GOAL = "goal"  # the journey's goal was reached
     IGNORED = "ignored"  # nothing in this run listens to it
+
+
+def split_bucket(journey_id: str, step_id: str, contact_id: str) -> int:
+    """Where a contact falls in a split, 0 to 9,999: the same on every replay and re-entry."""
+    digest = hashlib.sha256(f"{journey_id}\n{step_id}\n{contact_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % SPLIT_BUCKETS
 
 
 class Interpreter:
@@ -87,10 +109,11 @@ class Interpreter:
         )
         return cls(program, state)
 
-    # -- events -------------------------------------------------------------------------
+    # -- from outside: events, pause, stop ----------------------------------------------
 
     def receive(self, event: TriggerEvent, now: datetime) -> Reception:
-        """Take in an event sent to this run (a continue- or exit-trigger, or a repeat start)."""
+        """Take in an event sent to this run (a continue-, exit- or goal-trigger, or a repeat
+        start)."""
         state = self.state
         if event.event_id in state.seen:
             return Reception.DUPLICATE
@@ -98,6 +121,7 @@ class Interpreter:
         del state.seen[:-SEEN_EVENT_IDS]
         if state.outcome is not None:
             return Reception.IGNORED
+        reached = self._reaches_goal(event, now)
         if state.exit_request is None and self._exits_on(event):
             state.exit_request = ExitRequest(
                 reason=f"trigger:{event.trigger}", event_id=event.event_id, at=now
@@ -107,22 +131,49 @@ class Interpreter:
             state.buffer.append(BufferedEvent(event=event, received_at=now))
             del state.buffer[:-BUFFERED_EVENTS]
             return Reception.BUFFERED
-        return Reception.IGNORED
+        return Reception.GOAL if reached else Reception.IGNORED
 
     def stop(self, reason: str, now: datetime) -> None:
         """End the run at its next move (the journey was stopped, the contact erased, ...)."""
         if self.state.outcome is None and self.state.exit_request is None:
             self.state.exit_request = ExitRequest(reason=reason, at=now)
 
+    def pause(self, now: datetime) -> None:
+        """Freeze the run: no step runs, waits stop counting, events are still kept."""
+        state = self.state
+        if state.outcome is None and state.paused_at is None:
+            state.paused_at = now
+            state.record(now, "paused")
+
+    def unpause(self, now: datetime) -> None:
+        """Go on where the run was; a wait's deadline moves by the time spent paused."""
+        state = self.state
+        if state.paused_at is None:
+            return
+        frozen = now - state.paused_at
+        if state.wait_until is not None:
+            state.wait_until += frozen
+        if state.wait_started_at is not None:
+            state.wait_started_at += frozen
+        state.paused_at = None
+        state.woken = True
+        state.record(now, "resumed", f"after {frozen}")
+
     def can_resume(self) -> bool:
         """Whether a waiting run has something to act on before its timer fires."""
         state = self.state
         if state.outcome is not None or state.awaiting is not Awaiting.WAKE:
             return False
-        if state.exit_request is not None:
+        if state.exit_request is not None or state.woken:
             return True
-        node = self._node()
-        return isinstance(node.step, WaitForStep) and self._match(node.step) is not None
+        if state.paused_at is not None:
+            return False
+        node = self._node() if state.step else None
+        return (
+            node is not None
+            and isinstance(node.step, WaitForStep)
+            and (self._match(node.step) is not None)
+        )
 
     # -- progress -----------------------------------------------------------------------
 
@@ -151,11 +202,22 @@ class Interpreter:
             case EntryDecided(reason=reason):
                 self._finish(RunStatus.REFUSED, reason, now)
             case SendSettled(status=status, message_id=message_id, reason=reason):
-                detail = " ".join(part for part in (message_id, reason) if part) or None
-                state.record(now, status, detail)
+                state.record(now, status, " ".join(p for p in (message_id, reason) if p) or None)
+                self._goto(self._node().next)
+            case Activated(started=started, signaled=signaled, error=None):
+                state.record(now, "activated", f"started {started}, signaled {signaled}")
+                self._goto(self._node().next)
+            case Activated(error=error):
+                state.record(now, "failed", error)
+                self._goto(self._node().next)
+            case WebhookAnswered(status=status, response=response, error=error):
+                state.response = response
+                state.record(
+                    now, "called" if error is None else "failed", error or f"HTTP {status}"
+                )
                 self._goto(self._node().next)
             case Woke():
-                pass
+                state.woken = False
 
     def _advance(self, now: datetime) -> Command | None:
         """One move: a command for the driver, or None when the state moved on by itself."""
@@ -167,29 +229,33 @@ class Interpreter:
         if state.exit_request is not None:
             self._finish(RunStatus.EXITED, state.exit_request.reason, now)
             return None
+        if state.paused_at is not None:
+            state.awaiting = Awaiting.WAKE
+            return Wait(None)
         if state.step is None:
             self._finish(RunStatus.COMPLETED, None, now)
             return None
         node = self._node()
         match node.step:
             case EmailStep(email=message) | SmsStep(sms=message) | PushStep(push=message):
-                visits = state.visits.get(node.step.id, 0) + 1
-                state.visits[node.step.id] = visits
-                state.awaiting = Awaiting.SEND
                 channel = channel_of(node.step)
                 assert channel is not None
-                return Send(node.step.id, visits, channel, message)
-            case WaitStep(wait=duration):
-                if state.wait_until is None:
-                    self._begin_wait(now, now + duration)
-                if now >= _required(state.wait_until):
-                    state.record(now, "waited")
-                    self._goto(node.next)
-                    return None
-                state.awaiting = Awaiting.WAKE
-                return Wait(_required(state.wait_until))
+                state.awaiting = Awaiting.SEND
+                return Send(node.step.id, self._visit(node), channel, message)
+            case WaitStep() as step:
+                return self._wait(node, step, now)
             case WaitForStep() as step:
                 return self._wait_for(node, step, now)
+            case BranchStep() as step:
+                return self._branch(node, step, now)
+            case SplitStep() as step:
+                self._split(node, step, now)
+                return None
+            case ActivateStep() as step:
+                return self._activate(node, step)
+            case WebhookStep(webhook=call):
+                state.awaiting = Awaiting.WEBHOOK
+                return CallWebhook(node.step.id, self._visit(node), call)
             case ExitStep(exit=reason):
                 self._finish(RunStatus.EXITED, reason or f"exit step {node.step.id}", now)
                 return None
@@ -198,33 +264,89 @@ class Interpreter:
     def _enter(self) -> Command:
         state = self.state
         if self.program.start_needs_contact and state.contact is None:
-            state.awaiting = Awaiting.CONTACT
-            return LoadContact()
+            return self._load_contact()
         holds = evaluate(self.program.journey.start.when, self._scopes(event=None))
         state.awaiting = Awaiting.ENTRY
         return Enter(refusal=None if holds else CONDITION_FALSE)
 
+    # -- the step kinds that decide by themselves ---------------------------------------
+
+    def _wait(self, node: Node, step: WaitStep, now: datetime) -> Command | None:
+        state = self.state
+        if state.wait_until is None:
+            match step.wait:
+                case WaitUntil(until=until):
+                    deadline = max(until, now)
+                case WaitUntilTime(until_time=clock, days=days):
+                    if state.contact is None:
+                        return self._load_contact()
+                    tz = zone(state.contact.get("timezone"), self.program.journey.timezone)
+                    deadline = next_time_of_day(now, clock, days, tz)
+                case timedelta() as duration:
+                    deadline = now + duration
+            self._begin_wait(now, deadline)
+        if now >= _required(state.wait_until):
+            state.record(now, "waited")
+            self._goto(node.next)
+            return None
+        state.awaiting = Awaiting.WAKE
+        return Wait(state.wait_until)
+
     def _wait_for(self, node: Node, step: WaitForStep, now: datetime) -> Command | None:
         state = self.state
         spec = step.wait_for
-        if Scope.CONTACT in scopes_of(spec.when) and state.contact is None:
-            state.awaiting = Awaiting.CONTACT
-            return LoadContact()
+        if self._needs_contact([a.when for a in spec.awaited]):
+            return self._load_contact()
         if state.wait_until is None:
-            self._begin_wait(now, now + spec.within, detail=spec.trigger)
+            listened = ", ".join(a.trigger for a in spec.awaited)
+            self._begin_wait(now, now + spec.within, detail=listened)
         matched = self._match(step)
+        then, else_ = node.entries
         if matched is not None:
             state.buffer.remove(matched)
             state.event = dict(matched.event.attributes)
-            state.record(now, "matched", f"{spec.trigger} ({matched.event.event_id})")
-            self._goto(node.then)
+            state.record(now, "matched", f"{matched.event.trigger} ({matched.event.event_id})")
+            self._goto(then)
             return None
         if now >= _required(state.wait_until):
-            state.record(now, "timed_out", spec.trigger)
-            self._goto(node.else_)
+            state.record(now, "timed_out", ", ".join(a.trigger for a in spec.awaited))
+            self._goto(else_)
             return None
         state.awaiting = Awaiting.WAKE
-        return Wait(_required(state.wait_until))
+        return Wait(state.wait_until)
+
+    def _branch(self, node: Node, step: BranchStep, now: datetime) -> Command | None:
+        if self._needs_contact([arm.when for arm in step.branch]):
+            return self._load_contact()
+        scopes = self._scopes(event=None)
+        for index, arm in enumerate(step.branch):
+            if evaluate(arm.when, scopes):
+                label = f"arm {index + 1}" + (f" ({arm.name})" if arm.name else "")
+                self.state.record(now, "branched", label)
+                self._goto(node.entries[index])
+                return None
+        self.state.record(now, "branched", "otherwise")
+        self._goto(node.entries[-1])
+        return None
+
+    def _activate(self, node: Node, step: ActivateStep) -> Command:
+        activation = step.activate
+        values = activation.attributes.values()
+        if self._needs_contact(paths=[v.from_ for v in values if isinstance(v, AttributeFrom)]):
+            return self._load_contact()
+        attributes = {name: self._value(v) for name, v in activation.attributes.items()}
+        self.state.awaiting = Awaiting.ACTIVATE
+        return Activate(step.id, self._visit(node), activation.trigger, attributes)
+
+    def _split(self, node: Node, step: SplitStep, now: datetime) -> None:
+        bucket = split_bucket(self.program.journey.id, step.id, self.state.contact_id)
+        ceiling = 0.0
+        for index, arm in enumerate(step.split):
+            ceiling += arm.percent * SPLIT_BUCKETS / 100
+            if bucket < ceiling or index == len(step.split) - 1:
+                self.state.record(now, "split", f"{arm.name} (bucket {bucket} of {SPLIT_BUCKETS})")
+                self._goto(node.entries[index])
+                return
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -240,21 +362,55 @@ class Interpreter:
         earliest = state.wait_started_at - spec.within
         for buffered in state.buffer:
             event = buffered.event
-            if event.trigger != spec.trigger or buffered.received_at < earliest:
+            if buffered.received_at < earliest:
                 continue
-            if spec.of is not None and event.attributes.get("step") != spec.of:
-                continue
-            if evaluate(spec.when, self._scopes(event=event.attributes)):
-                return buffered
+            for awaited in spec.awaited:
+                if event.trigger != awaited.trigger:
+                    continue
+                if awaited.of is not None and event.attributes.get("step") != awaited.of:
+                    continue
+                if evaluate(awaited.when, self._scopes(event=event.attributes)):
+                    return buffered
         return None
 
     def _exits_on(self, event: TriggerEvent) -> bool:
         specs = self.program.exits.get(event.trigger, ())
         return any(evaluate(spec.when, self._scopes(event=event.attributes)) for spec in specs)
 
+    def _reaches_goal(self, event: TriggerEvent, now: datetime) -> bool:
+        goal = self.program.journey.goal
+        state = self.state
+        if goal is None or event.trigger != goal.trigger or state.goal_reached_at is not None:
+            return False
+        if not evaluate(goal.when, self._scopes(event=event.attributes)):
+            return False
+        state.goal_reached_at = now
+        state.record(now, "goal", f"{event.trigger} ({event.event_id})")
+        return True
+
     def _answers_this_run(self, event: TriggerEvent) -> bool:
         # An interaction answers one message: an open of a previous run's email is not ours.
         return event.instance_id is None or event.instance_id == self.state.instance_id
+
+    def _needs_contact(
+        self, conditions: Iterable[Condition | None] = (), paths: Iterable[str] = ()
+    ) -> bool:
+        """Whether what comes next reads contact.* and the contact has not been read yet."""
+        if self.state.contact is not None:
+            return False
+        return any(Scope.CONTACT in scopes_of(c) for c in conditions) or any(
+            path.split(".", 1)[0] == Scope.CONTACT for path in paths
+        )
+
+    def _load_contact(self) -> Command:
+        self.state.awaiting = Awaiting.CONTACT
+        return LoadContact()
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, AttributeFrom):
+            found = lookup(self._scopes(event=None), value.from_)
+            return None if found is MISSING else found
+        return value
 
     def _scopes(self, event: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
         state = self.state
@@ -263,6 +419,7 @@ class Interpreter:
             "trigger": state.start.attributes,
             "contact": state.contact or {},
             "event": event if event is not None else (state.event or {}),
+            "response": state.response or {},
             "journey": {"id": journey.id, "name": journey.name, "version": state.version},
         }
 
@@ -270,12 +427,16 @@ class Interpreter:
         assert self.state.step is not None
         return self.program[self.state.step]
 
+    def _visit(self, node: Node) -> int:
+        visits = self.state.visits.get(node.step.id, 0) + 1
+        self.state.visits[node.step.id] = visits
+        return visits
+
     def _begin_wait(self, now: datetime, until: datetime, detail: str | None = None) -> None:
         self.state.wait_started_at = now
         self.state.wait_until = until
-        self.state.record(
-            now, "waiting", f"until {until.isoformat()}" + (f" for {detail}" if detail else "")
-        )
+        what = f"until {until.isoformat()}" + (f" for {detail}" if detail else "")
+        self.state.record(now, "waiting", what)
         self._prune_buffer(now)
 
     def _prune_buffer(self, now: datetime) -> None:
@@ -306,5 +467,7 @@ _EXPECTED: dict[type, Awaiting] = {
     ContactLoaded: Awaiting.CONTACT,
     EntryDecided: Awaiting.ENTRY,
     SendSettled: Awaiting.SEND,
+    Activated: Awaiting.ACTIVATE,
+    WebhookAnswered: Awaiting.WEBHOOK,
     Woke: Awaiting.WAKE,
 }

@@ -12,15 +12,17 @@ from journeys.definitions.journeys import (
     JourneyDefinition,
     StepBase,
     WaitForStep,
+    blocks,
 )
 
 
 @dataclass(frozen=True)
 class Node:
     step: StepBase
-    next: str | None  # the step after this one; None ends the journey
-    then: str | None = None  # wait_for: first step when the awaited event came
-    else_: str | None = None  # wait_for: first step when the window closed
+    next: str | None  # the step after this one (and after its blocks); None ends the journey
+    # The first step of each nested block, in the order `blocks()` gives them (then / else,
+    # each branch arm then otherwise, each split arm); an empty block goes straight to `next`.
+    entries: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,21 +43,15 @@ class Program:
 
 
 def compile_journey(journey: JourneyDefinition) -> Program:
-    """Link steps so that the end of a then/else block continues after its wait_for."""
+    """Link steps so that the end of every nested block continues after the step that holds
+    it: branches rejoin."""
     nodes: dict[str, Node] = {}
 
     def link(steps: Sequence[StepBase], after: str | None) -> str | None:
         for index, step in enumerate(steps):
             following = steps[index + 1].id if index + 1 < len(steps) else after
-            if isinstance(step, WaitForStep):
-                nodes[step.id] = Node(
-                    step,
-                    following,
-                    then=link(step.then, following),
-                    else_=link(step.else_, following),
-                )
-            else:
-                nodes[step.id] = Node(step, following)
+            entries = tuple(link(block, following) for _, block in blocks(step))
+            nodes[step.id] = Node(step, following, entries)
         return steps[0].id if steps else after
 
     first = link(journey.steps, None)
@@ -67,7 +63,7 @@ def compile_journey(journey: JourneyDefinition) -> Program:
         journey=journey,
         nodes=nodes,
         first=first,
-        awaited=frozenset(step.wait_for.trigger for step in waits),
+        awaited=frozenset(a.trigger for step in waits for a in step.wait_for.awaited),
         exits=exits,
         longest_window=max((step.wait_for.within for step in waits), default=timedelta(0)),
     )

@@ -19,6 +19,7 @@ class RunStatus(StrEnum):
     ENTERING = "entering"  # deciding whether the contact may enter
     ACTIVE = "active"
     WAITING = "waiting"
+    PAUSED = "paused"  # the journey is paused: waits are frozen, events kept
     COMPLETED = "completed"  # ran to the end of its steps
     EXITED = "exited"  # left early: an exit trigger or an exit step
     REFUSED = "refused"  # never entered: start condition false, re-entry blocked
@@ -34,6 +35,8 @@ class Awaiting(StrEnum):
     CONTACT = "contact"
     ENTRY = "entry"
     SEND = "send"
+    ACTIVATE = "activate"
+    WEBHOOK = "webhook"
     WAKE = "wake"
 
 
@@ -77,6 +80,10 @@ class RunState(BaseModel):
     visits: dict[str, int] = Field(default_factory=dict)
     contact: dict[str, Any] | None = None  # snapshot for conditions on contact.*
     event: dict[str, Any] | None = None  # the last awaited event's attributes (event.*)
+    response: dict[str, Any] | None = None  # the last webhook's JSON answer (response.*)
+    paused_at: datetime | None = None
+    woken: bool = False  # something happened that a wait without a deadline waits for
+    goal_reached_at: datetime | None = None
     buffer: list[BufferedEvent] = Field(default_factory=list)
     seen: list[str] = Field(default_factory=list)
     exit_request: ExitRequest | None = None
@@ -90,6 +97,8 @@ class RunState(BaseModel):
             return self.outcome.status
         if not self.entered:
             return RunStatus.ENTERING
+        if self.paused_at is not None:
+            return RunStatus.PAUSED
         return RunStatus.WAITING if self.awaiting is Awaiting.WAKE else RunStatus.ACTIVE
 
     def record(self, at: datetime, what: str, detail: str | None = None) -> None:

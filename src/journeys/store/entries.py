@@ -6,12 +6,14 @@ does not, so re-entry rules hold for as long as the journey exists.
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from journeys.definitions.journeys import Reentry
+from journeys.definitions.journeys import EntryRateLimit, Reentry
 from journeys.engine.entry import reentry_refusal
 from journeys.store.tables import EntryRow
 
@@ -24,6 +26,7 @@ class EntryRequest(BaseModel):
     instance_id: str
     event_id: str
     reentry: Reentry
+    rate_limit: EntryRateLimit | None = None
     refusal: str | None  # already refused by the run (its start condition)
     at: datetime
 
@@ -71,6 +74,86 @@ def _last_entry(session: Session, request: EntryRequest) -> datetime | None:
         .order_by(col(EntryRow.at).desc())
         .limit(1)
     ).first()
+
+
+def _over_rate(session: Session, request: EntryRequest) -> bool:
+    limit = request.rate_limit
+    assert limit is not None
+    since = request.at - limit.per.length
+    admitted = session.exec(
+        select(func.count())
+        .select_from(EntryRow)
+        .where(
+            EntryRow.journey_id == request.journey_id,
+            col(EntryRow.admitted).is_(True),
+            col(EntryRow.at) > since,
+        )
+    ).one()
+    return int(admitted) >= limit.count
+
+
+def record_refusal(
+    session: Session,
+    *,
+    journey_id: str,
+    version: int,
+    contact_id: str,
+    binding_id: str | None,
+    event_id: str,
+    reason: str,
+    at: datetime,
+) -> None:
+    """A start refused before any run began (journey paused, outside its entry window, ...)."""
+    session.add(
+        EntryRow(
+            instance_id=f"refused-{uuid.uuid4().hex}",
+            journey_id=journey_id,
+            version=version,
+            contact_id=contact_id,
+            binding_id=binding_id or "",
+            event_id=event_id,
+            admitted=False,
+            reason=reason,
+            at=at,
+        )
+    )
+
+
+def record_outcome(
+    session: Session,
+    instance_id: str,
+    status: str,
+    reason: str | None,
+    at: datetime,
+    goal_reached_at: datetime | None,
+) -> None:
+    """How an admitted run ended (and whether it reached its goal on the way)."""
+    row = session.exec(select(EntryRow).where(EntryRow.instance_id == instance_id)).first()
+    if row is None or not row.admitted:
+        return
+    row.ended_at, row.outcome, row.outcome_reason = at, status, reason
+    row.goal_reached_at = row.goal_reached_at or goal_reached_at
+    session.add(row)
+
+
+def record_late_goal(
+    session: Session, journey_id: str, contact_id: str, at: datetime, window: timedelta
+) -> int:
+    """A goal reached after runs ended: credit the contact's runs of the journey that ended
+    within the attribution window and had not reached it. How many were credited."""
+    result = session.exec(
+        update(EntryRow)
+        .where(
+            col(EntryRow.journey_id) == journey_id,
+            col(EntryRow.contact_id) == contact_id,
+            col(EntryRow.admitted).is_(True),
+            col(EntryRow.goal_reached_at).is_(None),
+            col(EntryRow.ended_at).is_not(None),
+            col(EntryRow.ended_at) >= at - window,
+        )
+        .values(goal_reached_at=at)
+    )
+    return int(result.rowcount)
 
 
 def entries_of_contact(session: Session, contact_id: str) -> list[EntryRow]:

@@ -22,6 +22,7 @@ from journeys.store.types import utcnow
 class JourneyStatus(StrEnum):
     DRAFT = "draft"  # never published: no one enters
     PUBLISHED = "published"  # new entries use the live version
+    PAUSED = "paused"  # no new entries (each refusal recorded); running instances frozen
     STOPPED = "stopped"  # no new entries; running instances were ended
 
 
@@ -93,8 +94,10 @@ def publish(
                 journey_id=journey_id, version=version, definition=row.draft, published_by=by
             )
         )
-    if created or row.status != JourneyStatus.PUBLISHED or row.live_version != version:
-        row.status = JourneyStatus.PUBLISHED
+    # A paused journey stays paused on a new version; a draft or stopped one goes live.
+    status = JourneyStatus.PAUSED if row.status == JourneyStatus.PAUSED else JourneyStatus.PUBLISHED
+    if created or row.status != status or row.live_version != version:
+        row.status = status
         row.live_version = version
         row.updated_at = utcnow()
         session.add(row)
@@ -108,6 +111,29 @@ def stop(session: Session, journey_id: str) -> bool:
     if row.status == JourneyStatus.STOPPED:
         return False
     row.status = JourneyStatus.STOPPED
+    row.updated_at = utcnow()
+    session.add(row)
+    bump_revision(session)
+    return True
+
+
+class NotLive(Exception):
+    """Only a published journey can be paused, and only a paused one resumed."""
+
+
+def set_paused(session: Session, journey_id: str, paused: bool) -> bool:
+    """Pause or resume new entries; True when the status changed."""
+    row = _row(session, journey_id, lock=True)
+    wanted, needed = (
+        (JourneyStatus.PAUSED, JourneyStatus.PUBLISHED)
+        if paused
+        else (JourneyStatus.PUBLISHED, JourneyStatus.PAUSED)
+    )
+    if row.status == wanted:
+        return False
+    if row.status != needed:
+        raise NotLive(f"journey {journey_id} is {row.status}, not {needed}")
+    row.status = wanted
     row.updated_at = utcnow()
     session.add(row)
     bump_revision(session)
@@ -147,15 +173,22 @@ def get_version(session: Session, journey_id: str, version: int) -> JourneyDefin
 def live_journeys(session: Session) -> list[LiveJourney]:
     """The version new entries use, for every published journey."""
     rows = session.exec(
-        select(JourneyVersionRow)
+        select(JourneyVersionRow, JourneyRow.status)
         .join(
             JourneyRow,
             (col(JourneyRow.id) == col(JourneyVersionRow.journey_id))
             & (col(JourneyRow.live_version) == col(JourneyVersionRow.version)),
         )
-        .where(JourneyRow.status == JourneyStatus.PUBLISHED)
+        .where(col(JourneyRow.status).in_([JourneyStatus.PUBLISHED, JourneyStatus.PAUSED]))
     ).all()
-    return [LiveJourney(JourneyDefinition.model_validate(r.definition), r.version) for r in rows]
+    return [
+        LiveJourney(
+            JourneyDefinition.model_validate(version.definition),
+            version.version,
+            status == JourneyStatus.PAUSED,
+        )
+        for version, status in rows
+    ]
 
 
 def _row(session: Session, journey_id: str, lock: bool = False) -> JourneyRow:

@@ -121,6 +121,11 @@ class EntryRow(SQLModel, table=True):
     admitted: bool
     reason: str | None = Field(default=None, max_length=50)
     at: datetime = _timestamp()
+    # How the run ended (admitted entries only), and whether and when it reached its goal.
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    outcome: str | None = Field(default=None, max_length=20)
+    outcome_reason: str | None = Field(default=None, max_length=200)
+    goal_reached_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
 
 
 class ApiKeyRow(SQLModel, table=True):

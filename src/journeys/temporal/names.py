@@ -7,6 +7,8 @@ from temporalio.common import SearchAttributeKey
 JOURNEY_WORKFLOW = "JourneyWorkflow"
 TRIGGER_SIGNAL = "trigger"  # a continue-, exit- or repeated start-trigger event
 STOP_SIGNAL = "stop"  # the journey was stopped: end the run
+PAUSE_SIGNAL = "pause"  # the journey was paused: freeze the run
+RESUME_SIGNAL = "resume"  # the journey was resumed: go on
 STATE_QUERY = "state"
 
 JOURNEY_ID = SearchAttributeKey.for_keyword("JourneyId")

@@ -9,9 +9,8 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from journeys.engine.entry import may_start
 from journeys.events import TriggerEvent
-from journeys.routing import LiveJourney, Routes
+from journeys.routing import LiveJourney
 from journeys.temporal import names
 from journeys.temporal.runs import signal_contact_runs, signal_run, start_run
 
@@ -37,14 +36,15 @@ class Dispatcher:
         self._client = client
         self._task_queue = task_queue
 
-    async def dispatch(self, event: TriggerEvent, routes: Routes) -> Dispatched:
-        """Start or signal every run the event concerns, all at once.
+    async def dispatch(
+        self, event: TriggerEvent, starts: list[LiveJourney], signals: list[LiveJourney]
+    ) -> Dispatched:
+        """Start runs of `starts` (or reach their running ones) and signal the runs of
+        `signals`, all at once.
 
         If any call fails for want of Temporal, the whole event fails: the producer's retry
         (same event id) redoes it, and runs that already have the event ignore it.
         """
-        starts = [j for j in routes.start if self._may_start(j, event)]
-        signals = list(routes.signal)
         calls = [self._start(j, event) for j in starts] + [self._signal(j, event) for j in signals]
         try:
             outcomes = await asyncio.gather(*calls)
@@ -61,12 +61,6 @@ class Dispatcher:
             elif reached:
                 result.signaled.append(journey.id)
         return result
-
-    @staticmethod
-    def _may_start(journey: LiveJourney, event: TriggerEvent) -> bool:
-        if journey.per_binding and not event.binding_id:
-            return False
-        return may_start(journey.definition, event.attributes)
 
     async def _start(self, journey: LiveJourney, event: TriggerEvent) -> tuple[bool, bool]:
         started = await start_run(

@@ -21,7 +21,7 @@ from journeys.store.journeys import live_journeys
 from journeys.store.revision import current_revision
 from journeys.store.triggers import load_catalog
 
-log = logging.getLogger("journeys.api.catalog")
+log = logging.getLogger("journeys.ingest.catalog")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,10 @@ class CatalogCache:
     def _changed(self) -> bool:
         with transaction(self._engine) as session:
             return current_revision(session) != self._snapshot.revision
+
+    def fresh(self) -> Snapshot:
+        """The snapshot, reloaded first if the store has changed (one small read)."""
+        return self.reload() if self._changed() else self._snapshot
 
     async def watch(self, every_seconds: float) -> None:
         """Reload whenever another process changed the catalog; runs until cancelled."""

@@ -15,13 +15,16 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from api.catalog import CatalogCache
-from api.dispatch import Dispatched, Dispatcher
 from journeys.catalog import check_attributes
 from journeys.definitions.triggers import TriggerStatus
+from journeys.engine.entry import JOURNEY_PAUSED, early_refusal
 from journeys.events import TriggerEvent
+from journeys.ingest.catalog_cache import CatalogCache
+from journeys.ingest.dispatch import Dispatched, Dispatcher
 from journeys.problems import Problem
+from journeys.routing import LiveJourney
 from journeys.store.db import transaction
+from journeys.store.entries import record_refusal
 from journeys.store.event_ids import claim_event, complete_event, purge_events, release_event
 
 
@@ -41,10 +44,18 @@ class Accepted:
     trigger: str
     started: list[str]
     signaled: list[str]
+    refused: list[dict[str, str]]  # journeys that refused to start, each with its reason
     duplicate: bool
 
 
-class Refused(Exception):
+@dataclass(frozen=True)
+class Refusal:
+    journey_id: str
+    version: int
+    reason: str
+
+
+class Rejected(Exception):
     """An event the gateway will not take, with the HTTP status that says why."""
 
     def __init__(self, status: HTTPStatus, detail: str, problems: list[Problem] | None = None):
@@ -78,6 +89,20 @@ class EventLedger:
     async def release(self, event_id: str) -> None:
         await asyncio.to_thread(self._run, release_event, event_id)
 
+    def record_refusals(self, event: TriggerEvent, refusals: list[Refusal]) -> None:
+        with transaction(self._engine) as session:
+            for refusal in refusals:
+                record_refusal(
+                    session,
+                    journey_id=refusal.journey_id,
+                    version=refusal.version,
+                    contact_id=event.contact_id,
+                    binding_id=event.binding_id,
+                    event_id=event.event_id,
+                    reason=refusal.reason,
+                    at=self._clock(),
+                )
+
     async def purge(self) -> int:
         return await asyncio.to_thread(self._run, purge_events, self._clock() - self._window)
 
@@ -95,26 +120,26 @@ class Ingestion:
     async def accept(self, request: EventRequest) -> Accepted:
         """Check the event against its trigger, then start or signal the runs it concerns.
 
-        Raises Refused for an event that cannot be taken, and TemporalUnavailable (nothing
+        Raises Rejected for an event that cannot be taken, and TemporalUnavailable (nothing
         done; retry with the same id) when Temporal cannot be reached.
         """
         snapshot = self._catalog.snapshot
         trigger = snapshot.catalog.get(request.trigger)
         if trigger is None:
-            raise Refused(HTTPStatus.NOT_FOUND, f"unknown trigger {request.trigger!r}")
+            raise Rejected(HTTPStatus.NOT_FOUND, f"unknown trigger {request.trigger!r}")
         if trigger.interaction:
-            raise Refused(
+            raise Rejected(
                 HTTPStatus.FORBIDDEN,
                 f"{trigger.name} is an interaction trigger: only Journeys' channels raise it",
             )
         if trigger.status is not TriggerStatus.READY:
-            raise Refused(
+            raise Rejected(
                 HTTPStatus.CONFLICT, f"trigger {trigger.name} is {trigger.status}, not ready"
             )
         attributes, problems = check_attributes(trigger, request.attributes)
         if problems:
             count = len(problems)
-            raise Refused(
+            raise Rejected(
                 HTTPStatus.UNPROCESSABLE_ENTITY,
                 f"{count} problem{'s' * (count != 1)} found",
                 problems,
@@ -130,23 +155,49 @@ class Ingestion:
         routes = snapshot.routing.routes(trigger.name)
         if not (routes.start or routes.signal):
             # Acts on nothing, so a repeat would too: no need to remember its id.
-            return _accepted(event, Dispatched(), duplicate=False)
+            return _accepted(event, Dispatched(), [], duplicate=False)
         if not await self._ledger.claim(event.event_id, event.trigger):
-            return _accepted(event, Dispatched(), duplicate=True)
+            return _accepted(event, Dispatched(), [], duplicate=True)
         try:
-            dispatched = await self._dispatcher.dispatch(event, routes)
+            starts, refusals = self._plan(routes.start, event)
+            if refusals:
+                await asyncio.to_thread(self._ledger.record_refusals, event, refusals)
+            dispatched = await self._dispatcher.dispatch(event, starts, list(routes.signal))
         except BaseException:
             await self._ledger.release(event.event_id)
             raise
         await self._ledger.complete(event.event_id)
-        return _accepted(event, dispatched, duplicate=False)
+        return _accepted(event, dispatched, refusals, duplicate=False)
+
+    @staticmethod
+    def _plan(
+        candidates: tuple[LiveJourney, ...], event: TriggerEvent
+    ) -> tuple[list[LiveJourney], list[Refusal]]:
+        """Which journeys the event may start, and which refuse it before any run begins."""
+        starts, refusals = [], []
+        for journey in candidates:
+            if journey.per_binding and not event.binding_id:
+                continue  # a run per binding starts only on events that carry one
+            reason = (
+                JOURNEY_PAUSED
+                if journey.paused
+                else early_refusal(journey.definition, event.attributes, datetime.now(UTC))
+            )
+            if reason is None:
+                starts.append(journey)
+            else:
+                refusals.append(Refusal(journey.id, journey.version, reason))
+        return starts, refusals
 
 
-def _accepted(event: TriggerEvent, dispatched: Dispatched, duplicate: bool) -> Accepted:
+def _accepted(
+    event: TriggerEvent, dispatched: Dispatched, refusals: list[Refusal], duplicate: bool
+) -> Accepted:
     return Accepted(
         event_id=event.event_id,
         trigger=event.trigger,
         started=dispatched.started,
         signaled=dispatched.signaled,
+        refused=[{"journey": r.journey_id, "reason": r.reason} for r in refusals],
         duplicate=duplicate,
     )
