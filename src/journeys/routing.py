@@ -44,6 +44,8 @@ class Routes:
     # Journeys whose running instances listen to the trigger (continue, exit, goal) but do
     # not start on it: these get a plain signal.
     signal: tuple[LiveJourney, ...] = ()
+    # Journeys whose goal is this trigger: ended runs within the attribution window count it.
+    goals: tuple[LiveJourney, ...] = ()
 
 
 def roles_of(definition: JourneyDefinition) -> dict[str, set[Role]]:
@@ -65,14 +67,21 @@ class RoutingIndex:
     def __init__(self, live: Iterable[LiveJourney] = ()) -> None:
         starts: dict[str, list[LiveJourney]] = defaultdict(list)
         listeners: dict[str, list[LiveJourney]] = defaultdict(list)
+        goals: dict[str, list[LiveJourney]] = defaultdict(list)
         self._uses: dict[str, dict[str, set[Role]]] = defaultdict(dict)
         for journey in sorted(live, key=lambda j: j.id):
             for trigger, roles in roles_of(journey.definition).items():
                 self._uses[trigger][journey.id] = roles
                 # A start trigger reaches a running instance through signal-with-start.
                 (starts if Role.START in roles else listeners)[trigger].append(journey)
+                if Role.GOAL in roles:
+                    goals[trigger].append(journey)
         self._routes = {
-            trigger: Routes(tuple(starts.get(trigger, ())), tuple(listeners.get(trigger, ())))
+            trigger: Routes(
+                tuple(starts.get(trigger, ())),
+                tuple(listeners.get(trigger, ())),
+                tuple(goals.get(trigger, ())),
+            )
             for trigger in {*starts, *listeners}
         }
 

@@ -45,6 +45,7 @@ class SendRequest(BaseModel):
     iteration: int
     message: EmailMessage | SmsMessage | PushMessage
     trigger: dict[str, Any]  # the start trigger's attributes, for personalization
+    test: bool = False  # a test send: marked as such, outside any run
 
 
 class SendResult(BaseModel):
@@ -275,8 +276,9 @@ class JourneyActivities:
         )
         to = recipient(contact, channel)
         assert to is not None
-        match request.message:
-            case EmailMessage() as message:
+        message = compose.as_test(request.message) if request.test else request.message
+        match message:
+            case EmailMessage():
                 rendered = compose.render_email(
                     message, values, self._tracking(request, message_id)
                 )
@@ -284,7 +286,7 @@ class JourneyActivities:
                     compose.mime_email(rendered, self._email.sender, to, message_id)
                 )
                 return None, rendered.subject
-            case SmsMessage() as message:
+            case SmsMessage():
                 sms = compose.render_sms(message, values)
                 sms_payload = {
                     "message_id": message_id,
@@ -293,7 +295,7 @@ class JourneyActivities:
                     "text": sms.text,
                 }
                 return _webhook(self._sms, "sms").deliver(sms_payload), sms.text[:300]
-            case PushMessage() as message:
+            case PushMessage():
                 push = compose.render_push(message, values)
                 payload: dict[str, Any] = {
                     "message_id": message_id,
@@ -305,7 +307,7 @@ class JourneyActivities:
                     "data": push.data,
                 }
                 return _webhook(self._push, "push").deliver(payload), push.title[:300]
-        raise AssertionError(request.message)  # pragma: no cover
+        raise AssertionError(message)  # pragma: no cover
 
     def _tracking(self, request: SendRequest, message_id: str) -> compose.Tracking:
         ref = MessageRef(
@@ -345,6 +347,7 @@ def _delivery_row(request: SendRequest, message_id: str, channel: Channel) -> De
         contact_id=request.contact_id,
         channel=channel,
         status=DeliveryStatus.PENDING,
+        test=request.test,
     )
 
 

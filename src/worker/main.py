@@ -24,6 +24,7 @@ from journeys.temporal.client import connect
 from worker.activities import JourneyActivities
 from worker.channels.smtp import SmtpChannel
 from worker.channels.webhook import WebhookChannel
+from worker.test_send import TestSendWorkflow
 from worker.workflow import JourneyWorkflow
 
 log = logging.getLogger("journeys.worker")
@@ -67,7 +68,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[JourneyWorkflow],
+        workflows=[JourneyWorkflow, TestSendWorkflow],
         activities=[
             activities.load_contact,
             activities.enter_journey,

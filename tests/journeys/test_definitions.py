@@ -196,3 +196,64 @@ def test_a_journey_may_use_a_trigger_defined_in_another_file(tmp_path: Path) -> 
         BASE.replace("contact.created", "order.placed") + "  - {id: a, wait: PT1H}\n"
     )
     assert load_bundle([tmp_path]).problems == []
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        (
+            "  - {id: out, exit: done}\n  - {id: never, email: {subject: s, text: t}}",
+            "steps[1]: unreachable: the exit step 'out' before it ends the run",
+        ),
+        (
+            "  - {id: ab, split: [{name: a, percent: 60}, {name: b, percent: 30}]}",
+            "steps[0].split: the percentages add up to 90, not 100",
+        ),
+        ("  - {id: w, wait: P400D}", "steps[0].wait: at most 365 days (P365D)"),
+        (
+            "  - {id: w, wait: {until_time: '25:00'}}",
+            "steps[0].wait.until_time: '25:00' is not a time of day such as 09:00",
+        ),
+        (
+            "  - {id: loop, activate: {trigger: contact.created}}",
+            "steps[0].activate.trigger: contact.created is not a custom trigger: only custom triggers can be activated",
+        ),
+        (
+            "  - {id: f, wait_for: {trigger: order.placed, any: [{trigger: order.placed}], within: P1D}}",
+            "steps[0].wait_for: a wait_for names one trigger, or several under `any`",
+        ),
+        (
+            "  - {id: b, branch: [{when: {attr: event.x, op: exists}, steps: [{id: x, exit: x}]}], otherwise: [{id: y, exit: y}], colour: red}",
+            "steps[0].colour: unknown field",
+        ),
+        (
+            "  - {id: h, webhook: {url: 'https://x.example', body: {who: '{{ user.id }}'}}}",
+            "steps[0].webhook.body.who: unknown variable 'user': use contact.*, trigger.*, event.*, response.* or journey.*",
+        ),
+        (
+            "  - {id: h, webhook: {url: 'not a url'}}",
+            "steps[0].webhook.url: Input should be a valid URL, relative URL without a base",
+        ),
+    ],
+)
+def test_rules_of_the_other_step_kinds(steps: str, expected: str) -> None:
+    assert expected in problems_of(BASE + steps, extra_triggers="kind: Trigger\nname: order.placed\n")
+
+
+def test_activating_the_start_trigger_would_loop() -> None:
+    triggers = "kind: Trigger\nname: lead.scored\nattributes: [{name: score, type: number, required: true}]\n"
+    text = """
+kind: Journey
+id: j
+name: J
+start: {trigger: lead.scored}
+steps:
+  - {id: again, activate: {trigger: lead.scored, attributes: {score: {from: trigger.score}}}}
+  - {id: typed, activate: {trigger: lead.scored, attributes: {score: high, colour: red}}}
+"""
+    assert problems_of(text, triggers) == [
+        "steps[0].activate.trigger: lead.scored starts this journey: activating it here would loop",
+        "steps[1].activate.trigger: lead.scored starts this journey: activating it here would loop",
+        "steps[1].activate.attributes.score: must be a number, got text",
+        "steps[1].activate.attributes.colour: unknown attribute of lead.scored (declared: score)",
+    ]

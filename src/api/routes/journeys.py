@@ -22,7 +22,8 @@ from journeys.ingest.dispatch import TemporalUnavailable
 from journeys.problems import ProblemsError
 from journeys.store import journeys as store
 from journeys.store.db import transaction
-from journeys.temporal.runs import latest_entered_run, stop_runs
+from journeys.temporal import names
+from journeys.temporal.runs import latest_entered_run, signal_runs, stop_runs
 
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
 
@@ -31,6 +32,7 @@ class VersionOut(BaseModel):
     version: int
     published_at: datetime
     published_by: str
+    live: bool = False
 
 
 class JourneyOut(BaseModel):
@@ -51,7 +53,10 @@ class JourneyOut(BaseModel):
             status=journey.status,
             live_version=journey.live_version,
             has_unpublished_changes=journey.has_unpublished_changes,
-            versions=[VersionOut(**vars(v)) for v in journey.versions],
+            versions=[
+                VersionOut(**vars(v), live=v.version == journey.live_version)
+                for v in journey.versions
+            ],
             definition=to_document(journey.draft),
             updated_at=journey.updated_at,
         )
@@ -114,6 +119,12 @@ def get_journey(journey_id: str, session: SessionDep, _: Admin) -> JourneyOut:
     return JourneyOut.of(store.get_journey(session, journey_id))
 
 
+@router.get("/{journey_id}/versions")
+def list_versions(journey_id: JourneyId, session: SessionDep, _: Admin) -> list[VersionOut]:
+    """Every published version, numbered, with who published it and when."""
+    return JourneyOut.of(store.get_journey(session, journey_id)).versions
+
+
 @router.post("/{journey_id}/publish", responses={422: {"description": "Every problem found"}})
 def publish_journey(
     journey_id: str, services: ServicesDep, session: SessionDep, principal: Admin
@@ -147,6 +158,53 @@ def _stop_entries(services: Services, journey_id: str) -> None:
     with transaction(services.engine) as session:
         store.stop(session, journey_id)
     services.catalog.reload()
+
+
+class Paused(BaseModel):
+    id: str
+    status: store.JourneyStatus
+    runs_signaled: int
+
+
+@router.post(
+    "/{journey_id}/pause",
+    responses={409: {"description": "Not published"}, 503: {"description": "Temporal unreachable"}},
+)
+async def pause_journey(journey_id: JourneyId, services: ServicesDep, _: Admin) -> Paused:
+    """No new entries (each refusal is recorded as journey_paused); running instances freeze:
+    their waits stop counting, the events they get are kept for when the journey resumes."""
+    return await _pause(services, journey_id, paused=True)
+
+
+@router.post(
+    "/{journey_id}/resume",
+    responses={409: {"description": "Not paused"}, 503: {"description": "Temporal unreachable"}},
+)
+async def resume_journey(journey_id: JourneyId, services: ServicesDep, _: Admin) -> Paused:
+    """New entries again; running instances go on where they were, their waits extended by
+    the time spent paused."""
+    return await _pause(services, journey_id, paused=False)
+
+
+async def _pause(services: Services, journey_id: str, paused: bool) -> Paused:
+    def change() -> None:
+        with transaction(services.engine) as session:
+            store.set_paused(session, journey_id, paused)
+        services.catalog.reload()
+
+    try:
+        await run_in_threadpool(change)
+    except store.NotLive as error:
+        raise HTTPException(HTTPStatus.CONFLICT, str(error)) from None
+    signal = names.PAUSE_SIGNAL if paused else names.RESUME_SIGNAL
+    try:
+        reached = await signal_runs(
+            services.temporal, services.settings.task_queue, signal, journey_id=journey_id
+        )
+    except RuntimeError as error:
+        raise TemporalUnavailable(str(error)) from error
+    status = store.JourneyStatus.PAUSED if paused else store.JourneyStatus.PUBLISHED
+    return Paused(id=journey_id, status=status, runs_signaled=reached)
 
 
 @router.get(

@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     HttpUrl,
     Tag,
+    field_validator,
     model_validator,
 )
 
@@ -209,15 +210,16 @@ class SplitStep(StepBase):
 
     split: list[SplitArm] = Field(min_length=2, max_length=10)
 
-    @model_validator(mode="after")
-    def _whole(self) -> SplitStep:
-        total = sum(arm.percent for arm in self.split)
+    @field_validator("split")
+    @classmethod
+    def _whole(cls, arms: list[SplitArm]) -> list[SplitArm]:
+        total = sum(arm.percent for arm in arms)
         if abs(total - 100) > 1e-6:
             raise ValueError(f"the percentages add up to {total:g}, not 100")
-        names = [arm.name for arm in self.split]
+        names = [arm.name for arm in arms]
         if len(set(names)) != len(names):
             raise ValueError("each arm needs its own name")
-        return self
+        return arms
 
 
 class AttributeFrom(DefinitionModel):
@@ -284,7 +286,7 @@ STEP_KINDS: dict[str, type[StepBase]] = {
 
 def _step_tag(value: Any) -> str | None:
     if isinstance(value, StepBase):
-        return TAG_PREFIX + next(k for k, cls in STEP_KINDS.items() if isinstance(value, cls))
+        return TAG_PREFIX + kind_of(value)
     if not isinstance(value, dict):
         return None
     kinds = [kind for kind in STEP_KINDS if kind in value]
@@ -311,6 +313,20 @@ Step = Annotated[
 
 for _model in (WaitForStep, BranchArm, BranchStep, SplitArm, SplitStep):
     _model.model_rebuild()
+
+
+def kind_of(step: StepBase) -> str:
+    """The key that names the step's kind: email, wait_for, branch, ..."""
+    return next(key for key, cls in STEP_KINDS.items() if isinstance(step, cls))
+
+
+def channel_of_message(message: EmailMessage | SmsMessage | PushMessage) -> Channel:
+    match message:
+        case EmailMessage():
+            return Channel.EMAIL
+        case SmsMessage():
+            return Channel.SMS
+    return Channel.PUSH
 
 
 def channel_of(step: StepBase) -> Channel | None:

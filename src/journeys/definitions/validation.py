@@ -9,7 +9,6 @@ from typing import Any
 from journeys.catalog import BUILT_IN, Trigger, TriggerCatalog, TriggerKind, check_attributes
 from journeys.definitions.conditions import Condition, Scope, comparisons
 from journeys.definitions.journeys import (
-    STEP_KINDS,
     ActivateStep,
     AttributeFrom,
     Awaited,
@@ -24,6 +23,7 @@ from journeys.definitions.journeys import (
     WebhookStep,
     blocks,
     channel_of,
+    kind_of,
 )
 from journeys.definitions.triggers import TriggerDefinition
 from journeys.problems import Problem
@@ -60,6 +60,14 @@ class _JourneyChecks:
             trigger = yield from self._trigger(goal.trigger, "goal.trigger", role="a goal")
             if goal.when is not None:
                 yield from self._condition(goal.when, "goal.when", {Scope.EVENT: trigger})
+                for inner, comparison in comparisons(goal.when):
+                    if comparison.scope is not Scope.EVENT:
+                        where = f"goal.when.{inner}.attr" if inner else "goal.when.attr"
+                        yield Problem(
+                            path=where,
+                            message="a goal is judged on its own event, also after the run "
+                            "ended: use event.*",
+                        )
         yield from self._steps()
         yield from self._unreachable(self.journey.steps, "steps")
 
@@ -245,7 +253,7 @@ class _JourneyChecks:
             case WebhookStep(webhook=call):
                 fields = {"body": call.body}
                 roots = WEBHOOK_ROOTS
-        kind = next(key for key, cls in STEP_KINDS.items() if isinstance(step, cls))
+        kind = kind_of(step)
         for name, source in fields.items():
             for where, text in _texts(source, f"{path}.{kind}.{name}"):
                 for problem in template_problems(text, roots):

@@ -155,6 +155,9 @@ class Interpreter:
             state.wait_until += frozen
         if state.wait_started_at is not None:
             state.wait_started_at += frozen
+        # Kept events move with the frozen time, so a wait's look-back still reaches them.
+        for buffered in state.buffer:
+            buffered.received_at = min(buffered.received_at + frozen, now)
         state.paused_at = None
         state.woken = True
         state.record(now, "resumed", f"after {frozen}")

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from journeys.catalog import check_attributes
 from journeys.definitions.triggers import TriggerStatus
+from journeys.engine.conditions import evaluate
 from journeys.engine.entry import JOURNEY_PAUSED, early_refusal
 from journeys.events import TriggerEvent
 from journeys.ingest.catalog_cache import CatalogCache
@@ -24,7 +25,7 @@ from journeys.ingest.dispatch import Dispatched, Dispatcher
 from journeys.problems import Problem
 from journeys.routing import LiveJourney
 from journeys.store.db import transaction
-from journeys.store.entries import record_refusal
+from journeys.store.entries import record_late_goal, record_refusal
 from journeys.store.event_ids import claim_event, complete_event, purge_events, release_event
 
 
@@ -103,6 +104,13 @@ class EventLedger:
                     at=self._clock(),
                 )
 
+    def record_late_goals(self, event: TriggerEvent, journeys: list[LiveJourney]) -> None:
+        with transaction(self._engine) as session:
+            for journey in journeys:
+                goal = journey.definition.goal
+                assert goal is not None
+                record_late_goal(session, journey.id, event.contact_id, self._clock(), goal.within)
+
     async def purge(self) -> int:
         return await asyncio.to_thread(self._run, purge_events, self._clock() - self._window)
 
@@ -163,6 +171,9 @@ class Ingestion:
             if refusals:
                 await asyncio.to_thread(self._ledger.record_refusals, event, refusals)
             dispatched = await self._dispatcher.dispatch(event, starts, list(routes.signal))
+            goals = [j for j in routes.goals if _reaches_goal(j, event)]
+            if goals:
+                await asyncio.to_thread(self._ledger.record_late_goals, event, goals)
         except BaseException:
             await self._ledger.release(event.event_id)
             raise
@@ -188,6 +199,11 @@ class Ingestion:
             else:
                 refusals.append(Refusal(journey.id, journey.version, reason))
         return starts, refusals
+
+
+def _reaches_goal(journey: LiveJourney, event: TriggerEvent) -> bool:
+    goal = journey.definition.goal
+    return goal is not None and evaluate(goal.when, {"event": event.attributes})
 
 
 def _accepted(

@@ -47,6 +47,20 @@ class Tracking:
     click_url: Callable[[str], str]
 
 
+TEST_MARK = "[Test] "
+Message = EmailMessage | SmsMessage | PushMessage
+
+
+def as_test(message: Message) -> Message:
+    """The message marked as a test where its recipient sees it first."""
+    match message:
+        case EmailMessage():
+            return message.model_copy(update={"subject": TEST_MARK + message.subject})
+        case SmsMessage():
+            return message.model_copy(update={"text": TEST_MARK + message.text})
+    return message.model_copy(update={"title": TEST_MARK + message.title})
+
+
 def context(
     contact: Mapping[str, Any], trigger: Mapping[str, Any], journey: Mapping[str, Any]
 ) -> dict[str, Any]:

@@ -97,6 +97,7 @@ class DeliveryRow(SQLModel, table=True):
     status: str = Field(max_length=20)  # pending | sent | blocked | failed
     reason: str | None = Field(default=None, max_length=500)
     summary: str | None = Field(default=None, max_length=300)  # subject or first words
+    test: bool = False  # a test send: outside any journey run, never counted
     provider_message_id: str | None = Field(default=None, max_length=300)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()

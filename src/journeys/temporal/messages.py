@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
-from journeys.definitions.journeys import JourneyDefinition
+from journeys.definitions.journeys import EmailMessage, JourneyDefinition, PushMessage, SmsMessage
 from journeys.engine.state import HistoryEntry, Outcome, RunState, RunStatus
 from journeys.events import TriggerEvent
 
@@ -54,3 +55,21 @@ class RunView(BaseModel):
             history=state.history,
             history_dropped=state.history_dropped,
         )
+
+
+class TestSendInput(BaseModel):
+    """One step's message sent to one contact, outside any run, marked as a test."""
+
+    journey_id: str
+    journey_name: str
+    version: int  # 0: the draft
+    step: str
+    contact_id: str
+    message: EmailMessage | SmsMessage | PushMessage
+    trigger: dict[str, Any] = {}
+
+
+class TestSendResult(BaseModel):
+    message_id: str
+    status: str
+    reason: str | None = None

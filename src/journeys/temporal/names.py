@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio.common import SearchAttributeKey
 
 JOURNEY_WORKFLOW = "JourneyWorkflow"
+TEST_SEND_WORKFLOW = "TestSendWorkflow"
 TRIGGER_SIGNAL = "trigger"  # a continue-, exit- or repeated start-trigger event
 STOP_SIGNAL = "stop"  # the journey was stopped: end the run
 PAUSE_SIGNAL = "pause"  # the journey was paused: freeze the run

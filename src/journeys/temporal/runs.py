@@ -6,6 +6,7 @@ The gateway routes trigger events through these; so do the tests.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import (
@@ -111,6 +112,32 @@ def _running(task_queue: str) -> str:
     )
 
 
+async def signal_runs(
+    client: Client,
+    task_queue: str,
+    signal: str,
+    *args: Any,
+    journey_id: str | None = None,
+    contact_id: str | None = None,
+) -> int:
+    """Send a signal to every running run of a journey, or of a contact, on this deployment's
+    task queue; how many got it. Ids are checked by their models, so they hold no quote."""
+    query = _running(task_queue)
+    if journey_id is not None:
+        query += f" AND {names.JOURNEY_ID.name} = '{journey_id}'"
+    if contact_id is not None:
+        query += f" AND {names.CONTACT_ID.name} = '{contact_id}'"
+    reached = 0
+    async for execution in client.list_workflows(query):
+        try:
+            await client.get_workflow_handle(execution.id).signal(signal, *args)
+            reached += 1
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+    return reached
+
+
 async def stop_runs(
     client: Client,
     task_queue: str,
@@ -119,24 +146,15 @@ async def stop_runs(
     journey_id: str | None = None,
     contact_id: str | None = None,
 ) -> int:
-    """Ask every running run of a journey, or of a contact, on this deployment's task queue
-    to end; how many were asked. Ids are checked by their models, so they hold no quote."""
-    query = _running(task_queue)
-    if journey_id is not None:
-        query += f" AND {names.JOURNEY_ID.name} = '{journey_id}'"
-    if contact_id is not None:
-        query += f" AND {names.CONTACT_ID.name} = '{contact_id}'"
-    asked = 0
-    async for execution in client.list_workflows(query):
-        try:
-            await client.get_workflow_handle(execution.id).signal(
-                names.STOP_SIGNAL, StopRequest(reason=reason)
-            )
-            asked += 1
-        except RPCError as error:
-            if error.status is not RPCStatusCode.NOT_FOUND:
-                raise
-    return asked
+    """Ask every running run of a journey, or of a contact, to end."""
+    return await signal_runs(
+        client,
+        task_queue,
+        names.STOP_SIGNAL,
+        StopRequest(reason=reason),
+        journey_id=journey_id,
+        contact_id=contact_id,
+    )
 
 
 async def latest_entered_run(
