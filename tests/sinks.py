@@ -83,6 +83,7 @@ class HttpSink:
 
     requests: list[Received] = field(default_factory=list)
     failures_left: int = 0  # answer this many requests with 503 before accepting
+    answers: dict[str, Any] = field(default_factory=dict)  # path -> JSON to answer with
     port: int = field(default_factory=free_port)
 
     def __post_init__(self) -> None:
@@ -97,7 +98,8 @@ class HttpSink:
                     self.end_headers()
                     return
                 sink.requests.append(Received(self.path, dict(self.headers), body))
-                answer = json.dumps({"id": f"provider-{len(sink.requests)}"}).encode()
+                reply = sink.answers.get(self.path, {"id": f"provider-{len(sink.requests)}"})
+                answer = json.dumps(reply).encode()
                 self.send_response(HTTPStatus.OK)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))

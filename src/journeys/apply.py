@@ -64,33 +64,83 @@ class ApiClient:
         ]
 
 
-def apply(paths: Sequence[Path], client: ApiClient) -> ApplyReport:
+@dataclass(frozen=True)
+class Change:
+    sign: str  # + create, ~ change, = unchanged, - stop
+    kind: str  # trigger or journey
+    name: str
+    note: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.sign} {self.kind} {self.name}" + (f" ({self.note})" if self.note else "")
+
+
+def plan(bundle: Bundle, client: ApiClient, prune: bool) -> list[Change]:
+    """What applying the bundle would change on the server."""
+    server_triggers = {t.name: t for t in client.custom_triggers()}
+    server_journeys = {j["id"]: j for j in client.call("GET", "/v1/journeys")}
+    changes = []
+    for trigger in bundle.triggers:
+        current = server_triggers.get(trigger.name)
+        sign = "+" if current is None else "=" if current == trigger else "~"
+        changes.append(Change(sign, "trigger", trigger.name))
+    for journey in bundle.journeys:
+        current = server_journeys.get(journey.id)
+        live = current["live_version"] if current else None
+        if current is None or not live:
+            changes.append(Change("+", "journey", journey.id, "publish"))
+            continue
+        published = client.call("GET", f"/v1/journeys/{journey.id}/versions/{live}")
+        if published == to_document(journey) and current["status"] != "stopped":
+            changes.append(Change("=", "journey", journey.id, f"version {live}"))
+        else:
+            changes.append(Change("~", "journey", journey.id, f"publish a version after {live}"))
+    if prune:
+        kept = {j.id for j in bundle.journeys}
+        for journey_id, journey in sorted(server_journeys.items()):
+            if journey_id not in kept and journey["status"] in ("published", "paused"):
+                changes.append(Change("-", "journey", journey_id, "stop: its file is gone"))
+    return changes
+
+
+def apply(
+    paths: Sequence[Path], client: ApiClient, *, prune: bool = False, dry_run: bool = False
+) -> ApplyReport:
+    """Check every file against the server's catalog, print the plan, then carry it out.
+
+    Applying is idempotent: unchanged files make no new version."""
     server = {t.name: t for t in client.custom_triggers()}
     bundle: Bundle = load_bundle(paths, TriggerCatalog(server.values()))
     report = ApplyReport(problems=list(bundle.problems))
     if not report.ok:
         return report
-    for trigger in bundle.triggers:
-        if server.get(trigger.name) == trigger:
-            report.lines.append(f"trigger {trigger.name}: unchanged")
+    changes = plan(bundle, client, prune)
+    report.lines = [str(change) for change in changes]
+    if dry_run:
+        return report
+    for change in changes:
+        if change.sign == "=":
             continue
-        answer = client.call("PUT", f"/v1/triggers/{trigger.name}", json=to_document(trigger))
-        if _problems(answer, bundle.sources[("Trigger", trigger.name)], report):
+        if not _carry_out(change, bundle, client, report):
             return report
-        report.lines.append(
-            f"trigger {trigger.name}: {'updated' if trigger.name in server else 'created'}"
-        )
-    for journey in bundle.journeys:
-        where = bundle.sources[("Journey", journey.id)]
-        answer = client.call("PUT", f"/v1/journeys/{journey.id}", json=to_document(journey))
-        if _problems(answer, where, report):
-            return report
-        published = client.call("POST", f"/v1/journeys/{journey.id}/publish")
-        if _problems(published, where, report):
-            return report
-        state = "published" if published["new_version"] else "unchanged"
-        report.lines.append(f"journey {journey.id}: {state}, live version {published['version']}")
     return report
+
+
+def _carry_out(change: Change, bundle: Bundle, client: ApiClient, report: ApplyReport) -> bool:
+    if change.sign == "-":
+        client.call("POST", f"/v1/journeys/{change.name}/stop")
+        return True
+    where = bundle.sources[(change.kind.title(), change.name)]
+    if change.kind == "trigger":
+        trigger = next(t for t in bundle.triggers if t.name == change.name)
+        answer = client.call("PUT", f"/v1/triggers/{trigger.name}", json=to_document(trigger))
+        return not _problems(answer, where, report)
+    journey = next(j for j in bundle.journeys if j.id == change.name)
+    answer = client.call("PUT", f"/v1/journeys/{journey.id}", json=to_document(journey))
+    if _problems(answer, where, report):
+        return False
+    published = client.call("POST", f"/v1/journeys/{journey.id}/publish")
+    return not _problems(published, where, report)
 
 
 def _problems(answer: Any, where: str, report: ApplyReport) -> bool:

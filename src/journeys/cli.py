@@ -47,13 +47,22 @@ def validate(paths: Paths) -> None:
 
 
 @app.command("apply")
-def apply_command(paths: Paths, url: Url = None, api_key: AdminKey = None) -> None:
-    """Validate definition files against a running API, then publish them."""
+def apply_command(
+    paths: Paths,
+    url: Url = None,
+    api_key: AdminKey = None,
+    prune: Annotated[bool, typer.Option(help="Stop journeys whose files are gone.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print the plan; change nothing.")] = False,
+) -> None:
+    """Validate definition files against a running API, print the plan, then publish them.
+
+    Idempotent: an unchanged file makes no new version. Plan lines: + create, ~ change,
+    = unchanged, - stop."""
     from journeys.apply import ApiError, apply
 
     try:
         with _api(url, api_key) as client:
-            report = apply(paths, client)
+            report = apply(paths, client, prune=prune, dry_run=dry_run)
     except ApiError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
@@ -85,6 +94,99 @@ def _call(url: str | None, api_key: str | None, method: str, path: str, **kwargs
     except ApiError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
+
+
+def _journey(file: Path, journey_id: str | None) -> Any:
+    """The one journey in a file (or the one named), with its problems reported first.
+
+    The triggers it uses may be defined in the other files of its folder, as in workflows/.
+    """
+    from journeys.definitions.documents import load_bundle
+
+    bundle = load_bundle([file.parent if file.is_file() else file])
+    mine = str(file)
+    problems = [p for p in bundle.problems if p.file and p.file.split("#")[0] == mine]
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if problems:
+        raise typer.Exit(1)
+    in_file = {key[1] for key, where in bundle.sources.items() if where.split("#")[0] == mine}
+    found = [j for j in bundle.journeys if j.id in in_file and journey_id in (None, j.id)]
+    if len(found) != 1:
+        names = ", ".join(j.id for j in bundle.journeys if j.id in in_file) or "none"
+        typer.echo(f"name one journey with --journey (in {file}: {names})", err=True)
+        raise typer.Exit(1)
+    return found[0]
+
+
+@app.command()
+def graph(
+    file: Annotated[Path, typer.Argument(help="A definition file with a journey.")],
+    journey: Annotated[str | None, typer.Option(help="Which journey, if several.")] = None,
+    format: Annotated[str, typer.Option(help="mermaid, svg or html.")] = "mermaid",
+) -> None:
+    """Print a journey's graph: Mermaid text (paste it in Markdown), SVG or HTML."""
+    from journeys import graph as graphs
+
+    render = {"mermaid": graphs.mermaid, "svg": graphs.svg, "html": graphs.html_page}.get(format)
+    if render is None:
+        typer.echo("--format is mermaid, svg or html", err=True)
+        raise typer.Exit(2)
+    typer.echo(render(_journey(file, journey)), nl=False)
+
+
+@app.command()
+def simulate(
+    file: Annotated[Path, typer.Argument(help="A definition file with a journey.")],
+    contact: Annotated[Path | None, typer.Option(help="YAML: the contact's fields.")] = None,
+    events: Annotated[
+        Path | None, typer.Option(help="YAML: a list of `+2h email.opened of welcome` lines.")
+    ] = None,
+    attributes: Annotated[
+        Path | None, typer.Option(help="YAML: the start trigger's attributes.")
+    ] = None,
+    journey: Annotated[str | None, typer.Option(help="Which journey, if several.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The full result as JSON.")] = False,
+) -> None:
+    """Run a journey on a virtual clock with a contact and a script of events: the path, each
+    message rendered, each wait and decision. Nothing is sent; Temporal is not used."""
+    import yaml
+    from pydantic import ValidationError
+
+    from journeys.problems import problems_from_validation_error
+    from journeys.simulate import Simulation
+    from journeys.simulate import simulate as run_simulation
+
+    def read(path: Path | None, default: Any) -> Any:
+        return yaml.safe_load(path.read_text()) if path else default
+
+    try:
+        simulation = Simulation.model_validate(
+            {
+                "contact": read(contact, {}),
+                "events": read(events, []),
+                "attributes": read(attributes, {}),
+            }
+        )
+    except ValidationError as error:
+        for problem in problems_from_validation_error(error):
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from None
+    result = run_simulation(_journey(file, journey), simulation)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    for decision in result.decisions:
+        detail = f": {decision.detail}" if decision.detail else ""
+        step = decision.step or "-"
+        typer.echo(f"{decision.at:%a %d %b %H:%M}  {step:<16} {decision.what}{detail}")
+    for message in result.messages:
+        headline = message.subject or message.text or ""
+        status = message.status + (f" ({message.reason})" if message.reason else "")
+        where = f"{message.step:<16} {message.channel}"
+        typer.echo(f"{message.at:%a %d %b %H:%M}  {where} {status}: {headline}")
+    typer.echo(f"outcome: {result.outcome}" + (f" ({result.reason})" if result.reason else ""))
+    typer.echo(f"path: {' -> '.join(result.path)}")
 
 
 keys = typer.Typer(

@@ -293,7 +293,7 @@ async def test_trigger_lifecycle_protects_published_journeys(stack: Stack) -> No
 
     in_use = await stack.api.delete("/v1/triggers/order.placed")
     assert in_use.json() == {
-        "detail": "published journeys use order.placed: cart-recovery, welcome"
+        "detail": "published journeys use order.placed: cart-recovery, order-followup, welcome"
     }
     built_in = await stack.api.delete("/v1/triggers/contact.created")
     assert built_in.status_code == 409
@@ -320,5 +320,6 @@ async def test_trigger_lifecycle_protects_published_journeys(stack: Stack) -> No
     uses = (await stack.api.get("/v1/triggers/order.placed")).json()["journeys"]
     assert uses == [
         {"journey_id": "cart-recovery", "roles": ["exit"]},
+        {"journey_id": "order-followup", "roles": ["start"]},
         {"journey_id": "welcome", "roles": ["exit"]},
     ]

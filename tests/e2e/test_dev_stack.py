@@ -170,7 +170,7 @@ def test_apply_publishes_only_what_changed_and_nothing_when_invalid(
     key = (dev.data_dir / "api-key").read_text().strip()
     env = {**os.environ, "JOURNEYS_API_KEY": key, "JOURNEYS_URL": str(dev.api.base_url)}
 
-    def journeys_apply(*paths: Path) -> subprocess.CompletedProcess[str]:
+    def journeys_apply(*paths: Path | str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "journeys", "apply", *map(str, paths)]
         return subprocess.run(
             command, env=env, capture_output=True, text=True, timeout=60, check=False
@@ -178,8 +178,23 @@ def test_apply_publishes_only_what_changed_and_nothing_when_invalid(
 
     again = journeys_apply(ROOT / "workflows")
     assert again.returncode == 0, again.stderr
-    assert "journey welcome: unchanged, live version 1" in again.stdout
-    assert "trigger order.placed: unchanged" in again.stdout
+    assert "= journey welcome (version 1)" in again.stdout
+    assert "= trigger order.placed" in again.stdout
+    assert "+" not in again.stdout and "~" not in again.stdout
+
+    only_welcome = tmp_path / "only"
+    only_welcome.mkdir()
+    for name in ("welcome.yaml", "triggers.yaml", "orders.yaml"):
+        (only_welcome / name).write_text((ROOT / "workflows" / name).read_text())
+    (only_welcome / "welcome.yaml").write_text(
+        (ROOT / "workflows" / "welcome.yaml").read_text().replace("within: P3D", "within: P2D")
+    )
+    planned = journeys_apply(only_welcome, "--prune", "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    assert "~ journey welcome (publish a version after 1)" in planned.stdout
+    assert "- journey cart-recovery (stop: its file is gone)" in planned.stdout
+    assert "- journey loyalty-points (stop: its file is gone)" in planned.stdout
+    assert dev.api.get("/v1/journeys/welcome").json()["live_version"] == 1  # a plan changes nothing
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(

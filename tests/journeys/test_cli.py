@@ -10,7 +10,7 @@ ROOT = Path(__file__).parents[2]
 def test_validate_accepts_the_workflows_folder() -> None:
     result = CliRunner().invoke(app, ["validate", str(ROOT / "workflows")])
     assert result.exit_code == 0
-    assert result.stdout == "ok: 3 triggers, 2 journeys\n"
+    assert result.stdout == "ok: 5 triggers, 4 journeys\n"
 
 
 def test_validate_lists_every_problem_and_fails(tmp_path: Path) -> None:

@@ -237,7 +237,9 @@ def test_a_journey_may_use_a_trigger_defined_in_another_file(tmp_path: Path) -> 
     ],
 )
 def test_rules_of_the_other_step_kinds(steps: str, expected: str) -> None:
-    assert expected in problems_of(BASE + steps, extra_triggers="kind: Trigger\nname: order.placed\n")
+    assert expected in problems_of(
+        BASE + steps, extra_triggers="kind: Trigger\nname: order.placed\n"
+    )
 
 
 def test_activating_the_start_trigger_would_loop() -> None:

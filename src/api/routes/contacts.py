@@ -34,6 +34,7 @@ class MessageOut(BaseModel):
     status: str
     reason: str | None
     summary: str | None
+    test: bool
     created_at: datetime
     updated_at: datetime
 
@@ -53,6 +54,10 @@ class EntryOut(BaseModel):
     reason: str | None  # why the entry was refused
     at: datetime
     event_id: str
+    ended_at: datetime | None
+    outcome: str | None  # completed or exited, once the run ended
+    outcome_reason: str | None
+    goal_reached_at: datetime | None
     workflow_id: str
     temporal_ui: str
 
@@ -105,6 +110,10 @@ def contact_journeys(
                 reason=row.reason,
                 at=row.at,
                 event_id=row.event_id,
+                ended_at=row.ended_at,
+                outcome=row.outcome,
+                outcome_reason=row.outcome_reason,
+                goal_reached_at=row.goal_reached_at,
                 workflow_id=workflow_id,
                 temporal_ui=services.temporal_ui_link(workflow_id, row.instance_id),
             )

@@ -58,15 +58,16 @@ def view_message(message_id: str, services: ServicesDep) -> HTMLResponse:
 
 @router.post("/{channel}", status_code=HTTPStatus.ACCEPTED)
 async def capture(channel: str, request: Request, services: ServicesDep) -> dict[str, str]:
-    """The SMS and push provider of `journeys dev`: checks the signature, keeps the message."""
-    if channel not in ("sms", "push"):
-        raise HTTPException(HTTPStatus.NOT_FOUND, "capture sms or push")
+    """The SMS and push provider of `journeys dev` (and a webhook receiver): checks the
+    signature, keeps the message."""
+    if channel not in ("sms", "push", "webhook"):
+        raise HTTPException(HTTPStatus.NOT_FOUND, "capture sms, push or webhook")
     body = await request.body()
     secret = services.settings.signing_secret.get_secret_value()
     if not verify(secret, request.headers.get(SIGNATURE_HEADER), body, time.time()):
         raise HTTPException(HTTPStatus.UNAUTHORIZED, "bad or missing signature")
     payload = json.loads(body)
-    text = payload.get("text") or payload.get("body") or ""
+    text = payload.get("text") or payload.get("body") or json.dumps(payload, ensure_ascii=False)
     message = CapturedMessage(
         channel=channel,
         to=str(payload.get("to", "")),

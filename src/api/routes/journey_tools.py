@@ -49,6 +49,14 @@ def definition_at(
     return definition, number
 
 
+@router.get("/{journey_id}/versions/{version}")
+def read_version(
+    journey_id: JourneyId, version: int, session: SessionDep, _: Admin
+) -> dict[str, Any]:
+    """A published version's definition, as it was published."""
+    return to_document(definition_at(session, journey_id, version)[0])
+
+
 class Diff(BaseModel):
     from_: str = Field(alias="from")
     to: str

@@ -14,7 +14,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from journeys.definitions.journeys import EntryRateLimit, Reentry
-from journeys.engine.entry import reentry_refusal
+from journeys.engine.entry import RATE_LIMITED, reentry_refusal
 from journeys.store.tables import EntryRow
 
 
@@ -46,6 +46,8 @@ def decide_entry(session: Session, request: EntryRequest) -> EntryDecision:
     reason = request.refusal
     if reason is None:
         reason = reentry_refusal(request.reentry, _last_entry(session, request), request.at)
+    if reason is None and request.rate_limit is not None and _over_rate(session, request):
+        reason = RATE_LIMITED
     session.add(
         EntryRow(
             instance_id=request.instance_id,
