@@ -189,6 +189,29 @@ def simulate(
     typer.echo(f"path: {' -> '.join(result.path)}")
 
 
+@app.command()
+def reference(
+    write: Annotated[
+        Path | None, typer.Option(help="Replace the reference between its markers in this file.")
+    ] = None,
+) -> None:
+    """Print the definition language's reference, generated from the models."""
+    from journeys.reference import END, START, markdown
+
+    text = markdown()
+    if write is None:
+        typer.echo(text, nl=False)
+        return
+    document = write.read_text()
+    before, found, rest = document.partition(START)
+    _, found_end, after = rest.partition(END)
+    if not (found and found_end):
+        typer.echo(f"{write} has no reference markers", err=True)
+        raise typer.Exit(1)
+    write.write_text(before + text.rstrip("\n") + after)
+    typer.echo(f"reference written to {write}")
+
+
 keys = typer.Typer(
     help="API keys, through a running API (needs an admin key).", no_args_is_help=True
 )

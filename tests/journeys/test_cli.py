@@ -37,3 +37,18 @@ def test_log_lines_mask_contact_data() -> None:
         "Failed activation on workflow JourneyWorkflow with ID journey/welcome/<contact> "
         "run: recipient refused: {'<email>': (550, b'no')} sms to <phone>"
     )
+
+
+def test_the_readme_reference_is_the_generated_one() -> None:
+    from journeys.reference import markdown
+
+    readme = (ROOT / "README.md").read_text()
+    assert markdown().rstrip("\n") in readme, "run `journeys reference --write README.md`"
+
+
+def test_the_readme_graph_is_the_welcome_journeys() -> None:
+    from journeys.definitions.documents import load_bundle
+    from journeys.graph import mermaid
+
+    welcome = next(j for j in load_bundle([ROOT / "workflows"]).journeys if j.id == "welcome")
+    assert f"```mermaid\n{mermaid(welcome)}```" in (ROOT / "README.md").read_text()

@@ -46,9 +46,14 @@ class Operator(StrEnum):
 
 
 class Comparison(DefinitionModel):
-    attr: AttrPath
-    op: Operator
-    value: Any = None
+    attr: AttrPath = Field(
+        description="A path: `contact.*`, `trigger.*`, `event.*`, `response.*` or `journey.*`."
+    )
+    op: Operator = Field(description="How to compare.")
+    value: Any = Field(
+        default=None,
+        description="What to compare with (a list for in / not_in; true or false for exists).",
+    )
 
     @model_validator(mode="after")
     def _value_fits_operator(self) -> Comparison:
@@ -70,15 +75,15 @@ class Comparison(DefinitionModel):
 
 
 class AllOf(DefinitionModel):
-    all: list[Condition] = Field(min_length=1)
+    all: list[Condition] = Field(min_length=1, description="Every condition holds.")
 
 
 class AnyOf(DefinitionModel):
-    any: list[Condition] = Field(min_length=1)
+    any: list[Condition] = Field(min_length=1, description="At least one condition holds.")
 
 
 class NotOf(DefinitionModel):
-    not_: Condition = Field(alias="not")
+    not_: Condition = Field(alias="not", description="The condition does not hold.")
 
 
 _CONDITION_KEYS = {"attr": "comparison", "all": "all", "any": "any", "not": "not"}

@@ -50,9 +50,14 @@ WaitDuration = Annotated[Duration, AfterValidator(_at_most_a_year)]
 
 
 class EmailMessage(DefinitionModel):
-    subject: Template
-    html: Template | None = None
-    text: Template | None = None
+    subject: Template = Field(description="A template; one line.")
+    html: Template | None = Field(
+        default=None,
+        description="An HTML template: auto-escaped, links tracked, an open pixel added.",
+    )
+    text: Template | None = Field(
+        default=None, description="A plain-text template; made from the HTML when left out."
+    )
 
     @model_validator(mode="after")
     def _has_body(self) -> EmailMessage:
@@ -62,32 +67,34 @@ class EmailMessage(DefinitionModel):
 
 
 class SmsMessage(DefinitionModel):
-    text: Template
+    text: Template = Field(description="A template.")
 
 
 class PushMessage(DefinitionModel):
-    title: Template
-    body: Template
-    data: dict[str, str] | None = None
+    title: Template = Field(description="A template.")
+    body: Template = Field(description="A template.")
+    data: dict[str, str] | None = Field(
+        default=None, description="Key-value pairs for the app; values are templates."
+    )
 
 
 # -- steps ----------------------------------------------------------------------------
 
 
 class StepBase(DefinitionModel):
-    id: StepId
+    id: StepId = Field(description="Unique in the journey: letters, digits, - and _.")
 
 
 class EmailStep(StepBase):
-    email: EmailMessage
+    email: EmailMessage = Field(description="Send an email.")
 
 
 class SmsStep(StepBase):
-    sms: SmsMessage
+    sms: SmsMessage = Field(description="Send an SMS (needs the contact's explicit SMS consent).")
 
 
 class PushStep(StepBase):
-    push: PushMessage
+    push: PushMessage = Field(description="Send a push notification.")
 
 
 class Weekday(StrEnum):
@@ -103,7 +110,9 @@ class Weekday(StrEnum):
 class WaitUntil(DefinitionModel):
     """Until a moment, e.g. the day a sale starts."""
 
-    until: AwareDatetime
+    until: AwareDatetime = Field(
+        description="A date-time with an offset; a moment already past does not wait."
+    )
 
 
 def _clock_time(value: str) -> str:
@@ -115,8 +124,12 @@ def _clock_time(value: str) -> str:
 class WaitUntilTime(DefinitionModel):
     """Until the next time of day (on one of the days), in the contact's time zone."""
 
-    until_time: Annotated[str, AfterValidator(_clock_time)]
-    days: list[Weekday] = Field(default_factory=lambda: list(Weekday), min_length=1)
+    until_time: Annotated[str, AfterValidator(_clock_time)] = Field(
+        description="HH:MM, in the contact's time zone (else the journey's)."
+    )
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(Weekday), min_length=1, description="Days it may fall on."
+    )
 
 
 def _wait_tag(value: Any) -> str | None:
@@ -143,25 +156,40 @@ WaitSpec = Annotated[
 
 
 class WaitStep(StepBase):
-    wait: WaitSpec
+    wait: WaitSpec = Field(description="How long, or until when (at most 365 days).")
 
 
 class Awaited(DefinitionModel):
     """One trigger a wait_for listens to."""
 
-    trigger: TriggerName
-    of: StepId | None = None
-    when: Condition | None = None
+    trigger: TriggerName = Field(description="The trigger to wait for.")
+    of: StepId | None = Field(
+        default=None,
+        description="For an interaction trigger: the message step it answers (an earlier "
+        "step of its channel).",
+    )
+    when: Condition | None = Field(
+        default=None, description="A condition on `event.*` (and `contact.*`, `trigger.*`)."
+    )
 
 
 class WaitFor(DefinitionModel):
     """`{trigger, of?, when?, within}` for one trigger, `{any: [...], within}` for several."""
 
-    trigger: TriggerName | None = None
-    of: StepId | None = None
-    when: Condition | None = None
+    trigger: TriggerName | None = Field(
+        default=None, description="The trigger to wait for (or use `any`)."
+    )
+    of: StepId | None = Field(
+        default=None, description="For an interaction trigger: the message step it answers."
+    )
+    when: Condition | None = Field(
+        default=None, description="A condition on the event (`event.*`)."
+    )
     any: list[Awaited] | None = Field(default=None, min_length=1, max_length=10)
-    within: WaitDuration
+    within: WaitDuration = Field(
+        description="How long to wait (at most 365 days); an event that came this long "
+        "before the wait began still counts."
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> WaitFor:
@@ -181,34 +209,60 @@ class WaitFor(DefinitionModel):
 
 
 class WaitForStep(StepBase):
-    wait_for: WaitFor
-    then: list[Step] = Field(default_factory=list)
-    else_: list[Step] = Field(default_factory=list, alias="else")
+    wait_for: WaitFor = Field(description="Wait for a trigger for a while.")
+    then: list[Step] = Field(
+        default_factory=list, description="Steps when it came; then the steps after the wait_for."
+    )
+    else_: list[Step] = Field(
+        default_factory=list,
+        alias="else",
+        description="Steps when it did not; then the steps after the wait_for.",
+    )
 
 
 class BranchArm(DefinitionModel):
-    name: str | None = Field(default=None, max_length=80)
-    when: Condition
-    steps: list[Step] = Field(default_factory=list)
+    name: str | None = Field(
+        default=None, max_length=80, description="Shown in the graph and the run's history."
+    )
+    when: Condition = Field(
+        description="A condition on `contact.*`, `trigger.*`, `event.*` or `response.*`."
+    )
+    steps: list[Step] = Field(
+        default_factory=list, description="Steps of this arm; then the steps after the branch."
+    )
 
 
 class BranchStep(StepBase):
     """The first arm whose condition holds is taken; none: `otherwise`."""
 
-    branch: list[BranchArm] = Field(min_length=1, max_length=25)
-    otherwise: list[Step] = Field(default_factory=list)
+    branch: list[BranchArm] = Field(
+        min_length=1,
+        max_length=25,
+        description="Up to 25 arms; the first whose condition holds is taken.",
+    )
+    otherwise: list[Step] = Field(default_factory=list, description="Steps when no arm holds.")
 
 
 class SplitArm(DefinitionModel):
-    name: Annotated[str, Field(min_length=1, max_length=80)]
-    percent: float = Field(gt=0, le=100)
-    steps: list[Step] = Field(default_factory=list)
+    name: Annotated[str, Field(min_length=1, max_length=80)] = Field(
+        description="Unique in the split."
+    )
+    percent: float = Field(
+        gt=0, le=100, description="Its share of contacts; the shares add up to 100."
+    )
+    steps: list[Step] = Field(
+        default_factory=list, description="Steps of this arm (none: a holdout)."
+    )
 
 
 class SplitStep(StepBase):
     """Contacts are spread over the arms by percentage, each always to the same arm."""
 
-    split: list[SplitArm] = Field(min_length=2, max_length=10)
+    split: list[SplitArm] = Field(
+        min_length=2,
+        max_length=10,
+        description="2 to 10 arms; a contact always lands in the same one.",
+    )
 
     @field_validator("split")
     @classmethod
@@ -225,20 +279,23 @@ class SplitStep(StepBase):
 class AttributeFrom(DefinitionModel):
     """An attribute copied from the run: `{from: contact.email}`, `{from: trigger.order_id}`."""
 
-    from_: AttrPath = Field(alias="from")
+    from_: AttrPath = Field(
+        alias="from", description="A path such as `contact.email` or `trigger.order_id`."
+    )
 
 
 class Activation(DefinitionModel):
-    trigger: TriggerName
+    trigger: TriggerName = Field(description="A custom trigger (not this journey's start trigger).")
     attributes: dict[AttributeName, AttributeFrom | str | int | float | bool | None] = Field(
-        default_factory=dict
+        default_factory=dict,
+        description="Its attributes: fixed values, or `{from: <path>}` to copy one from the run.",
     )
 
 
 class ActivateStep(StepBase):
     """Fire a custom trigger for the contact; it is routed like any other event."""
 
-    activate: Activation
+    activate: Activation = Field(description="Fire a custom trigger for the contact.")
 
 
 def _within_a_minute(value: timedelta) -> timedelta:
@@ -248,23 +305,33 @@ def _within_a_minute(value: timedelta) -> timedelta:
 
 
 class WebhookCall(DefinitionModel):
-    url: HttpUrl
+    url: HttpUrl = Field(description="Where to POST.")
     body: dict[str, Any] | None = Field(
-        default=None, description="JSON to send; text values may use {{ contact.* }} etc."
+        default=None,
+        description="JSON to send; its texts are templates that may use contact.*, trigger.*, "
+        "event.*, response.* and journey.* (default: the journey, step, contact and trigger).",
     )
-    headers: dict[str, str] = Field(default_factory=dict)
-    timeout: Annotated[Duration, AfterValidator(_within_a_minute)] = timedelta(seconds=10)
-    retries: int = Field(default=3, ge=0, le=10)
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers.")
+    timeout: Annotated[Duration, AfterValidator(_within_a_minute)] = Field(
+        default=timedelta(seconds=10), description="Per attempt, at most 60 seconds."
+    )
+    retries: int = Field(
+        default=3, ge=0, le=10, description="More attempts after a failed one (0 to 10)."
+    )
 
 
 class WebhookStep(StepBase):
     """Call an HTTP endpoint and go on; its JSON answer is `response.*` to later steps."""
 
-    webhook: WebhookCall
+    webhook: WebhookCall = Field(
+        description="Call an HTTP endpoint; its JSON answer is `response.*` to later steps."
+    )
 
 
 class ExitStep(StepBase):
-    exit: str | None = Field(default=None, max_length=200)
+    exit: str | None = Field(
+        default=None, max_length=200, description="End the run here, with this reason."
+    )
 
 
 MessageStep = EmailStep | SmsStep | PushStep
@@ -364,18 +431,29 @@ class Cardinality(StrEnum):
 
 
 class StartSpec(DefinitionModel):
-    trigger: TriggerName
-    when: Condition | None = None
-    per: Cardinality = Cardinality.CONTACT
+    trigger: TriggerName = Field(
+        description="The trigger that starts a run (not an interaction trigger)."
+    )
+    when: Condition | None = Field(
+        default=None,
+        description="A condition on `trigger.*` and `contact.*`; false: the entry is "
+        "refused (`condition_false`).",
+    )
+    per: Cardinality = Field(
+        default=Cardinality.CONTACT,
+        description="`binding`: one run per contact and binding id (an order, a cart).",
+    )
 
 
 class ExitSpec(DefinitionModel):
-    trigger: TriggerName
-    when: Condition | None = None
+    trigger: TriggerName = Field(description="A trigger that ends the run at once.")
+    when: Condition | None = Field(
+        default=None, description="A condition on the exit event (`event.*`)."
+    )
 
 
 class ReentryAfter(DefinitionModel):
-    after: WaitDuration
+    after: WaitDuration = Field(description="A cooldown counted from the last entry.")
 
 
 def _reentry_tag(value: Any) -> str | None:
@@ -405,16 +483,22 @@ class RatePeriod(StrEnum):
 
 
 class EntryRateLimit(DefinitionModel):
-    count: int = Field(ge=1)
-    per: RatePeriod
+    count: int = Field(ge=1, description="At most this many entries...")
+    per: RatePeriod = Field(description="...an hour or a day (rolling).")
 
 
 class EntryRules(DefinitionModel):
     """When contacts may enter: a window, and at most so many an hour or a day."""
 
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    until: AwareDatetime | None = None
-    rate_limit: EntryRateLimit | None = None
+    from_: AwareDatetime | None = Field(
+        default=None, alias="from", description="No entries before this moment (`outside_window`)."
+    )
+    until: AwareDatetime | None = Field(
+        default=None, description="No entries from this moment on (`outside_window`)."
+    )
+    rate_limit: EntryRateLimit | None = Field(
+        default=None, description="Entries beyond it are refused (`rate_limited`)."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> EntryRules:
@@ -427,24 +511,39 @@ class Goal(DefinitionModel):
     """What success looks like: a trigger (and condition) during the run, or within the
     attribution window after it ended."""
 
-    trigger: TriggerName
-    when: Condition | None = None
-    within: WaitDuration = timedelta(days=3)
+    trigger: TriggerName = Field(description="The trigger that means success.")
+    when: Condition | None = Field(
+        default=None, description="A condition on its event (`event.*`)."
+    )
+    within: WaitDuration = Field(
+        default=timedelta(days=3), description="The attribution window after the run ended."
+    )
 
 
 class JourneyDefinition(DefinitionModel):
-    kind: Literal["Journey"] = "Journey"
-    id: JourneyId
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    audience: Audience = Audience.CONTACT
-    timezone: TimeZone = "UTC"
-    start: StartSpec
-    entry: EntryRules | None = None
-    exit: list[ExitSpec] = Field(default_factory=list)
-    reentry: Reentry = "never"
-    goal: Goal | None = None
-    steps: list[Step] = Field(min_length=1)
+    kind: Literal["Journey"] = Field(default="Journey", description="Always `Journey`.")
+    id: JourneyId = Field(description="Lower-case letters, digits, - and _; part of workflow ids.")
+    name: str = Field(min_length=1, max_length=200, description="For people.")
+    description: str | None = Field(default=None, max_length=2000, description="For people.")
+    audience: Audience = Field(
+        default=Audience.CONTACT, description="Who the journey is about; its triggers must match."
+    )
+    timezone: TimeZone = Field(
+        default="UTC", description="IANA name; used when a contact has none."
+    )
+    start: StartSpec = Field(description="What starts a run.")
+    entry: EntryRules | None = Field(default=None, description="When contacts may enter.")
+    exit: list[ExitSpec] = Field(
+        default_factory=list, description="Triggers that end a run at once."
+    )
+    reentry: Reentry = Field(
+        default="never",
+        description="May a contact enter again: `never`, `always` or after a cooldown.",
+    )
+    goal: Goal | None = Field(
+        default=None, description="What success looks like, recorded per run."
+    )
+    steps: list[Step] = Field(min_length=1, description="What happens, in order.")
 
     def walk(self) -> Iterator[tuple[str, StepBase]]:
         """Every step in document order, with its path in the definition."""

@@ -24,10 +24,12 @@ class AttributeType(StrEnum):
 
 
 class AttributeSpec(DefinitionModel):
-    name: AttributeName
-    type: AttributeType = AttributeType.TEXT
-    required: bool = False
-    description: str | None = None
+    name: AttributeName = Field(description="Letters, digits and _.")
+    type: AttributeType = Field(default=AttributeType.TEXT, description="Checked on every event.")
+    required: bool = Field(
+        default=False, description="Events without it are refused; `null` stands for not given."
+    )
+    description: str | None = Field(default=None, description="For people.")
 
 
 class TriggerType(StrEnum):
@@ -47,18 +49,35 @@ class RecordOperation(StrEnum):
 
 
 class TriggerDefinition(DefinitionModel):
-    kind: Literal["Trigger"] = "Trigger"
-    name: TriggerName
-    type: TriggerType = TriggerType.CUSTOM
-    audience: Audience = Audience.CONTACT
-    status: TriggerStatus = TriggerStatus.READY
-    description: str | None = None
-    attributes: list[AttributeSpec] = Field(default_factory=list, max_length=100)
+    kind: Literal["Trigger"] = Field(default="Trigger", description="Always `Trigger`.")
+    name: TriggerName = Field(description="Dotted lower-case words, e.g. `order.placed`.")
+    type: TriggerType = Field(
+        default=TriggerType.CUSTOM,
+        description="`record_change`: fired by POST /v1/records changes.",
+    )
+    audience: Audience = Field(default=Audience.CONTACT, description="Who its events are about.")
+    status: TriggerStatus = Field(
+        default=TriggerStatus.READY, description="Only a ready trigger takes events."
+    )
+    description: str | None = Field(default=None, description="For people.")
+    attributes: list[AttributeSpec] = Field(
+        default_factory=list, max_length=100, description="At most 100; unknown ones are refused."
+    )
     # record_change triggers only
-    entity: AttributeName | None = None
-    operation: RecordOperation | None = None
-    changed: list[AttributeName] = Field(default_factory=list)
-    contact_field: AttributeName | None = None
+    entity: AttributeName | None = Field(
+        default=None, description="record_change: the record type."
+    )
+    operation: RecordOperation | None = Field(
+        default=None, description="record_change: create or update."
+    )
+    changed: list[AttributeName] = Field(
+        default_factory=list,
+        description="record_change updates: fire when one of these columns changed "
+        "(none: any update).",
+    )
+    contact_field: AttributeName | None = Field(
+        default=None, description="record_change: the column that holds the contact id."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TriggerDefinition:
