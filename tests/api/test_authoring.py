@@ -75,6 +75,9 @@ steps:
     split:
       - {{name: a, percent: 50, steps: [{{id: a-push, push: {{title: A, body: a}}}}]}}
       - {{name: b, percent: 50, steps: [{{id: b-push, push: {{title: B, body: b}}}}]}}
+  - {{id: sale, wait: {{until: "2020-01-01T00:00:00Z"}}}}
+  - id: react
+    wait_for: {{any: [{{trigger: review.posted}}, {{trigger: email.opened, of: hello}}], within: PT1H}}
   - id: reward
     activate: {{trigger: loyalty.earned, attributes: {{points: 300, order_id: {{from: trigger.order_id}}}}}}
   - id: score
@@ -99,6 +102,8 @@ steps:
     assert (outcome["status"], outcome["reason"]) == ("exited", "vip")
 
     steps = await history(stack, "kinds", contact_id)
+    assert ("sale", "waited", None) in steps  # a moment already past does not wait
+    assert ("react", "timed_out", "review.posted, email.opened") in steps
     assert ("first", "branched", "arm 1 (first)") in steps
     split = next(detail for step, what, detail in steps if what == "split")
     assert split.split()[0] in ("a", "b")
