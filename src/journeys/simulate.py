@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from journeys.definitions.common import TriggerName, parse_duration
 from journeys.definitions.journeys import EmailMessage, JourneyDefinition, PushMessage, SmsMessage
+from journeys.engine.clock import zone
 from journeys.engine.commands import (
     Activate,
     Activated,
@@ -34,7 +35,8 @@ from journeys.engine.interpreter import Interpreter
 from journeys.engine.program import compile_journey
 from journeys.events import TriggerEvent
 from journeys.messaging import compose
-from journeys.messaging.policy import blocked_reason
+from journeys.messaging.policy import Block, Postpone, SendFacts, decide
+from journeys.messaging.settings import MessagingSettings
 from journeys.store.contacts import Contact
 
 SIMULATED_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning
@@ -91,6 +93,10 @@ class Simulation(BaseModel):
     responses: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="What each webhook step answers, by step id."
     )
+    messaging: MessagingSettings = Field(
+        default_factory=MessagingSettings,
+        description="Quiet times and frequency caps to apply (the deployment's are not read).",
+    )
     start_at: datetime = SIMULATED_START
 
 
@@ -98,8 +104,9 @@ class SimulatedMessage(BaseModel):
     at: datetime
     step: str
     channel: str
-    status: str  # sent, or blocked
+    status: str  # sent, blocked, or postponed (a quiet time: it is sent again after)
     reason: str | None = None
+    until: datetime | None = None  # postponed until
     to: str | None = None
     subject: str | None = None
     text: str | None = None
@@ -178,10 +185,12 @@ def simulate(
             case Enter(refusal=refusal):
                 observation = EntryDecided(admitted=refusal is None, reason=refusal)
             case Send():
-                sent = _render(journey, run, command, contact, now)
+                sent = _render(journey, run, command, contact, now, messages, simulation.messaging)
                 messages.append(sent)
                 message_ids[command.step] = f"simulated-{command.step}-{command.iteration}"
-                observation = SendSettled(sent.status, message_ids[command.step], sent.reason)
+                observation = SendSettled(
+                    sent.status, message_ids[command.step], sent.reason, sent.until
+                )
             case Activate():
                 activations.append(
                     {
@@ -263,12 +272,36 @@ def _event(
 
 
 def _render(
-    journey: JourneyDefinition, run: Interpreter, send: Send, contact: Contact, now: datetime
+    journey: JourneyDefinition,
+    run: Interpreter,
+    send: Send,
+    contact: Contact,
+    now: datetime,
+    sent: list[SimulatedMessage],
+    settings: MessagingSettings,
 ) -> SimulatedMessage:
     base = {"at": now, "step": send.step, "channel": send.channel.value}
-    blocked = blocked_reason(contact, send.channel)
-    if blocked is not None:
-        return SimulatedMessage(**base, status="blocked", reason=blocked.value)
+    commercial = [m.at for m in sent if m.status == "sent" and m.channel == send.channel.value]
+    verdict = decide(
+        SendFacts(
+            contact=contact,
+            channel=send.channel,
+            purpose=send.purpose,
+            suppressed=lambda _: False,
+            sent_since=lambda since: sum(at >= since for at in commercial),
+            settings=settings,
+            now=now,
+            timezone=zone(contact.timezone, journey.timezone),
+            due_since=run.state.wait_started_at or now,
+            expires_after=send.expires_after,
+            capped=journey.frequency_caps,
+        )
+    )
+    match verdict:
+        case Block(reason=reason):
+            return SimulatedMessage(**base, status="blocked", reason=reason.value)
+        case Postpone(until=until):
+            return SimulatedMessage(**base, status="postponed", reason="quiet_time", until=until)
     values = compose.context(
         contact.as_scope(),
         run.state.start.attributes,
@@ -286,12 +319,8 @@ def _render(
                 html=email.html,
             )
         case SmsMessage() as message:
-            return SimulatedMessage(
-                **base,
-                status="sent",
-                to=contact.phone,
-                text=compose.render_sms(message, values).text,
-            )
+            text = compose.render_sms(message, values).text
+            return SimulatedMessage(**base, status="sent", to=contact.phone, text=text)
         case PushMessage() as message:
             push = compose.render_push(message, values)
             return SimulatedMessage(

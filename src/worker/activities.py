@@ -6,26 +6,42 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio import activity
 
 from journeys.definitions.common import Channel
-from journeys.definitions.journeys import EmailMessage, PushMessage, SmsMessage, WebhookCall
+from journeys.definitions.journeys import (
+    EmailMessage,
+    Purpose,
+    PushMessage,
+    SmsMessage,
+    WebhookCall,
+)
+from journeys.engine.clock import zone
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.ingestion import EventRequest, Ingestion, Rejected
 from journeys.messaging import compose
-from journeys.messaging.policy import blocked_reason, recipient
+from journeys.messaging.policy import Block, Postpone, SendFacts, decide, recipient
 from journeys.settings import Settings
 from journeys.signing import SIGNATURE_HEADER, sign
 from journeys.store.contacts import Contact, get_contact
 from journeys.store.db import transaction
-from journeys.store.deliveries import DeliveryStatus, message_id_for, open_delivery, settle
+from journeys.store.deliveries import (
+    DeliveryStatus,
+    count_sent,
+    message_id_for,
+    open_delivery,
+    settle,
+)
 from journeys.store.entries import EntryDecision, EntryRequest, decide_entry, record_outcome
+from journeys.store.messaging import get_settings
+from journeys.store.suppressions import is_suppressed
 from journeys.store.tables import DeliveryRow
 from journeys.templating import render_json
 from journeys.tracking import ClickRef, MessageRef, Tokens
@@ -45,6 +61,11 @@ class SendRequest(BaseModel):
     iteration: int
     message: EmailMessage | SmsMessage | PushMessage
     trigger: dict[str, Any]  # the start trigger's attributes, for personalization
+    purpose: Purpose = Purpose.COMMERCIAL
+    expires_after: timedelta | None = None
+    capped: bool = True  # false: the journey opted out of frequency caps
+    timezone: str = "UTC"  # the journey's, when the contact has none
+    at: datetime  # when the run asks: quiet times and caps are judged at this moment
     test: bool = False  # a test send: marked as such, outside any run
 
 
@@ -52,6 +73,7 @@ class SendResult(BaseModel):
     status: DeliveryStatus
     message_id: str
     reason: str | None = None
+    until: datetime | None = None  # postponed: the end of the quiet time
 
 
 class ActivateRequest(BaseModel):
@@ -244,10 +266,16 @@ class JourneyActivities:
             if DeliveryStatus(delivery.status).settled:
                 return _result(delivery)
             contact = get_contact(session, request.contact_id)
-            blocked = blocked_reason(contact, channel)
-            if blocked is not None:
-                settle(session, delivery, DeliveryStatus.BLOCKED, reason=blocked)
-                return _result(delivery)
+            verdict = decide(self._facts(session, request, channel, contact, delivery))
+            match verdict:
+                case Block(reason=why):
+                    settle(session, delivery, DeliveryStatus.BLOCKED, reason=why)
+                    return _result(delivery)
+                case Postpone(until=until):
+                    delivery.status, delivery.reason = DeliveryStatus.POSTPONED, "quiet_time"
+                    delivery.postponed_until = until
+                    session.add(delivery)
+                    return _result(delivery)
             assert contact is not None
             delivery.recipient = recipient(contact, channel)
             session.add(delivery)
@@ -262,8 +290,33 @@ class JourneyActivities:
             status = DeliveryStatus.SENT
         with transaction(self._engine) as session:
             delivery.summary = summary
+            delivery.sent_at = request.at if status is DeliveryStatus.SENT else None
             settle(session, delivery, status, reason=reason, provider_message_id=provider_id)
         return _result(delivery)
+
+    def _facts(
+        self,
+        session: Session,
+        request: SendRequest,
+        channel: Channel,
+        contact: Contact | None,
+        delivery: DeliveryRow,
+    ) -> SendFacts:
+        """What the policy needs to know, read now: sends are decided on current data."""
+        return SendFacts(
+            contact=contact,
+            channel=channel,
+            purpose=request.purpose,
+            suppressed=lambda address: is_suppressed(session, channel, address),
+            sent_since=lambda since: count_sent(session, request.contact_id, channel, since),
+            settings=get_settings(session),
+            now=request.at,
+            timezone=zone(contact.timezone if contact else None, request.timezone),
+            due_since=delivery.created_at if delivery.created_at < request.at else request.at,
+            expires_after=request.expires_after,
+            # A test send is held by nothing but consent and suppression.
+            capped=request.capped and not request.test,
+        )
 
     def _deliver(
         self, request: SendRequest, channel: Channel, contact: Contact, message_id: str
@@ -347,6 +400,7 @@ def _delivery_row(request: SendRequest, message_id: str, channel: Channel) -> De
         contact_id=request.contact_id,
         channel=channel,
         status=DeliveryStatus.PENDING,
+        purpose=request.purpose,
         test=request.test,
     )
 
@@ -356,4 +410,5 @@ def _result(delivery: DeliveryRow) -> SendResult:
         status=DeliveryStatus(delivery.status),
         message_id=delivery.message_id,
         reason=delivery.reason,
+        until=delivery.postponed_until if delivery.status == DeliveryStatus.POSTPONED else None,
     )

@@ -39,6 +39,7 @@ class TestSendWorkflow:
             iteration=1,
             message=input.message,
             trigger=input.trigger,
+            at=workflow.now(),
             test=True,
         )
         try:

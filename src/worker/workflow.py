@@ -190,6 +190,11 @@ class JourneyWorkflow:
             iteration=command.iteration,
             message=command.message,
             trigger=state.start.attributes,
+            purpose=command.purpose,
+            expires_after=command.expires_after,
+            capped=self._input.definition.frequency_caps,
+            timezone=self._input.definition.timezone,
+            at=workflow.now(),
         )
         try:
             result = await workflow.execute_activity_method(
@@ -198,7 +203,7 @@ class JourneyWorkflow:
         except ActivityError as error:
             # Retries ran out: the message is lost for this run, the journey goes on.
             return SendSettled("failed", None, f"gave up: {error.cause or error}")
-        return SendSettled(result.status.value, result.message_id, result.reason)
+        return SendSettled(result.status.value, result.message_id, result.reason, result.until)
 
     async def _activate(self, command: Activate) -> Activated:
         state = self._run.state

@@ -85,15 +85,32 @@ class StepBase(DefinitionModel):
     id: StepId = Field(description="Unique in the journey: letters, digits, - and _.")
 
 
-class EmailStep(StepBase):
+class Purpose(StrEnum):
+    COMMERCIAL = "commercial"  # needs consent, counts against frequency caps
+    TRANSACTIONAL = "transactional"  # an order confirmation, a password reset: no caps
+
+
+class MessageStepBase(StepBase):
+    purpose: Purpose = Field(
+        default=Purpose.COMMERCIAL,
+        description="`transactional` messages skip marketing consent (SMS still honours STOP) "
+        "and frequency caps; suppressed addresses are never sent to.",
+    )
+    expires_after: WaitDuration | None = Field(
+        default=None,
+        description="Drop the message (recorded as `expired`) when quiet times held it longer.",
+    )
+
+
+class EmailStep(MessageStepBase):
     email: EmailMessage = Field(description="Send an email.")
 
 
-class SmsStep(StepBase):
+class SmsStep(MessageStepBase):
     sms: SmsMessage = Field(description="Send an SMS (needs the contact's explicit SMS consent).")
 
 
-class PushStep(StepBase):
+class PushStep(MessageStepBase):
     push: PushMessage = Field(description="Send a push notification.")
 
 
@@ -115,7 +132,7 @@ class WaitUntil(DefinitionModel):
     )
 
 
-def _clock_time(value: str) -> str:
+def clock_time(value: str) -> str:
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
         raise ValueError(f"{value!r} is not a time of day such as 09:00")
     return value
@@ -124,7 +141,7 @@ def _clock_time(value: str) -> str:
 class WaitUntilTime(DefinitionModel):
     """Until the next time of day (on one of the days), in the contact's time zone."""
 
-    until_time: Annotated[str, AfterValidator(_clock_time)] = Field(
+    until_time: Annotated[str, AfterValidator(clock_time)] = Field(
         description="HH:MM, in the contact's time zone (else the journey's)."
     )
     days: list[Weekday] = Field(
@@ -542,6 +559,11 @@ class JourneyDefinition(DefinitionModel):
     )
     goal: Goal | None = Field(
         default=None, description="What success looks like, recorded per run."
+    )
+    frequency_caps: bool = Field(
+        default=True,
+        description="false: this journey's messages are not held back by frequency caps "
+        "(they still count against them).",
     )
     steps: list[Step] = Field(min_length=1, description="What happens, in order.")
 

@@ -7,11 +7,17 @@ feeds the matching observation to `Interpreter.resume`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from journeys.definitions.common import Channel
-from journeys.definitions.journeys import EmailMessage, PushMessage, SmsMessage, WebhookCall
+from journeys.definitions.journeys import (
+    EmailMessage,
+    Purpose,
+    PushMessage,
+    SmsMessage,
+    WebhookCall,
+)
 from journeys.engine.state import Outcome
 
 
@@ -30,9 +36,11 @@ class Enter:
 @dataclass(frozen=True)
 class Send:
     step: str
-    iteration: int
+    iteration: int  # the same again when a quiet time postponed the message
     channel: Channel
     message: EmailMessage | SmsMessage | PushMessage
+    purpose: Purpose = Purpose.COMMERCIAL
+    expires_after: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -80,9 +88,10 @@ class EntryDecided:
 
 @dataclass(frozen=True)
 class SendSettled:
-    status: str  # sent | blocked | failed
+    status: str  # sent | blocked | failed | postponed
     message_id: str | None = None
     reason: str | None = None
+    until: datetime | None = None  # postponed: when to try again
 
 
 @dataclass(frozen=True)

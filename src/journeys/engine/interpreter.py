@@ -22,6 +22,7 @@ from journeys.definitions.journeys import (
     BranchStep,
     EmailStep,
     ExitStep,
+    MessageStepBase,
     PushStep,
     SmsStep,
     SplitStep,
@@ -204,6 +205,10 @@ class Interpreter:
                 state.record(now, "entered", f"version {state.version}")
             case EntryDecided(reason=reason):
                 self._finish(RunStatus.REFUSED, reason, now)
+            case SendSettled(status="postponed", until=until) if until is not None:
+                # A quiet time: the same message (same iteration) goes again when it ends.
+                state.postponed = True
+                self._begin_wait(now, until, detail="quiet time")
             case SendSettled(status=status, message_id=message_id, reason=reason):
                 state.record(now, status, " ".join(p for p in (message_id, reason) if p) or None)
                 self._goto(self._node().next)
@@ -241,10 +246,7 @@ class Interpreter:
         node = self._node()
         match node.step:
             case EmailStep(email=message) | SmsStep(sms=message) | PushStep(push=message):
-                channel = channel_of(node.step)
-                assert channel is not None
-                state.awaiting = Awaiting.SEND
-                return Send(node.step.id, self._visit(node), channel, message)
+                return self._send(node, node.step, message, now)
             case WaitStep() as step:
                 return self._wait(node, step, now)
             case WaitForStep() as step:
@@ -263,6 +265,22 @@ class Interpreter:
                 self._finish(RunStatus.EXITED, reason or f"exit step {node.step.id}", now)
                 return None
         raise AssertionError(node.step)  # pragma: no cover
+
+    def _send(self, node: Node, step: MessageStepBase, message: Any, now: datetime) -> Command:
+        state = self.state
+        if state.postponed:
+            if now < _required(state.wait_until):
+                state.awaiting = Awaiting.WAKE
+                return Wait(state.wait_until)
+            iteration = state.visits[step.id]  # the same message, tried again
+            state.postponed = False
+            state.wait_started_at = state.wait_until = None
+        else:
+            iteration = self._visit(node)
+        channel = channel_of(step)
+        assert channel is not None
+        state.awaiting = Awaiting.SEND
+        return Send(step.id, iteration, channel, message, step.purpose, step.expires_after)
 
     def _enter(self) -> Command:
         state = self.state
@@ -450,6 +468,7 @@ class Interpreter:
     def _goto(self, step_id: str | None) -> None:
         state = self.state
         state.step = step_id
+        state.postponed = False
         state.wait_started_at = None
         state.wait_until = None
         state.contact = None  # read afresh by the next step that needs it

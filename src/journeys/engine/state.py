@@ -19,6 +19,7 @@ class RunStatus(StrEnum):
     ENTERING = "entering"  # deciding whether the contact may enter
     ACTIVE = "active"
     WAITING = "waiting"
+    POSTPONED = "postponed"  # a message waits for a quiet time to end
     PAUSED = "paused"  # the journey is paused: waits are frozen, events kept
     COMPLETED = "completed"  # ran to the end of its steps
     EXITED = "exited"  # left early: an exit trigger or an exit step
@@ -84,6 +85,7 @@ class RunState(BaseModel):
     paused_at: datetime | None = None
     woken: bool = False  # something happened that a wait without a deadline waits for
     goal_reached_at: datetime | None = None
+    postponed: bool = False  # the current message step waits to be sent again
     buffer: list[BufferedEvent] = Field(default_factory=list)
     seen: list[str] = Field(default_factory=list)
     exit_request: ExitRequest | None = None
@@ -99,7 +101,9 @@ class RunState(BaseModel):
             return RunStatus.ENTERING
         if self.paused_at is not None:
             return RunStatus.PAUSED
-        return RunStatus.WAITING if self.awaiting is Awaiting.WAKE else RunStatus.ACTIVE
+        if self.awaiting is Awaiting.WAKE:
+            return RunStatus.POSTPONED if self.postponed else RunStatus.WAITING
+        return RunStatus.ACTIVE
 
     def record(self, at: datetime, what: str, detail: str | None = None) -> None:
         self.history.append(HistoryEntry(at=at, step=self.step, what=what, detail=detail))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -16,13 +18,14 @@ _NAMESPACE = uuid.UUID("6f1c1f4e-9a52-4d0e-8a53-5d1e2b7c0a11")
 
 class DeliveryStatus(StrEnum):
     PENDING = "pending"  # written; the provider may or may not have it yet
+    POSTPONED = "postponed"  # held by a quiet time; sent (or expired) when it ends
     SENT = "sent"  # the provider accepted it
-    BLOCKED = "blocked"  # not sent on purpose: consent, address, ...
+    BLOCKED = "blocked"  # not sent on purpose: consent, address, caps, ...
     FAILED = "failed"  # the provider refused it for good, or retries ran out
 
     @property
     def settled(self) -> bool:
-        return self is not DeliveryStatus.PENDING
+        return self not in (DeliveryStatus.PENDING, DeliveryStatus.POSTPONED)
 
 
 def message_id_for(workflow_id: str, instance_id: str, step: str, iteration: int) -> str:
@@ -75,3 +78,45 @@ def deliveries_of_contact(session: Session, contact_id: str, limit: int = 200) -
             .limit(limit)
         ).all()
     )
+
+
+def count_sent(session: Session, contact_id: str, channel: str, since: datetime) -> int:
+    """Commercial messages (not tests) sent to the contact on the channel since a moment."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(DeliveryRow)
+            .where(
+                DeliveryRow.contact_id == contact_id,
+                DeliveryRow.channel == channel,
+                DeliveryRow.status == DeliveryStatus.SENT,
+                DeliveryRow.purpose == "commercial",
+                col(DeliveryRow.test).is_(False),
+                col(DeliveryRow.sent_at) >= since,
+            )
+        ).one()
+    )
+
+
+def find_delivery(session: Session, message_id: str) -> DeliveryRow | None:
+    """A delivery by our message id, or by the id its provider gave it."""
+    return (
+        session.get(DeliveryRow, message_id)
+        or session.exec(
+            select(DeliveryRow).where(DeliveryRow.provider_message_id == message_id)
+        ).first()
+    )
+
+
+def last_sms_to(session: Session, contact_id: str) -> DeliveryRow | None:
+    """The newest SMS sent to the contact: the one a reply answers."""
+    return session.exec(
+        select(DeliveryRow)
+        .where(
+            DeliveryRow.contact_id == contact_id,
+            DeliveryRow.channel == "sms",
+            DeliveryRow.status == DeliveryStatus.SENT,
+        )
+        .order_by(col(DeliveryRow.sent_at).desc())
+        .limit(1)
+    ).first()

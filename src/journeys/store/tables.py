@@ -82,6 +82,8 @@ class DeliveryRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("workflow_id", "instance_id", "step", "iteration"),
         Index("ix_deliveries_contact_created", "contact_id", "created_at"),
+        Index("ix_deliveries_provider_message_id", "provider_message_id"),
+        Index("ix_deliveries_recipient", "recipient", "channel", "created_at"),
     )
 
     message_id: str = Field(primary_key=True, max_length=36)
@@ -94,8 +96,19 @@ class DeliveryRow(SQLModel, table=True):
     contact_id: str = Field(max_length=200)
     channel: str = Field(max_length=10)
     recipient: str | None = Field(default=None, max_length=320)
-    status: str = Field(max_length=20)  # pending | sent | blocked | failed
+    status: str = Field(max_length=20)  # pending | postponed | sent | blocked | failed
     reason: str | None = Field(default=None, max_length=500)
+    purpose: str = Field(default="commercial", max_length=20)  # or transactional
+    postponed_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    # What the channel told us afterwards (provider receipts, opens, clicks, replies).
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    opened_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    clicked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    bounced_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    bounce_type: str | None = Field(default=None, max_length=10)
+    complained_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    replied_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     summary: str | None = Field(default=None, max_length=300)  # subject or first words
     test: bool = False  # a test send: outside any journey run, never counted
     provider_message_id: str | None = Field(default=None, max_length=300)
@@ -164,3 +177,25 @@ class AcceptedEventRow(SQLModel, table=True):
     trigger: str = Field(max_length=100)
     claimed_at: datetime = _timestamp()
     done: bool = False  # False while the gateway is still routing it
+
+
+class SuppressionRow(SQLModel, table=True):
+    """Addresses never to send to again on a channel: hard bounces, complaints."""
+
+    __tablename__ = "suppressions"
+
+    channel: str = Field(primary_key=True, max_length=10)
+    address: str = Field(primary_key=True, max_length=320)
+    reason: str = Field(max_length=20)  # hard_bounce | complaint
+    message_id: str | None = Field(default=None, max_length=36)
+    created_at: datetime = _timestamp()
+
+
+class MessagingSettingsRow(SQLModel, table=True):
+    """Frequency caps and quiet times, for every journey (one row)."""
+
+    __tablename__ = "messaging_settings"
+
+    id: int = Field(default=1, primary_key=True)
+    settings: dict[str, Any] = _json()
+    updated_at: datetime = _timestamp()
