@@ -41,11 +41,25 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
+    smtp_ca_file: Path | None = Field(
+        default=None, description="A CA bundle to trust for STARTTLS (a private CA)."
+    )
     smtp_timeout_seconds: float = 10.0
     email_from: str = "Journeys <journeys@localhost>"
 
     sms_webhook_url: str | None = None
     push_webhook_url: str | None = None
+    # Twilio for SMS, when an account is set (it wins over SMS_WEBHOOK_URL).
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = Field(default=None, description="A number or a MG... service SID.")
+    twilio_base_url: str = "https://api.twilio.com"
+    # Firebase Cloud Messaging for push, when a project is set (it wins over PUSH_WEBHOOK_URL).
+    fcm_project_id: str | None = None
+    fcm_credentials_file: Path | None = Field(
+        default=None, description="The service account's JSON key file."
+    )
+    fcm_base_url: str = "https://fcm.googleapis.com"
     provider_timeout_seconds: float = 10.0
 
     worker_activity_threads: int = Field(

@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -45,9 +45,8 @@ from journeys.store.suppressions import is_suppressed
 from journeys.store.tables import DeliveryRow
 from journeys.templating import render_json
 from journeys.tracking import ClickRef, MessageRef, Tokens
-from worker.channels import PermanentSendError
+from worker.channels import PermanentSendError, PushProvider, SmsProvider
 from worker.channels.smtp import SmtpChannel
-from worker.channels.webhook import WebhookChannel
 
 
 class SendRequest(BaseModel):
@@ -74,6 +73,9 @@ class SendResult(BaseModel):
     message_id: str
     reason: str | None = None
     until: datetime | None = None  # postponed: the end of the quiet time
+
+
+_P = TypeVar("_P", SmsProvider, PushProvider)
 
 
 class ActivateRequest(BaseModel):
@@ -128,8 +130,8 @@ class JourneyActivities:
         engine: Engine,
         settings: Settings,
         email: SmtpChannel,
-        sms: WebhookChannel | None,
-        push: WebhookChannel | None,
+        sms: SmsProvider | None,
+        push: PushProvider | None,
         http: httpx.Client,
         catalog: CatalogCache,
         ingestion: Ingestion,
@@ -341,25 +343,14 @@ class JourneyActivities:
                 return None, rendered.subject
             case SmsMessage():
                 sms = compose.render_sms(message, values)
-                sms_payload = {
-                    "message_id": message_id,
-                    "channel": "sms",
-                    "to": to,
-                    "text": sms.text,
-                }
-                return _webhook(self._sms, "sms").deliver(sms_payload), sms.text[:300]
+                provider_id = _provider(self._sms, "sms").send_sms(message_id, to, sms.text)
+                return provider_id, sms.text[:300]
             case PushMessage():
                 push = compose.render_push(message, values)
-                payload: dict[str, Any] = {
-                    "message_id": message_id,
-                    "channel": "push",
-                    "to": to,
-                    "contact_id": contact.id,
-                    "title": push.title,
-                    "body": push.body,
-                    "data": push.data,
-                }
-                return _webhook(self._push, "push").deliver(payload), push.title[:300]
+                provider_id = _provider(self._push, "push").send_push(
+                    message_id, to, contact.id, push.title, push.body, push.data
+                )
+                return provider_id, push.title[:300]
         raise AssertionError(message)  # pragma: no cover
 
     def _tracking(self, request: SendRequest, message_id: str) -> compose.Tracking:
@@ -381,11 +372,11 @@ class JourneyActivities:
         )
 
 
-def _webhook(channel: WebhookChannel | None, name: str) -> WebhookChannel:
-    if channel is None:
-        setting = f"JOURNEYS_{name.upper()}_WEBHOOK_URL"
-        raise PermanentSendError(f"no {name} provider configured ({setting} is not set)")
-    return channel
+def _provider(provider: _P | None, channel: str) -> _P:
+    if provider is None:
+        setting = f"JOURNEYS_{channel.upper()}_WEBHOOK_URL"
+        raise PermanentSendError(f"no {channel} provider configured (e.g. {setting})")
+    return provider
 
 
 def _delivery_row(request: SendRequest, message_id: str, channel: Channel) -> DeliveryRow:

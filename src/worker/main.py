@@ -22,8 +22,11 @@ from journeys.settings import Settings
 from journeys.store.db import create_db_engine
 from journeys.temporal.client import connect
 from worker.activities import JourneyActivities
+from worker.channels import PushProvider, SmsProvider
+from worker.channels.fcm import FcmProvider
 from worker.channels.smtp import SmtpChannel
-from worker.channels.webhook import WebhookChannel
+from worker.channels.twilio import TwilioProvider
+from worker.channels.webhook import WebhookProvider
 from worker.test_send import TestSendWorkflow
 from worker.workflow import JourneyWorkflow
 
@@ -35,7 +38,6 @@ def journey_activities(
     settings: Settings, engine: Engine, client: Client
 ) -> Iterator[JourneyActivities]:
     """The activities with their providers; HTTP connections are pooled and closed after."""
-    secret = settings.signing_secret.get_secret_value()
     catalog = CatalogCache(engine)
     ingestion = Ingestion(
         catalog,
@@ -47,16 +49,45 @@ def journey_activities(
             engine,
             settings,
             email=SmtpChannel.from_settings(settings),
-            sms=WebhookChannel(settings.sms_webhook_url, secret, http)
-            if settings.sms_webhook_url
-            else None,
-            push=WebhookChannel(settings.push_webhook_url, secret, http)
-            if settings.push_webhook_url
-            else None,
+            sms=sms_provider(settings, http),
+            push=push_provider(settings, http),
             http=http,
             catalog=catalog,
             ingestion=ingestion,
         )
+
+
+def sms_provider(settings: Settings, http: httpx.Client) -> SmsProvider | None:
+    if settings.twilio_account_sid:
+        if settings.twilio_auth_token is None or settings.twilio_from is None:
+            raise ValueError("Twilio needs JOURNEYS_TWILIO_AUTH_TOKEN and JOURNEYS_TWILIO_FROM")
+        return TwilioProvider(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            sender=settings.twilio_from,
+            status_callback=f"{settings.public_url.rstrip('/')}/v1/channels/sms/events",
+            client=http,
+            base_url=settings.twilio_base_url,
+        )
+    if settings.sms_webhook_url:
+        return WebhookProvider(
+            settings.sms_webhook_url, settings.signing_secret.get_secret_value(), http
+        )
+    return None
+
+
+def push_provider(settings: Settings, http: httpx.Client) -> PushProvider | None:
+    if settings.fcm_project_id:
+        if settings.fcm_credentials_file is None:
+            raise ValueError("FCM needs JOURNEYS_FCM_CREDENTIALS_FILE")
+        return FcmProvider(
+            settings.fcm_project_id, settings.fcm_credentials_file, http, settings.fcm_base_url
+        )
+    if settings.push_webhook_url:
+        return WebhookProvider(
+            settings.push_webhook_url, settings.signing_secret.get_secret_value(), http
+        )
+    return None
 
 
 def build_worker(

@@ -310,3 +310,19 @@ steps: [{id: w, wait: P2D}]
     )
     assert interpreter.state.goal_reached_at == T0
     assert not interpreter.can_resume()  # the run goes on
+
+
+def test_a_postponed_message_goes_again_when_the_quiet_time_ends() -> None:
+    definition = journey(
+        "id: q\nname: Q\nstart: {trigger: contact.created}\nsteps: [{id: hi, sms: {text: hi}}]"
+    )
+    interpreter = run(definition)
+    first = admit(interpreter)
+    assert isinstance(first, Send)
+    until = T0 + timedelta(hours=10)
+    assert interpreter.resume(T0, SendSettled("postponed", "m", "quiet_time", until)) == Wait(until)
+    assert interpreter.state.status is RunStatus.POSTPONED
+    again = interpreter.resume(until, Woke())
+    assert again == first  # the same step and iteration: the same delivery row
+    finish = interpreter.resume(until, SendSettled("sent", "m"))
+    assert isinstance(finish, Finish)

@@ -1,29 +1,42 @@
-"""SMS and push through an HTTP provider: a signed JSON POST per message."""
+"""The generic provider: a signed JSON POST per message, to a URL of yours."""
 
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 
 import httpx
 
 from journeys.signing import SIGNATURE_HEADER, sign
-from worker.channels import PermanentSendError
-
-_RETRYABLE = {HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS}
+from worker.channels import raise_for_answer
 
 
 @dataclass(frozen=True)
-class WebhookChannel:
+class WebhookProvider:
     url: str
     secret: str
     client: httpx.Client
 
-    def deliver(self, payload: dict[str, Any]) -> str | None:
-        """POST the message; the provider's id for it, when it gives one."""
+    def send_sms(self, message_id: str, to: str, text: str) -> str | None:
+        return self._post({"message_id": message_id, "channel": "sms", "to": to, "text": text})
+
+    def send_push(
+        self, message_id: str, to: str, contact_id: str, title: str, body: str, data: dict[str, str]
+    ) -> str | None:
+        payload = {
+            "message_id": message_id,
+            "channel": "push",
+            "to": to,
+            "contact_id": contact_id,
+            "title": title,
+            "body": body,
+            "data": data,
+        }
+        return self._post(payload)
+
+    def _post(self, payload: dict[str, Any]) -> str | None:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {
             "Content-Type": "application/json",
@@ -32,11 +45,8 @@ class WebhookChannel:
             "Idempotency-Key": str(payload["message_id"]),
         }
         response = self.client.post(self.url, content=body, headers=headers)
-        if response.is_success:
-            return _provider_id(response)
-        if response.status_code in _RETRYABLE or response.is_server_error:
-            response.raise_for_status()
-        raise PermanentSendError(f"provider answered {response.status_code}: {response.text[:200]}")
+        raise_for_answer(response)
+        return _provider_id(response)
 
 
 def _provider_id(response: httpx.Response) -> str | None:
