@@ -18,6 +18,7 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.routes import (
     api_keys,
+    channels,
     cloudevents,
     contacts,
     dev_outbox,
@@ -25,10 +26,12 @@ from api.routes import (
     health,
     journey_tools,
     journeys,
+    messaging,
     records,
     segment,
     tracking,
     triggers,
+    unsubscribe,
 )
 from api.services import Services
 from journeys.ingest.catalog_cache import CatalogCache
@@ -114,7 +117,10 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         journey_tools,
         contacts,
         api_keys,
+        channels,
+        messaging,
         tracking,
+        unsubscribe,
     ):
         app.include_router(module.router)
     if settings.dev_outbox:

@@ -45,24 +45,32 @@ def require(scope: Scope, *, signed_requests: bool = False) -> Callable[..., Awa
         services: ServicesDep,
         _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        try:
-            principal = await _authenticate(request, services, signed_requests)
-        except Unauthenticated as error:
-            raise HTTPException(
-                HTTPStatus.UNAUTHORIZED, str(error), headers={"WWW-Authenticate": "Bearer"}
-            ) from None
-        if not principal.may(scope):
-            raise HTTPException(HTTPStatus.FORBIDDEN, f"this key lacks the {scope!s} scope")
-        wait = services.rate_limiter.wait_for(principal)
-        if wait > 0:
-            raise HTTPException(
-                HTTPStatus.TOO_MANY_REQUESTS,
-                "rate limit of this key exceeded",
-                headers={"Retry-After": str(math.ceil(wait))},
-            )
-        return principal
+        return await authorize_call(request, services, scope, signed_requests)
 
     return authorize
+
+
+async def authorize_call(
+    request: Request, services: Services, scope: Scope, signed_requests: bool
+) -> Principal:
+    """The caller's key (or signature), its scope and its rate, or the HTTP error that says
+    what is wrong."""
+    try:
+        principal = await _authenticate(request, services, signed_requests)
+    except Unauthenticated as error:
+        raise HTTPException(
+            HTTPStatus.UNAUTHORIZED, str(error), headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+    if not principal.may(scope):
+        raise HTTPException(HTTPStatus.FORBIDDEN, f"this key lacks the {scope!s} scope")
+    wait = services.rate_limiter.wait_for(principal)
+    if wait > 0:
+        raise HTTPException(
+            HTTPStatus.TOO_MANY_REQUESTS,
+            "rate limit of this key exceeded",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
+    return principal
 
 
 async def _authenticate(request: Request, services: Services, signed_requests: bool) -> Principal:

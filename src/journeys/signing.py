@@ -5,8 +5,10 @@ The timestamp is signed with the body, so a receiver can refuse a replayed call.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+from collections.abc import Mapping
 
 SIGNATURE_HEADER = "X-Journeys-Signature"
 DEFAULT_TOLERANCE_SECONDS = 300
@@ -35,3 +37,10 @@ def verify(
         return False
     expected = sign(secret, body, timestamp).split("v1=", 1)[1]
     return hmac.compare_digest(expected, fields.get("v1", ""))
+
+
+def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
+    """X-Twilio-Signature: base64 HMAC-SHA1 of the URL followed by each sorted key and value."""
+    payload = url + "".join(f"{key}{params[key]}" for key in sorted(params))
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()

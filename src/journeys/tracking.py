@@ -1,11 +1,15 @@
-"""Signed tracking tokens: the open pixel and rewritten links of a message.
+"""Signed tokens in the links Journeys puts in messages: the open pixel, tracked links, and
+one-click unsubscribe.
 
-A token names the run, step and message it belongs to, so an open or a click is
-signalled straight to that run without a lookup; and only links Journeys signed
-can be redirected to (no open redirect).
+A tracking token names the run, step and message it belongs to, so an open or a click is
+signalled straight to that run without a lookup; and only links Journeys signed can be
+redirected to (no open redirect). SMS links, where every character counts, use short
+codes stored instead (see `store.links`).
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, ValidationError
@@ -17,10 +21,17 @@ class MessageRef(BaseModel):
     step: str
     message_id: str
     contact_id: str
+    channel: str = "email"
 
 
 class ClickRef(MessageRef):
     url: str
+
+
+class UnsubscribeRef(BaseModel):
+    contact_id: str
+    channel: str
+    message_id: str
 
 
 _KEYS = {
@@ -29,14 +40,17 @@ _KEYS = {
     "step": "s",
     "message_id": "m",
     "contact_id": "c",
+    "channel": "h",
     "url": "u",
 }
+_Ref = TypeVar("_Ref", MessageRef, ClickRef, UnsubscribeRef)
 
 
 class Tokens:
     def __init__(self, secret: str) -> None:
         self._open = URLSafeSerializer(secret, salt="journeys.open")
         self._click = URLSafeSerializer(secret, salt="journeys.click")
+        self._unsubscribe = URLSafeSerializer(secret, salt="journeys.unsubscribe")
 
     def open_token(self, ref: MessageRef) -> str:
         return str(self._open.dumps(_short(ref)))
@@ -44,20 +58,25 @@ class Tokens:
     def click_token(self, ref: ClickRef) -> str:
         return str(self._click.dumps(_short(ref)))
 
+    def unsubscribe_token(self, ref: UnsubscribeRef) -> str:
+        return str(self._unsubscribe.dumps(_short(ref)))
+
     def read_open(self, token: str) -> MessageRef | None:
         return _read(self._open, token, MessageRef)
 
     def read_click(self, token: str) -> ClickRef | None:
-        ref = _read(self._click, token, ClickRef)
-        return ref if isinstance(ref, ClickRef) else None
+        return _read(self._click, token, ClickRef)
+
+    def read_unsubscribe(self, token: str) -> UnsubscribeRef | None:
+        return _read(self._unsubscribe, token, UnsubscribeRef)
 
 
-def _short(ref: MessageRef) -> dict[str, str]:
-    # Short keys keep tracking URLs short.
+def _short(ref: BaseModel) -> dict[str, str]:
+    # Short keys keep links short.
     return {_KEYS[name]: value for name, value in ref.model_dump().items()}
 
 
-def _read(serializer: URLSafeSerializer, token: str, model: type[MessageRef]) -> MessageRef | None:
+def _read(serializer: URLSafeSerializer, token: str, model: type[_Ref]) -> _Ref | None:
     try:
         data = serializer.loads(token)
     except BadSignature:

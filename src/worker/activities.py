@@ -40,11 +40,12 @@ from journeys.store.deliveries import (
     settle,
 )
 from journeys.store.entries import EntryDecision, EntryRequest, decide_entry, record_outcome
+from journeys.store.links import shorten
 from journeys.store.messaging import get_settings
 from journeys.store.suppressions import is_suppressed
 from journeys.store.tables import DeliveryRow
 from journeys.templating import render_json
-from journeys.tracking import ClickRef, MessageRef, Tokens
+from journeys.tracking import ClickRef, MessageRef, Tokens, UnsubscribeRef
 from worker.channels import PermanentSendError, PushProvider, SmsProvider
 from worker.channels.smtp import SmtpChannel
 
@@ -334,17 +335,21 @@ class JourneyActivities:
         message = compose.as_test(request.message) if request.test else request.message
         match message:
             case EmailMessage():
-                rendered = compose.render_email(
-                    message, values, self._tracking(request, message_id)
-                )
+                tracking = self._tracking(request, message_id)
+                unsubscribe = self._unsubscribe_url(request, message_id, channel)
+                rendered = compose.render_email(message, values, tracking, unsubscribe)
+                sender = self._email.sender
                 self._email.deliver(
-                    compose.mime_email(rendered, self._email.sender, to, message_id)
+                    compose.mime_email(rendered, sender, to, message_id, unsubscribe)
                 )
                 return None, rendered.subject
             case SmsMessage():
-                sms = compose.render_sms(message, values)
-                provider_id = _provider(self._sms, "sms").send_sms(message_id, to, sms.text)
-                return provider_id, sms.text[:300]
+                text = compose.shorten_links(
+                    compose.render_sms(message, values).text,
+                    lambda url: self._short_url(request, message_id, url),
+                )
+                provider_id = _provider(self._sms, "sms").send_sms(message_id, to, text)
+                return provider_id, text[:300]
             case PushMessage():
                 push = compose.render_push(message, values)
                 provider_id = _provider(self._push, "push").send_push(
@@ -352,6 +357,29 @@ class JourneyActivities:
                 )
                 return provider_id, push.title[:300]
         raise AssertionError(message)  # pragma: no cover
+
+    def _unsubscribe_url(
+        self, request: SendRequest, message_id: str, channel: Channel
+    ) -> str | None:
+        """Commercial email carries one-click unsubscribe (RFC 8058); transactional does not."""
+        if request.purpose is not Purpose.COMMERCIAL:
+            return None
+        ref = UnsubscribeRef(contact_id=request.contact_id, channel=channel, message_id=message_id)
+        return f"{self._public_url}/u/{self._tokens.unsubscribe_token(ref)}"
+
+    def _short_url(self, request: SendRequest, message_id: str, url: str) -> str:
+        ref = ClickRef(
+            workflow_id=request.workflow_id,
+            instance_id=request.instance_id,
+            step=request.step,
+            message_id=message_id,
+            contact_id=request.contact_id,
+            channel=Channel.SMS,
+            url=url,
+        )
+        with transaction(self._engine) as session:
+            code = shorten(session, ref)
+        return f"{self._public_url}/t/c/{code}"
 
     def _tracking(self, request: SendRequest, message_id: str) -> compose.Tracking:
         ref = MessageRef(

@@ -76,7 +76,11 @@ async def test_the_welcome_email_opened_continues_to_the_thanks_sms(
     assert mail["Subject"] == "Bienvenue Ada !"
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert text.strip() == "Bonjour Ada, merci de nous avoir rejoints."
+    assert text.replace("\r\n", "\n").startswith(
+        "Bonjour Ada, merci de nous avoir rejoints.\n\n--\nUnsubscribe: http://journeys.test/u/"
+    )
+    assert mail["List-Unsubscribe"].startswith("<http://journeys.test/u/")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "http://journeys.test/t/c/" in html  # links rewritten
     assert "https://shop.example.com/new" not in html
 

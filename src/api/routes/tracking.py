@@ -5,17 +5,17 @@ from __future__ import annotations
 import base64
 import logging
 import uuid
-from datetime import UTC, datetime
 from http import HTTPStatus
 
 from fastapi import APIRouter, HTTPException, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from temporalio.service import RPCError
 
 from api.deps import ServicesDep
-from journeys.events import TriggerEvent
-from journeys.temporal.runs import signal_run
-from journeys.tracking import ClickRef, MessageRef
+from api.interactions import raise_interaction
+from journeys.store.db import transaction
+from journeys.store.links import CODE_LENGTH, resolve
+from journeys.tracking import ClickRef
 
 router = APIRouter(prefix="/t", tags=["tracking"])
 log = logging.getLogger("journeys.api.tracking")
@@ -28,7 +28,7 @@ async def opened(token: str, services: ServicesDep) -> Response:
     """The open pixel: raises email.opened for its message. Always answers the image."""
     ref = services.tokens.read_open(token)
     if ref is not None:
-        await _raise(services, "email.opened", ref, {})
+        await raise_interaction(services, "email.opened", ref, uuid.uuid4().hex)
     return Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store, max-age=0"})
 
 
@@ -39,31 +39,21 @@ async def opened(token: str, services: ServicesDep) -> Response:
     responses={404: {"description": "Not a link Journeys made"}},
 )
 async def clicked(token: str, services: ServicesDep) -> RedirectResponse:
-    """A tracked link: raises email.link_clicked, then redirects to the original address.
+    """A tracked link (email, or a short SMS link): raises email.link_clicked or
+    sms.link_clicked, then redirects to the original address.
 
-    Only addresses inside a token Journeys signed are redirected to: never an open redirect.
+    Only addresses Journeys signed or stored are redirected to: never an open redirect.
     """
     ref = services.tokens.read_click(token)
+    if ref is None and len(token) <= CODE_LENGTH and token.isalnum():
+        ref = await run_in_threadpool(_resolve, services, token)
     if ref is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, "unknown link")
-    await _raise(services, "email.link_clicked", ref, {"url": ref.url})
+    trigger = f"{ref.channel}.link_clicked"
+    await raise_interaction(services, trigger, ref, uuid.uuid4().hex, {"url": ref.url})
     return RedirectResponse(ref.url, status_code=HTTPStatus.FOUND)
 
 
-async def _raise(
-    services: ServicesDep, trigger: str, ref: MessageRef | ClickRef, extra: dict[str, str]
-) -> None:
-    event = TriggerEvent(
-        event_id=uuid.uuid4().hex,
-        trigger=trigger,
-        contact_id=ref.contact_id,
-        occurred_at=datetime.now(UTC),
-        attributes={"message_id": ref.message_id, "step": ref.step, **extra},
-        instance_id=ref.instance_id,
-    )
-    try:
-        await signal_run(services.temporal, ref.workflow_id, event)
-    except (RPCError, RuntimeError) as error:
-        # The reader still gets the image or the page; the interaction is logged, not lost
-        # silently, but cannot reach the run while Temporal is away.
-        log.warning("could not raise %s for message %s: %s", trigger, ref.message_id, error)
+def _resolve(services: ServicesDep, code: str) -> ClickRef | None:
+    with transaction(services.engine) as session:
+        return resolve(session, code)

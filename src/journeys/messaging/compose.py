@@ -68,7 +68,10 @@ def context(
 
 
 def render_email(
-    message: EmailMessage, values: Mapping[str, Any], tracking: Tracking | None
+    message: EmailMessage,
+    values: Mapping[str, Any],
+    tracking: Tracking | None,
+    unsubscribe_url: str | None = None,
 ) -> RenderedEmail:
     subject = " ".join(render(message.subject, values).split())  # no header injection
     html = render(message.html, values, html=True) if message.html is not None else None
@@ -77,6 +80,12 @@ def render_email(
         html = _track(html, tracking)
     if text is None:
         text = html_to_text(html or "")
+    if unsubscribe_url is not None:
+        # After tracking: the unsubscribe link is never rewritten.
+        text += f"\n\n--\nUnsubscribe: {unsubscribe_url}"
+        if html is not None:
+            link = html_lib.escape(unsubscribe_url)
+            html += f'<p style="font-size:12px;color:#6b7280"><a href="{link}">Unsubscribe</a></p>'
     return RenderedEmail(subject=subject, text=text, html=html)
 
 
@@ -145,8 +154,15 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def mime_email(rendered: RenderedEmail, sender: str, to: str, message_id: str) -> MimeMessage:
-    """A multipart (text + HTML) message whose Message-ID is the delivery's message id."""
+def mime_email(
+    rendered: RenderedEmail,
+    sender: str,
+    to: str,
+    message_id: str,
+    unsubscribe_url: str | None = None,
+) -> MimeMessage:
+    """A multipart (text + HTML) message whose Message-ID is the delivery's message id, with
+    RFC 8058 one-click unsubscribe headers when it is commercial."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "journeys.local"
     mime = MimeMessage()
     mime["From"] = sender
@@ -155,7 +171,18 @@ def mime_email(rendered: RenderedEmail, sender: str, to: str, message_id: str) -
     mime["Date"] = formatdate(localtime=False)
     mime["Message-ID"] = f"<{message_id}@{domain}>"
     mime[MESSAGE_ID_HEADER] = message_id
+    if unsubscribe_url is not None:
+        mime["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mime.set_content(rendered.text)
     if rendered.html is not None:
         mime.add_alternative(rendered.html, subtype="html")
     return mime
+
+
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+
+
+def shorten_links(text: str, shorten: Callable[[str], str]) -> str:
+    """Every http(s) link in a text replaced by its short tracked form."""
+    return _URL.sub(lambda match: shorten(match.group(0)), text)

@@ -108,15 +108,39 @@ def find_delivery(session: Session, message_id: str) -> DeliveryRow | None:
     )
 
 
-def last_sms_to(session: Session, contact_id: str) -> DeliveryRow | None:
-    """The newest SMS sent to the contact: the one a reply answers."""
+def last_sms_to(session: Session, phone: str) -> DeliveryRow | None:
+    """The newest SMS sent to a number: the one a reply from it answers."""
     return session.exec(
         select(DeliveryRow)
         .where(
-            DeliveryRow.contact_id == contact_id,
+            DeliveryRow.recipient == phone,
             DeliveryRow.channel == "sms",
             DeliveryRow.status == DeliveryStatus.SENT,
         )
         .order_by(col(DeliveryRow.sent_at).desc())
         .limit(1)
     ).first()
+
+
+_ENGAGEMENTS = {
+    "delivered": "delivered_at",
+    "opened": "opened_at",
+    "link_clicked": "clicked_at",
+    "bounced": "bounced_at",
+    "complained": "complained_at",
+    "replied": "replied_at",
+}
+
+
+def record_engagement(
+    session: Session, message_id: str, what: str, at: datetime, bounce_type: str | None = None
+) -> None:
+    """The first time a message was delivered, opened, clicked, ... (later ones change nothing)."""
+    row = session.get(DeliveryRow, message_id)
+    column = _ENGAGEMENTS.get(what)
+    if row is None or column is None or getattr(row, column) is not None:
+        return
+    setattr(row, column, at)
+    if bounce_type is not None:
+        row.bounce_type = bounce_type
+    session.add(row)

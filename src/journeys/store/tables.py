@@ -199,3 +199,19 @@ class MessagingSettingsRow(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     settings: dict[str, Any] = _json()
     updated_at: datetime = _timestamp()
+
+
+class ShortLinkRow(SQLModel, table=True):
+    """A link in an SMS, shortened: /t/c/<code> redirects and raises sms.link_clicked."""
+
+    __tablename__ = "short_links"
+
+    code: str = Field(primary_key=True, max_length=12)
+    url: str = Field(max_length=2000)
+    workflow_id: str = Field(max_length=400)
+    instance_id: str = Field(max_length=64)
+    step: str = Field(max_length=80)
+    message_id: str = Field(max_length=36)
+    contact_id: str = Field(max_length=200)
+    channel: str = Field(max_length=10)
+    created_at: datetime = _timestamp()

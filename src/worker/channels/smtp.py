@@ -6,6 +6,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 
 from journeys.settings import Settings
 from worker.channels import PermanentSendError
@@ -20,6 +21,7 @@ class SmtpChannel:
     password: str | None = None
     starttls: bool = False
     timeout: float = 10.0
+    ca_file: Path | None = None  # a private CA to trust for STARTTLS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpChannel:
@@ -31,13 +33,15 @@ class SmtpChannel:
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             starttls=settings.smtp_starttls,
             timeout=settings.smtp_timeout_seconds,
+            ca_file=settings.smtp_ca_file,
         )
 
     def deliver(self, message: EmailMessage) -> None:
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
+                    ca = str(self.ca_file) if self.ca_file else None
+                    smtp.starttls(context=ssl.create_default_context(cafile=ca))
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(message)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -40,10 +36,3 @@ class TwilioProvider:
         raise_for_answer(response)
         sid = response.json().get("sid")
         return str(sid) if sid else None
-
-
-def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
-    """X-Twilio-Signature: base64 HMAC-SHA1 of the URL followed by each sorted key and value."""
-    payload = url + "".join(f"{key}{params[key]}" for key in sorted(params))
-    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
