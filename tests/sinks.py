@@ -141,3 +141,16 @@ async def eventually(predicate: Any, within: float = 30.0, interval: float = 0.0
                 await asyncio.sleep(interval)
     except TimeoutError:
         raise AssertionError(f"condition not met within {within} s") from None
+
+
+async def outcome_of(handle: Any, within: float = 60.0) -> Any:
+    """A run's result, or a failure that shows where the run was stuck (never a hang)."""
+    try:
+        return await asyncio.wait_for(handle.result(), within)
+    except TimeoutError:
+        history = await handle.fetch_history()
+        tail = [(e.event_type, e.event_time.ToDatetime().isoformat()) for e in history.events[-6:]]
+        description = await handle.describe()
+        raise AssertionError(
+            f"{handle.id} did not finish within {within} s: {description.status}, last events {tail}"
+        ) from None

@@ -30,7 +30,7 @@ from journeys.messaging import compose
 from journeys.messaging.policy import Block, Postpone, SendFacts, decide, recipient
 from journeys.settings import Settings
 from journeys.signing import SIGNATURE_HEADER, sign
-from journeys.store.contacts import Contact, get_contact
+from journeys.store.contacts import Contact, get_contact, lock_contact
 from journeys.store.db import transaction
 from journeys.store.deliveries import (
     DeliveryStatus,
@@ -268,6 +268,7 @@ class JourneyActivities:
             delivery = open_delivery(session, _delivery_row(request, message_id, channel))
             if DeliveryStatus(delivery.status).settled:
                 return _result(delivery)
+            lock_contact(session, request.contact_id)
             contact = get_contact(session, request.contact_id)
             verdict = decide(self._facts(session, request, channel, contact, delivery))
             match verdict:
@@ -281,6 +282,7 @@ class JourneyActivities:
                     return _result(delivery)
             assert contact is not None
             delivery.recipient = recipient(contact, channel)
+            delivery.sent_at = request.at  # reserved: other sends count it from now on
             session.add(delivery)
         provider_id: str | None = None
         summary: str | None = None
@@ -293,7 +295,7 @@ class JourneyActivities:
             status = DeliveryStatus.SENT
         with transaction(self._engine) as session:
             delivery.summary = summary
-            delivery.sent_at = request.at if status is DeliveryStatus.SENT else None
+            delivery.sent_at = delivery.sent_at if status is DeliveryStatus.SENT else None
             settle(session, delivery, status, reason=reason, provider_message_id=provider_id)
         return _result(delivery)
 

@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from journeys.signing import SIGNATURE_HEADER
 from tests.api.stack import Stack
-from tests.sinks import HttpSink, SmtpSink, eventually
+from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
 from tests.worker.harness import unique
 
 YAML = {"Content-Type": "application/yaml"}
@@ -96,9 +96,9 @@ steps:
         attributes={"order_id": "o1", "amount": 300},
     )
     assert "kinds" in fired.json()["started"]
-    outcome = await temporal_env.client.get_workflow_handle(
-        f"journey/kinds/{contact_id}/o1"
-    ).result()
+    outcome = await outcome_of(
+        temporal_env.client.get_workflow_handle(f"journey/kinds/{contact_id}/o1")
+    )
     assert (outcome["status"], outcome["reason"]) == ("exited", "vip")
 
     steps = await history(stack, "kinds", contact_id)
@@ -147,10 +147,10 @@ steps:
         await eventually(lambda: _status_is(stack, "pinned", early, "waiting"))
         await publish(stack, version("from v2"))
         await temporal_env.fast_forward(handle, timedelta(days=2))
-        await handle.result()
+        await outcome_of(handle)
     late = await contact(stack)
     await stack.fire("contact.created", contact_id=late)
-    await temporal_env.client.get_workflow_handle(f"journey/pinned/{late}").result()
+    await outcome_of(temporal_env.client.get_workflow_handle(f"journey/pinned/{late}"))
     assert [
         m["Subject"]
         for m in smtp_sink.to(f"{early}@example.com")
@@ -203,7 +203,7 @@ steps:
         resumed = await stack.api.post("/v1/journeys/pausable/resume")
         assert resumed.json()["status"] == "published"
         await temporal_env.fast_forward(handle, timedelta(hours=2))
-        await handle.result()
+        await outcome_of(handle)
     assert "after the pause" in [m["Subject"] for m in smtp_sink.to(f"{inside}@example.com")]
     runs = (await stack.api.get(f"/v1/contacts/{outside}/journeys")).json()
     assert ("pausable", False, "journey_paused") in [
@@ -242,9 +242,9 @@ steps: [{id: x, exit: x}]
     first, second = await contact(stack), await contact(stack)
     answer = (await stack.fire("contact.created", contact_id=first)).json()
     assert {"journey": "closed", "reason": "outside_window"} in answer["refused"]
-    await temporal_env.client.get_workflow_handle(f"journey/scarce/{first}").result()
+    await outcome_of(temporal_env.client.get_workflow_handle(f"journey/scarce/{first}"))
     await stack.fire("contact.created", contact_id=second)
-    outcome = await temporal_env.client.get_workflow_handle(f"journey/scarce/{second}").result()
+    outcome = await outcome_of(temporal_env.client.get_workflow_handle(f"journey/scarce/{second}"))
     assert outcome["reason"] == "rate_limited"
     runs = (await stack.api.get(f"/v1/contacts/{second}/journeys")).json()
     reasons = {(r["journey_id"], r["reason"]) for r in runs if not r["admitted"]}
@@ -267,7 +267,7 @@ steps: [{id: hello, email: {subject: Hi, text: x}}]
     )
     contact_id = await contact(stack)
     await stack.fire("contact.created", contact_id=contact_id)
-    await temporal_env.client.get_workflow_handle(f"journey/goal/{contact_id}").result()
+    await outcome_of(temporal_env.client.get_workflow_handle(f"journey/goal/{contact_id}"))
     await stack.fire("review.posted", contact_id=contact_id, attributes={"stars": 2})
     runs = (await stack.api.get(f"/v1/contacts/{contact_id}/journeys")).json()
     entry = next(r for r in runs if r["journey_id"] == "goal")

@@ -6,7 +6,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api.stack import Stack
-from tests.sinks import eventually
+from tests.sinks import eventually, outcome_of
 from tests.worker.harness import unique
 
 PER_CART = """
@@ -68,16 +68,18 @@ async def test_one_run_per_binding_and_binding_scoped_exits(
             "order.placed", contact_id=contact, binding_id="k1", attributes={"order_id": "o1"}
         )
         assert one.json()["signaled"] == ["cart-per-binding"]
-        first = await client.get_workflow_handle(f"journey/cart-per-binding/{contact}/k1").result()
+        first = await outcome_of(
+            client.get_workflow_handle(f"journey/cart-per-binding/{contact}/k1")
+        )
         assert first["reason"] == "trigger:order.placed"
         await eventually(lambda: running_is(running, 2))
 
         every = await stack.fire("order.placed", contact_id=contact, attributes={"order_id": "o2"})
         assert every.json()["signaled"] == ["cart-per-binding"]
         for binding in ("k2", "k3"):
-            outcome = await client.get_workflow_handle(
-                f"journey/cart-per-binding/{contact}/{binding}"
-            ).result()
+            outcome = await outcome_of(
+                client.get_workflow_handle(f"journey/cart-per-binding/{contact}/{binding}")
+            )
             assert outcome["reason"] == "trigger:order.placed"
 
     instance = await stack.api.get(

@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from tests.api.stack import Stack
+from tests.sinks import outcome_of
 from tests.worker.harness import unique
 
 
@@ -43,7 +44,7 @@ async def test_a_start_trigger_starts_then_reaches_the_running_run(
     exit_event = await stack.fire("order.placed", contact_id=contact, attributes={"order_id": "o1"})
     assert exit_event.json()["signaled"] == ["cart-recovery"]  # welcome has no run for them
 
-    await temporal_env.client.get_workflow_handle(f"journey/cart-recovery/{contact}").result()
+    await outcome_of(temporal_env.client.get_workflow_handle(f"journey/cart-recovery/{contact}"))
     instance = await stack.api.get(f"/v1/journeys/cart-recovery/instances/{contact}")
     assert instance.status_code == 200
     assert instance.json()["status"] == "exited"

@@ -8,7 +8,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api.stack import Stack
-from tests.sinks import HttpSink, SmtpSink, eventually
+from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
 from tests.worker.harness import unique
 
 WELCOME_YAML = (Path(__file__).parents[2] / "workflows" / "welcome.yaml").read_text()
@@ -139,7 +139,7 @@ async def test_the_full_welcome_through_the_gateway(
     assert (click.status_code, click.headers["location"]) == (302, "https://shop.example.com/new")
 
     handle = temporal_env.client.get_workflow_handle(f"journey/welcome/{contact}")
-    await handle.result()
+    await outcome_of(handle)
     assert [r.json()["text"] for r in http_sink.posted_to("/sms")] == ["Merci Ada, à très vite !"]
 
     instance = (await stack.api.get(f"/v1/journeys/welcome/instances/{contact}")).json()
@@ -162,7 +162,7 @@ async def test_the_full_welcome_through_the_gateway(
 
     again = await stack.fire("contact.created", contact_id=contact)
     assert again.json()["started"] == ["welcome"]
-    await temporal_env.client.get_workflow_handle(f"journey/welcome/{contact}").result()
+    await outcome_of(temporal_env.client.get_workflow_handle(f"journey/welcome/{contact}"))
     runs = (await stack.api.get(f"/v1/contacts/{contact}/journeys")).json()
     assert [(r["admitted"], r["reason"]) for r in runs] == [
         (False, "reentry_blocked"),
@@ -223,7 +223,7 @@ async def test_stopping_a_journey_ends_its_runs_and_its_entries(
         await eventually(visible)
         stopped = await stack.api.post("/v1/journeys/cart-recovery/stop")
         assert stopped.json() == {"id": "cart-recovery", "status": "stopped", "runs_stopping": 1}
-        outcome = await handle.result()
+        outcome = await outcome_of(handle)
     assert outcome["status"] == "exited"
     assert outcome["reason"] == "journey_stopped"
     late = await stack.fire(
@@ -249,9 +249,9 @@ async def test_erasing_a_contact_ends_its_runs_and_keeps_anonymous_counts(
 
         await eventually(waiting)
         erased = await stack.api.delete(f"/v1/contacts/{contact}")
-        outcome = await temporal_env.client.get_workflow_handle(
-            f"journey/welcome/{contact}"
-        ).result()
+        outcome = await outcome_of(
+            temporal_env.client.get_workflow_handle(f"journey/welcome/{contact}")
+        )
     assert erased.json() == {
         "id": contact,
         "contact_deleted": True,

@@ -26,7 +26,7 @@ from journeys.temporal import names
 from journeys.temporal.messages import RunView
 from journeys.temporal.runs import signal_run
 from journeys.tracking import Tokens
-from tests.sinks import HttpSink, SmtpSink, eventually
+from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
 from tests.worker.harness import Harness, running_worker, unique
 from worker.workflow import JourneyWorkflow
 
@@ -85,7 +85,7 @@ async def test_the_welcome_email_opened_continues_to_the_thanks_sms(
     assert "https://shop.example.com/new" not in html
 
     assert await signal_run(temporal_env.client, handle.id, opened_event(h, html))
-    outcome = await handle.result()
+    outcome = await outcome_of(handle)
 
     assert outcome.status is RunStatus.COMPLETED
     [sms] = http_sink.posted_to("/sms")
@@ -118,7 +118,7 @@ async def test_a_three_day_window_times_out_to_the_reminder(
 ) -> None:
     contact, email = new_contact(h)
     _, handle = await h.start(WELCOME, contact)
-    outcome: Outcome = await handle.result()
+    outcome: Outcome = await outcome_of(handle)
     view = await handle.query(names.STATE_QUERY, result_type=RunView)
     assert outcome.status is RunStatus.COMPLETED
     assert [m["Subject"] for m in smtp_sink.to(email)] == [
@@ -149,7 +149,7 @@ async def test_an_exit_trigger_ends_a_waiting_run(
             attributes={"order_id": "o1"},
         )
         assert await signal_run(temporal_env.client, handle.id, order)
-        outcome = await handle.result()
+        outcome = await outcome_of(handle)
     assert (outcome.status, outcome.reason) == (RunStatus.EXITED, "trigger:order.placed")
     assert smtp_sink.to(email) == []
 
@@ -159,13 +159,13 @@ async def test_a_false_start_condition_and_a_blocked_reentry_are_recorded(
 ) -> None:
     contact, _ = new_contact(h)
     _, cart = await h.start(CART, contact, {"cart_id": "k1", "total": 20})
-    assert (await cart.result()).reason == "condition_false"
+    assert (await outcome_of(cart)).reason == "condition_false"
 
     _, first = await h.start(WELCOME, contact)
-    assert (await first.result()).status is RunStatus.COMPLETED
+    assert (await outcome_of(first)).status is RunStatus.COMPLETED
     started, second = await h.start(WELCOME, contact)
     assert started  # a new run, which the ledger refuses
-    assert (await second.result()).reason == "reentry_blocked"
+    assert (await outcome_of(second)).reason == "reentry_blocked"
 
     with transaction(h.engine) as session:
         ledger = session.exec(select(EntryRow).where(EntryRow.contact_id == contact)).all()
@@ -199,7 +199,7 @@ async def test_without_sms_consent_the_message_is_blocked_and_the_journey_goes_o
         await eventually(lambda: smtp_sink.to(email))
         html = smtp_sink.to(email)[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
         await signal_run(temporal_env.client, handle.id, opened_event(h, html))
-        outcome = await handle.result()
+        outcome = await outcome_of(handle)
     with transaction(h.engine) as session:
         rows = session.exec(select(DeliveryRow).where(DeliveryRow.contact_id == contact)).all()
     assert outcome.status is RunStatus.COMPLETED
@@ -221,7 +221,7 @@ async def test_an_sms_provider_outage_is_retried_and_delivered_once(
             await eventually(lambda: smtp_sink.to(email))
             html = smtp_sink.to(email)[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
             await signal_run(temporal_env.client, handle.id, opened_event(h, html))
-            outcome = await handle.result()
+            outcome = await outcome_of(handle)
     assert outcome.status is RunStatus.COMPLETED
     assert http_sink.failures_left == 0
     assert len(http_sink.posted_to("/sms")) == 1
@@ -262,7 +262,7 @@ async def test_continue_as_new_carries_the_run_over_whole(
                 await signal_run(env.client, handle.id, event)
             html = smtp_sink.to(email)[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
             await signal_run(env.client, handle.id, opened_event(h, html))
-            outcome = await handle.result()
+            outcome = await outcome_of(handle)
             view = await handle.query(names.STATE_QUERY, result_type=RunView)
             last_run = (await handle.describe()).run_id
     finally:

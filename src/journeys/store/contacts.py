@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from journeys.definitions.common import ContactId, TimeZone, matching
 from journeys.store.tables import ContactRow
@@ -104,3 +105,12 @@ def upsert_contact(
 def get_contact(session: Session, contact_id: str) -> Contact | None:
     row = session.get(ContactRow, contact_id)
     return Contact.from_row(row) if row else None
+
+
+def lock_contact(session: Session, contact_id: str) -> None:
+    """Hold the contact until the transaction ends, so two sends to one contact decide one
+    after the other (frequency caps count each other). An UPDATE takes the row lock on
+    PostgreSQL and the write lock at once on SQLite, where a read would not."""
+    session.exec(
+        update(ContactRow).where(col(ContactRow.id) == contact_id).values(id=ContactRow.id)
+    )

@@ -81,7 +81,8 @@ def deliveries_of_contact(session: Session, contact_id: str, limit: int = 200) -
 
 
 def count_sent(session: Session, contact_id: str, channel: str, since: datetime) -> int:
-    """Commercial messages (not tests) sent to the contact on the channel since a moment."""
+    """Commercial messages (not tests) sent to the contact on the channel since a moment,
+    counting those being sent right now (pending, with their send time reserved)."""
     return int(
         session.exec(
             select(func.count())
@@ -89,7 +90,7 @@ def count_sent(session: Session, contact_id: str, channel: str, since: datetime)
             .where(
                 DeliveryRow.contact_id == contact_id,
                 DeliveryRow.channel == channel,
-                DeliveryRow.status == DeliveryStatus.SENT,
+                col(DeliveryRow.status).in_([DeliveryStatus.SENT, DeliveryStatus.PENDING]),
                 DeliveryRow.purpose == "commercial",
                 col(DeliveryRow.test).is_(False),
                 col(DeliveryRow.sent_at) >= since,
