@@ -24,12 +24,14 @@ from journeys.definitions.journeys import (
     WebhookCall,
 )
 from journeys.engine.clock import zone
+from journeys.engine.state import HistoryEntry
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.ingestion import EventRequest, Ingestion, Rejected
 from journeys.messaging import compose
 from journeys.messaging.policy import Block, Postpone, SendFacts, decide, recipient
 from journeys.settings import Settings
 from journeys.signing import SIGNATURE_HEADER, sign
+from journeys.store.analytics import record_run_events
 from journeys.store.contacts import Contact, get_contact, lock_contact
 from journeys.store.db import transaction
 from journeys.store.deliveries import (
@@ -115,6 +117,15 @@ class WebhookResult(BaseModel):
     error: str | None = None
 
 
+class RunEventsRequest(BaseModel):
+    instance_id: str
+    journey_id: str
+    version: int
+    contact_id: str
+    first_seq: int
+    entries: list[HistoryEntry]
+
+
 class OutcomeRequest(BaseModel):
     instance_id: str
     status: str
@@ -169,6 +180,19 @@ class JourneyActivities:
                 request.reason,
                 request.at,
                 request.goal_reached_at,
+            )
+
+    @activity.defn(name="record_run_events")
+    def record_run_events(self, request: RunEventsRequest) -> None:
+        with transaction(self._engine) as session:
+            record_run_events(
+                session,
+                instance_id=request.instance_id,
+                journey_id=request.journey_id,
+                version=request.version,
+                contact_id=request.contact_id,
+                first_seq=request.first_seq,
+                entries=request.entries,
             )
 
     @activity.defn(name="activate_trigger")

@@ -104,6 +104,7 @@ def build_worker(
             activities.load_contact,
             activities.enter_journey,
             activities.record_outcome,
+            activities.record_run_events,
             activities.activate_trigger,
             activities.call_webhook,
             activities.send_email,

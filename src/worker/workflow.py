@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         ActivateRequest,
         JourneyActivities,
         OutcomeRequest,
+        RunEventsRequest,
         SendRequest,
         WebhookRequest,
     )
@@ -111,6 +112,7 @@ class JourneyWorkflow:
             self._publish_progress()
             match command:
                 case Finish(outcome=outcome):
+                    await self._record_events()
                     await self._record_outcome(outcome)
                     return outcome
                 case LoadContact():
@@ -124,6 +126,7 @@ class JourneyWorkflow:
                 case CallWebhook():
                     observation = await self._call_webhook(command)
                 case Wait(until=until):
+                    await self._record_events()  # what happened so far, before a pause
                     if workflow.info().is_continue_as_new_suggested():
                         await self._continue_as_new()
                     observation = await self._sleep(until)
@@ -249,6 +252,27 @@ class JourneyWorkflow:
         except ActivityError as error:
             return WebhookAnswered(None, {}, f"no answer: {error.cause or error}")
         return WebhookAnswered(result.status, result.response, result.error)
+
+    async def _record_events(self) -> None:
+        """Store the history entries not stored yet, for analytics. Batched: once before each
+        wait and at the end, not once per step."""
+        state = self._run.state
+        first, entries = state.unrecorded()
+        if not entries:
+            return
+        await workflow.execute_activity_method(
+            JourneyActivities.record_run_events,
+            RunEventsRequest(
+                instance_id=state.instance_id,
+                journey_id=state.journey_id,
+                version=state.version,
+                contact_id=state.contact_id,
+                first_seq=first,
+                entries=entries,
+            ),
+            **STORE_ACTIVITY,
+        )
+        state.recorded = first + len(entries)
 
     async def _record_outcome(self, outcome: Outcome) -> None:
         state = self._run.state

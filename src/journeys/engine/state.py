@@ -92,6 +92,7 @@ class RunState(BaseModel):
     outcome: Outcome | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     history_dropped: int = 0
+    recorded: int = 0  # history entries the driver has stored for analytics so far
 
     @property
     def status(self) -> RunStatus:
@@ -104,6 +105,11 @@ class RunState(BaseModel):
         if self.awaiting is Awaiting.WAKE:
             return RunStatus.POSTPONED if self.postponed else RunStatus.WAITING
         return RunStatus.ACTIVE
+
+    def unrecorded(self) -> tuple[int, list[HistoryEntry]]:
+        """(position of the first, entries) of the history not yet stored for analytics."""
+        first = max(self.recorded, self.history_dropped)
+        return first, self.history[first - self.history_dropped :]
 
     def record(self, at: datetime, what: str, detail: str | None = None) -> None:
         self.history.append(HistoryEntry(at=at, step=self.step, what=what, detail=detail))

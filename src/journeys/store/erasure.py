@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from journeys.store.tables import ContactRow, DeliveryRow, EntryRow
+from journeys.store.tables import ContactRow, DeliveryRow, EntryRow, RunEventRow
 
 
 @dataclass(frozen=True)
@@ -34,5 +34,10 @@ def erase_contact(session: Session, contact_id: str) -> Erasure:
         update(EntryRow)
         .where(col(EntryRow.contact_id) == contact_id)
         .values(contact_id=pseudonym, event_id=pseudonym)
+    )
+    session.exec(
+        update(RunEventRow)
+        .where(col(RunEventRow.contact_id) == contact_id)
+        .values(contact_id=pseudonym)
     )
     return Erasure(row is not None, messages.rowcount, entries.rowcount)

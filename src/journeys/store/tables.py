@@ -215,3 +215,21 @@ class ShortLinkRow(SQLModel, table=True):
     contact_id: str = Field(max_length=200)
     channel: str = Field(max_length=10)
     created_at: datetime = _timestamp()
+
+
+class RunEventRow(SQLModel, table=True):
+    """What each run did, step by step, for analytics: copied from the run's history, each
+    entry once (keyed by its place in that history)."""
+
+    __tablename__ = "run_events"
+    __table_args__ = (Index("ix_run_events_journey", "journey_id", "version", "step", "what"),)
+
+    instance_id: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True)
+    journey_id: str = Field(max_length=80)
+    version: int
+    contact_id: str = Field(max_length=200)
+    step: str | None = Field(default=None, max_length=80)
+    what: str = Field(max_length=30)
+    detail: str | None = Field(default=None, max_length=300)
+    at: datetime = _timestamp()
