@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Debian's Chromium drives the dashboard's browser tests; apt needs root (or sudo).
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install run test lint fmt lock clean
 
@@ -18,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 run: install ## The whole product on this machine: Temporal, worker, API, outbox.
 	$(BIN)/journeys dev
 
-test: install ## Every test: unit, store (SQLite and PostgreSQL), workflow, API, end to end.
+test: install $(CHROMIUM) ## Every test: unit, store (SQLite and PostgreSQL), workflow, API, browser, end to end.
 	$(BIN)/pytest
 
 lint: install
@@ -29,6 +32,10 @@ lint: install
 fmt: install
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
+
+$(CHROMIUM):
+	$(SUDO) apt-get install -y --no-install-recommends chromium \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
 lock: install
 	$(BIN)/python -m pip freeze --exclude-editable --exclude pip > constraints.txt
