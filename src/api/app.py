@@ -16,6 +16,7 @@ from temporalio.service import RetryConfig
 from api.auth import Authenticator, RateLimiter
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.metrics import ApiMetrics, RequestMetrics
 from api.routes import (
     api_keys,
     channels,
@@ -40,6 +41,7 @@ from journeys.ingest.dispatch import Dispatcher
 from journeys.ingest.ingestion import EventLedger, Ingestion
 from journeys.settings import Settings
 from journeys.store.db import create_db_engine
+from journeys.telemetry import tracing_active
 from journeys.temporal.client import connect
 from journeys.tracking import Tokens
 
@@ -62,6 +64,7 @@ async def _purge_event_ids(ledger: EventLedger, every_seconds: float = 3600) -> 
 def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
     """The gateway. `temporal` replaces the client the lifespan would connect (tests)."""
     settings = settings or Settings()
+    metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,7 +88,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
             ),
             rate_limiter=RateLimiter(settings.rate_limit_per_key),
             tokens=Tokens(settings.signing_secret.get_secret_value()),
-            ingestion=Ingestion(catalog, dispatcher, ledger),
+            ingestion=Ingestion(catalog, dispatcher, ledger, observe=metrics.accepted),
+            metrics=metrics,
         )
         background = [
             asyncio.create_task(catalog.watch(settings.catalog_refresh_seconds)),
@@ -107,6 +111,11 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: counts 413s too
+    if tracing_active():
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     for module in (
         health,
         events,

@@ -58,12 +58,14 @@ async def raise_interaction(
         instance_id=ref.instance_id,
     )
     try:
-        return await signal_run(services.temporal, ref.workflow_id, event)
+        reached = await signal_run(services.temporal, ref.workflow_id, event)
     except (RPCError, RuntimeError) as error:
         if strict:
             raise
         log.warning("could not raise %s for message %s: %s", trigger, ref.message_id, error)
         return False
+    services.metrics.signal_sent(reached)
+    return reached
 
 
 def _record(services: Services, message_id: str, engagement: str) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.auth import Authenticator, RateLimiter
+from api.metrics import ApiMetrics
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.dispatch import Dispatcher
 from journeys.ingest.ingestion import Ingestion
@@ -26,6 +27,7 @@ class Services:
     rate_limiter: RateLimiter
     tokens: Tokens
     ingestion: Ingestion
+    metrics: ApiMetrics
 
     def temporal_ui_link(self, workflow_id: str, run_id: str | None = None) -> str:
         from urllib.parse import quote

@@ -27,10 +27,14 @@ def _settings(**overrides: Any) -> Settings:
     return Settings(**{name: value for name, value in overrides.items() if value is not None})
 
 
-def _logging(settings: Settings) -> None:
+def _logging(settings: Settings, service: str | None = None) -> None:
+    """Logging for a command; a long-running `service` also traces, if configured."""
     from journeys.logs import configure_logging
+    from journeys.telemetry import configure_tracing
 
     configure_logging(settings.log_level)
+    if service is not None:
+        configure_tracing(service)
 
 
 @app.command()
@@ -280,7 +284,7 @@ def api(
     from api.app import create_app
 
     settings = _settings(api_host=host, api_port=port)
-    _logging(settings)
+    _logging(settings, "journeys-api")
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
@@ -299,7 +303,7 @@ def worker() -> None:
     from worker.main import run_worker
 
     settings = _settings()
-    _logging(settings)
+    _logging(settings, "journeys-worker")
     asyncio.run(run_worker(settings))
 
 

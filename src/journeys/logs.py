@@ -1,5 +1,5 @@
-"""Logging for the API, the worker and the CLI: one format, and no contact data at the
-default level.
+"""Logging for the API, the worker and the CLI: one format that names the trace a line
+belongs to, and no contact data at the default level.
 
 Log lines may mention workflow ids (which hold contact ids), email addresses (in provider
 errors) or phone numbers; below DEBUG they are masked before any handler writes them.
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+
+from opentelemetry import trace
 
 _WORKFLOW_ID = re.compile(r"(journey/[a-z0-9_-]+/)[^\s/'\",)]+(/[^\s'\",)]+)?")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
@@ -21,6 +23,16 @@ def redact(text: str) -> str:
     return _PHONE.sub("<phone>", text)
 
 
+class TraceIdFilter(logging.Filter):
+    """Give every log record ` trace=<id>` (or nothing, outside a trace) for the format's
+    `%(trace)s`, so that a log line leads to its trace."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = trace.get_current_span().get_span_context()
+        record.trace = f" trace={context.trace_id:032x}" if context.is_valid else ""
+        return True
+
+
 class RedactContactData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.getMessage())
@@ -31,9 +43,11 @@ class RedactContactData(logging.Filter):
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s%(trace)s: %(message)s",
         force=True,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(TraceIdFilter())
     if logging.getLogger().level > logging.DEBUG:
         for handler in logging.getLogger().handlers:
             handler.addFilter(RedactContactData())

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     worker_activity_threads: int = Field(
         default=32, ge=1, description="Activities the worker runs at once."
     )
+    worker_metrics_address: str | None = Field(
+        default=None,
+        description="host:port where the worker serves Prometheus metrics (e.g. "
+        "0.0.0.0:9464); none: no metrics endpoint.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -79,6 +81,7 @@ class SendResult(BaseModel):
 
 
 _P = TypeVar("_P", SmsProvider, PushProvider)
+_tracer = trace.get_tracer("journeys.worker")
 
 
 class ActivateRequest(BaseModel):
@@ -298,12 +301,12 @@ class JourneyActivities:
             match verdict:
                 case Block(reason=why):
                     settle(session, delivery, DeliveryStatus.BLOCKED, reason=why)
-                    return _result(delivery)
+                    return _counted(_result(delivery), channel)
                 case Postpone(until=until):
                     delivery.status, delivery.reason = DeliveryStatus.POSTPONED, "quiet_time"
                     delivery.postponed_until = until
                     session.add(delivery)
-                    return _result(delivery)
+                    return _counted(_result(delivery), channel)
             assert contact is not None
             delivery.recipient = recipient(contact, channel)
             delivery.sent_at = request.at  # reserved: other sends count it from now on
@@ -312,7 +315,12 @@ class JourneyActivities:
         summary: str | None = None
         reason: str | None = None
         try:
-            provider_id, summary = self._deliver(request, channel, contact, message_id)
+            with _tracer.start_as_current_span(
+                f"send {channel.value}",
+                kind=SpanKind.CLIENT,
+                attributes={"journeys.message_id": message_id, "journeys.step": request.step},
+            ):
+                provider_id, summary = self._deliver(request, channel, contact, message_id)
         except PermanentSendError as error:
             status, reason = DeliveryStatus.FAILED, str(error)
         else:
@@ -321,7 +329,7 @@ class JourneyActivities:
             delivery.summary = summary
             delivery.sent_at = delivery.sent_at if status is DeliveryStatus.SENT else None
             settle(session, delivery, status, reason=reason, provider_message_id=provider_id)
-        return _result(delivery)
+        return _counted(_result(delivery), channel)
 
     def _facts(
         self,
@@ -448,6 +456,14 @@ def _delivery_row(request: SendRequest, message_id: str, channel: Channel) -> De
         purpose=request.purpose,
         test=request.test,
     )
+
+
+def _counted(result: SendResult, channel: Channel) -> SendResult:
+    """Count a settled send for the worker's metrics (`journeys_messages`)."""
+    activity.metric_meter().create_counter(
+        "journeys_messages", "Messages settled, by channel and outcome."
+    ).add(1, {"channel": channel.value, "outcome": result.status.value})
+    return result
 
 
 def _result(delivery: DeliveryRow) -> SendResult:

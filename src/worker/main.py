@@ -13,6 +13,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from journeys.ingest.catalog_cache import CatalogCache
@@ -117,8 +118,23 @@ def build_worker(
     )
 
 
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    """A Temporal runtime that serves the SDK's metrics (task latencies, slots, polls...) and
+    ours (`journeys_messages`) for Prometheus, when an address is set."""
+    if settings.worker_metrics_address is None:
+        return None
+    prometheus = PrometheusConfig(
+        bind_address=settings.worker_metrics_address,
+        # Prometheus' naming conventions: `_total` counters, durations in `_seconds`.
+        counters_total_suffix=True,
+        unit_suffix=True,
+        durations_as_seconds=True,
+    )
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+
+
 async def run_worker(settings: Settings) -> None:
-    client = await connect(settings)
+    client = await connect(settings, runtime=metrics_runtime(settings))
     engine = create_db_engine(settings.resolved_database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

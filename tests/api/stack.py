@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -47,10 +48,15 @@ class Stack:
 
 @asynccontextmanager
 async def api_stack(
-    env: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink, http: HttpSink
+    env: WorkflowEnvironment,
+    tmp_path: Path,
+    smtp: SmtpSink,
+    http: HttpSink,
+    client: Client | None = None,
 ) -> AsyncIterator[Stack]:
-    async with running_worker(env, tmp_path, smtp, http) as harness:
-        app = create_app(harness.settings, temporal=env.client)
+    """`client`: the one the gateway and the worker use (with tracing), if not the env's."""
+    async with running_worker(env, tmp_path, smtp, http, client) as harness:
+        app = create_app(harness.settings, temporal=client or env.client)
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(

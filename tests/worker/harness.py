@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import Engine
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from journeys.definitions.journeys import JourneyDefinition
@@ -70,8 +70,14 @@ def unique(prefix: str) -> str:
 
 @asynccontextmanager
 async def running_worker(
-    env: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink, http: HttpSink
+    env: WorkflowEnvironment,
+    tmp_path: Path,
+    smtp: SmtpSink,
+    http: HttpSink,
+    client: Client | None = None,
 ) -> AsyncIterator[Harness]:
+    """`client`: the worker's own (with tracing or metrics), instead of the environment's."""
+    client = client or env.client
     url = f"sqlite:///{tmp_path / 'journeys.db'}"
     migrate(url)
     settings = Settings(
@@ -89,10 +95,10 @@ async def running_worker(
     engine = create_db_engine(url)
     try:
         with (
-            journey_activities(settings, engine, env.client) as activities,
+            journey_activities(settings, engine, client) as activities,
             ThreadPoolExecutor(max_workers=8) as executor,
         ):
-            async with build_worker(env.client, settings.task_queue, activities, executor):
+            async with build_worker(client, settings.task_queue, activities, executor):
                 yield Harness(env, engine, settings)
     finally:
         engine.dispose()

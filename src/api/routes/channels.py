@@ -144,7 +144,7 @@ async def email_events(request: Request, services: ServicesDep) -> Handled:
             attributes,
             strict=True,
         )
-    return handled
+    return _counted(services, "email", handled)
 
 
 @router.post("/sms/events", status_code=HTTPStatus.ACCEPTED)
@@ -173,7 +173,7 @@ async def sms_events(request: Request, services: ServicesDep) -> Handled:
                 f"{delivery.message_id}:delivered",
                 strict=True,
             )
-    return handled
+    return _counted(services, "sms", handled)
 
 
 @router.post("/sms/inbound", status_code=HTTPStatus.ACCEPTED)
@@ -192,12 +192,13 @@ async def sms_inbound(request: Request, services: ServicesDep) -> Handled:
     phone = "".join(c for c in reply.from_ if c.isdigit() or c == "+")
     if reply.text.strip().lower() in STOP_WORDS:
         stopped = await run_in_threadpool(_stop, services, phone)
-        return Handled(
+        handled = Handled(
             accepted=stopped, ignored=0 if stopped else 1, action="sms consent withdrawn"
         )
+        return _counted(services, "sms", handled)
     delivery = await run_in_threadpool(_last_sms, services, phone)
     if delivery is None:
-        return Handled(accepted=0, ignored=1)
+        return _counted(services, "sms", Handled(accepted=0, ignored=1))
     await raise_interaction(
         services,
         "sms.replied",
@@ -206,7 +207,7 @@ async def sms_inbound(request: Request, services: ServicesDep) -> Handled:
         {"text": reply.text.strip()},
         strict=True,
     )
-    return Handled(accepted=1, ignored=0)
+    return _counted(services, "sms", Handled(accepted=1, ignored=0))
 
 
 @router.post("/push/events", status_code=HTTPStatus.ACCEPTED)
@@ -227,6 +228,14 @@ async def push_events(request: Request, services: ServicesDep) -> Handled:
             f"{delivery.message_id}:{event.event}",
             strict=True,
         )
+    return _counted(services, "push", handled)
+
+
+def _counted(services: Services, channel: str, handled: Handled) -> Handled:
+    """Count what a provider told us, for `/metrics`."""
+    counter = services.metrics.provider_events
+    counter.labels(channel, "accepted").inc(handled.accepted)
+    counter.labels(channel, "ignored").inc(handled.ignored)
     return handled
 
 

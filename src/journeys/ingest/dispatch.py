@@ -29,6 +29,7 @@ _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCS
 class Dispatched:
     started: list[str] = field(default_factory=list)
     signaled: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)  # signalled, but no run was there
 
 
 class Dispatcher:
@@ -60,6 +61,8 @@ class Dispatcher:
                 result.started.append(journey.id)
             elif reached:
                 result.signaled.append(journey.id)
+            else:
+                result.missed.append(journey.id)
         return result
 
     async def _start(self, journey: LiveJourney, event: TriggerEvent) -> tuple[bool, bool]:

@@ -47,6 +47,7 @@ class Accepted:
     signaled: list[str]
     refused: list[dict[str, str]]  # journeys that refused to start, each with its reason
     duplicate: bool
+    missed: list[str] = field(default_factory=list)  # to continue or stop, but no run there
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,17 @@ class EventLedger:
 
 
 class Ingestion:
-    def __init__(self, catalog: CatalogCache, dispatcher: Dispatcher, ledger: EventLedger) -> None:
+    def __init__(
+        self,
+        catalog: CatalogCache,
+        dispatcher: Dispatcher,
+        ledger: EventLedger,
+        observe: Callable[[Accepted], None] = lambda _: None,
+    ) -> None:
         self._catalog = catalog
         self._dispatcher = dispatcher
         self._ledger = ledger
+        self._observe = observe  # told of every accepted event (metrics)
 
     async def accept(self, request: EventRequest) -> Accepted:
         """Check the event against its trigger, then start or signal the runs it concerns.
@@ -131,6 +139,11 @@ class Ingestion:
         Raises Rejected for an event that cannot be taken, and TemporalUnavailable (nothing
         done; retry with the same id) when Temporal cannot be reached.
         """
+        accepted = await self._accept(request)
+        self._observe(accepted)
+        return accepted
+
+    async def _accept(self, request: EventRequest) -> Accepted:
         snapshot = self._catalog.snapshot
         trigger = snapshot.catalog.get(request.trigger)
         if trigger is None:
@@ -216,4 +229,5 @@ def _accepted(
         signaled=dispatched.signaled,
         refused=[{"journey": r.journey_id, "reason": r.reason} for r in refusals],
         duplicate=duplicate,
+        missed=dispatched.missed,
     )

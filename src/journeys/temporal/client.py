@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig
 
 from journeys.settings import Settings
+from journeys.telemetry import temporal_plugins
 
 
 async def connect(
-    settings: Settings, *, lazy: bool = False, retry_config: RetryConfig | None = None
+    settings: Settings,
+    *,
+    lazy: bool = False,
+    retry_config: RetryConfig | None = None,
+    runtime: Runtime | None = None,
 ) -> Client:
-    """A client for the configured server; `lazy` connects on the first call instead."""
+    """A client for the configured server; `lazy` connects on the first call instead. It
+    carries traces when tracing is on (see `journeys.telemetry`)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
@@ -21,4 +28,6 @@ async def connect(
         api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
         lazy=lazy,
         retry_config=retry_config,
+        runtime=runtime,
+        plugins=temporal_plugins(),
     )

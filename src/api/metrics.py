@@ -1,0 +1,105 @@
+"""The gateway's Prometheus metrics, served at `/metrics`.
+
+Each app has its own registry, so that several apps in one process (tests) do not clash.
+Routes are labelled by their template (`/v1/triggers/{name}/events`), never by the raw path,
+which holds contact ids and would grow without bound.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from journeys.ingest.ingestion import Accepted
+
+UNMATCHED = "unmatched"
+
+
+class ApiMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "journeys_http_requests",
+            "HTTP requests answered, by route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "journeys_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template.",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "journeys_events",
+            "Trigger events taken, by outcome: accepted, or a duplicate of one accepted.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.runs = Counter(
+            "journeys_runs_dispatched",
+            "Runs reached by trigger events: started, or signalled while running.",
+            ["action"],
+            registry=self.registry,
+        )
+        self.signals_missed = Counter(
+            "journeys_signals_not_found",
+            "Signals for a run that was not there (ended, or never started).",
+            registry=self.registry,
+        )
+        self.provider_events = Counter(
+            "journeys_provider_events",
+            "Events from channel providers, by channel and outcome (accepted or ignored).",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+
+    def accepted(self, accepted: Accepted) -> None:
+        """Count one event that Ingestion accepted."""
+        self.events.labels("duplicate" if accepted.duplicate else "accepted").inc()
+        if accepted.started:
+            self.runs.labels("started").inc(len(accepted.started))
+        if accepted.signaled:
+            self.runs.labels("signaled").inc(len(accepted.signaled))
+        if accepted.missed:
+            self.signals_missed.inc(len(accepted.missed))
+
+    def signal_sent(self, reached: bool) -> None:
+        """Count a signal raised outside Ingestion (opens, clicks, provider events)."""
+        if reached:
+            self.runs.labels("signaled").inc()
+        else:
+            self.signals_missed.inc()
+
+
+class RequestMetrics:
+    """ASGI middleware: count and time every HTTP request by route template and status."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client sees if the app fails before answering
+
+        async def send_counting(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counting)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", UNMATCHED)
+            method = scope["method"]
+            self.metrics.requests.labels(method, template, str(status)).inc()
+            self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)

@@ -1,0 +1,57 @@
+"""Traces: one per trigger event, from the HTTP request through the workflow and its
+activities to the SMTP or HTTP call that sends the message.
+
+Tracing is on when OpenTelemetry's own `OTEL_EXPORTER_OTLP_ENDPOINT` (or its traces-only
+variant) is set: spans then go out by OTLP over HTTP, configured by the standard `OTEL_*`
+variables (headers, service name, sampler...). When it is not set, nothing is installed
+and nothing is exported: no cost on the hot path.
+
+Temporal's plugin needs its replay-safe tracer provider as the process's global one (a
+workflow replaying its history must not emit its spans again), so everything here keys on
+that: whoever installs one (this module, or a test with an in-memory exporter) turns
+tracing on for the gateway and the worker alike.
+"""
+
+from __future__ import annotations
+
+import os
+
+from opentelemetry import trace
+from temporalio.contrib.opentelemetry import (
+    OpenTelemetryPlugin,
+    ReplaySafeTracerProvider,
+    create_tracer_provider,
+)
+from temporalio.plugin import SimplePlugin
+
+_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+def configure_tracing(service_name: str) -> bool:
+    """Install the OTLP-exporting tracer provider if an endpoint is configured, once per
+    process. Whether tracing is on."""
+    if tracing_active():
+        return True
+    if not any(os.environ.get(name) for name in _ENDPOINTS):
+        return False
+    # Imported only when tracing is on: the exporter brings protobuf and requests along.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.environment_variables import OTEL_SERVICE_NAME
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    name = os.environ.get(OTEL_SERVICE_NAME) or service_name
+    provider = create_tracer_provider(resource=Resource.create({"service.name": name}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return True
+
+
+def tracing_active() -> bool:
+    return isinstance(trace.get_tracer_provider(), ReplaySafeTracerProvider)
+
+
+def temporal_plugins() -> list[SimplePlugin]:
+    """What a Temporal client needs to carry the trace into workflows and activities (its
+    workers inherit the plugin)."""
+    return [OpenTelemetryPlugin(add_temporal_spans=True)] if tracing_active() else []
