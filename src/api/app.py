@@ -36,6 +36,7 @@ from api.routes import (
     unsubscribe,
 )
 from api.services import Services
+from api.ui.routes import router as dashboard_router
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.dispatch import Dispatcher
 from journeys.ingest.ingestion import EventLedger, Ingestion
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         unsubscribe,
     ):
         app.include_router(module.router)
+    app.include_router(dashboard_router)
     if settings.dev_outbox:
         app.include_router(dev_outbox.router)
     return app

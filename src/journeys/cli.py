@@ -261,6 +261,15 @@ def revoke_key(key_id: str, url: Url = None, api_key: AdminKey = None) -> None:
     typer.echo(f"revoked {key_id}")
 
 
+@app.command("ui-link")
+def ui_link(url: Url = None, api_key: AdminKey = None) -> None:
+    """Print a link that signs a browser in to the dashboard (/ui) as this admin key; it
+    works for two minutes."""
+    link = _call(url, api_key, "POST", "/ui/login-links")
+    typer.echo(link["url"])
+    typer.echo(f"(valid for {link['expires_in']} s)", err=True)
+
+
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date (Alembic)."""

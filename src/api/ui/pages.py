@@ -1,0 +1,120 @@
+"""What each dashboard page shows, gathered from the store: plain data for the templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from api.routes.journey_tools import definition_at
+from api.routes.stats import stats as stats_of
+from api.services import Services
+from api.ui.queries import EntryCounts, entry_counts, latest_entries
+from journeys.definitions.journeys import JourneyDefinition, kind_of
+from journeys.store import journeys as store
+from journeys.store.analytics import Stats, VersionFigures
+from journeys.store.api_keys import Principal
+from journeys.temporal import names
+
+RECENT = 25  # runs and refusals listed on a journey's page
+
+
+@dataclass(frozen=True)
+class Listing:
+    journey: store.Journey
+    counts: EntryCounts
+
+
+def journey_list(session: Session) -> list[Listing]:
+    counts = entry_counts(session)
+    return [
+        Listing(journey, counts.get(journey.id, EntryCounts()))
+        for journey in store.list_journeys(session)
+    ]
+
+
+@dataclass(frozen=True)
+class Run:
+    contact_id: str
+    version: int
+    entered_at: datetime
+    ended_at: datetime | None
+    outcome: str  # active, completed, exited, ...
+    reason: str | None
+    goal_reached_at: datetime | None
+    temporal_url: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    contact_id: str
+    version: int
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class JourneyPage:
+    journey: store.Journey
+    version: int | None  # the version counted; None: all of them
+    shown: JourneyDefinition  # the definition drawn
+    shown_version: int  # its number (0: the draft)
+    stats: Stats
+    kinds: dict[str, str]  # step id -> kind, for the steps of the drawn definition
+    runs: list[Run]
+    refusals: list[Refusal]
+
+    @property
+    def exited(self) -> int:
+        return sum(self.stats.exited.values())
+
+    @property
+    def refused(self) -> int:
+        return sum(self.stats.refused.values())
+
+    @property
+    def version_figures(self) -> dict[int, VersionFigures]:
+        return {figures.version: figures for figures in self.stats.versions}
+
+
+def journey_page(
+    session: Session, services: Services, viewer: Principal, journey_id: str, version: int | None
+) -> JourneyPage:
+    journey = store.get_journey(session, journey_id)
+    # The same figures as GET /v1/journeys/{id}/stats: that handler computes them.
+    figures = stats_of(journey_id, session, viewer, version)
+    shown_ref = version if version is not None else ("live" if journey.live_version else "draft")
+    shown, shown_version = definition_at(session, journey_id, shown_ref)
+    runs = [
+        Run(
+            contact_id=row.contact_id,
+            version=row.version,
+            entered_at=row.at,
+            ended_at=row.ended_at,
+            outcome=row.outcome or "active",
+            reason=row.outcome_reason,
+            goal_reached_at=row.goal_reached_at,
+            temporal_url=services.temporal_ui_link(
+                names.workflow_id(row.journey_id, row.contact_id, row.binding_id or None),
+                row.instance_id,  # the run id of the run the entry started
+            ),
+        )
+        for row in latest_entries(session, journey_id, admitted=True, version=version, limit=RECENT)
+    ]
+    refusals = [
+        Refusal(row.contact_id, row.version, row.at, row.reason or "unknown")
+        for row in latest_entries(
+            session, journey_id, admitted=False, version=version, limit=RECENT
+        )
+    ]
+    return JourneyPage(
+        journey=journey,
+        version=version,
+        shown=shown,
+        shown_version=shown_version,
+        stats=figures,
+        kinds={step.id: kind_of(step) for _, step in shown.walk()},
+        runs=runs,
+        refusals=refusals,
+    )

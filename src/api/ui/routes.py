@@ -1,0 +1,298 @@
+"""The dashboard at /ui: journeys, their figures, runs and graph, as server-rendered pages.
+
+Pages read the store only (Temporal is linked to, never called), so the dashboard works
+while Temporal is away. Sign-in is described in `api.ui.session`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from http import HTTPStatus
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from api.auth import Unauthenticated, key_from_header
+from api.deps import Admin, ServicesDep, SessionDep, get_services
+from api.routes.journey_tools import definition_at
+from api.ui.pages import journey_list, journey_page
+from api.ui.session import COOKIE, LOGIN_LINK_SECONDS, SESSION_HOURS, Sessions
+from api.ui.templating import STYLESHEET, templates
+from journeys.graph import svg
+from journeys.store.api_keys import Principal, Scope
+from journeys.store.journeys import JourneyNotFound
+
+HOME = "/ui"
+
+# Pages carry no script and load nothing from elsewhere; nothing may frame them.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class LoginRequired(Exception):
+    """No valid session: the page redirects to the sign-in form."""
+
+
+class DashboardRoute(APIRoute):
+    """Dashboard pages: a sign-in redirect instead of a 401, an HTML page instead of a JSON
+    404, and the security headers on every answer."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_page(request: Request) -> Response:
+            try:
+                response = await handle(request)
+            except LoginRequired:
+                response = _to_login(request)
+            except JourneyNotFound as error:
+                response = _not_found(request, f"There is no journey {error.args[0]!r}.")
+            except HTTPException as error:
+                if error.status_code != HTTPStatus.NOT_FOUND:
+                    raise
+                response = _not_found(request, str(error.detail))
+            response.headers.update(SECURITY_HEADERS)
+            response.headers.setdefault("Cache-Control", "no-store")
+            return response
+
+        return handle_page
+
+
+router = APIRouter(prefix=HOME, tags=["dashboard"], route_class=DashboardRoute)
+
+
+def get_sessions(services: ServicesDep) -> Sessions:
+    bootstrap = services.settings.api_key
+    return Sessions(
+        services.settings.signing_secret.get_secret_value(),
+        bootstrap.get_secret_value() if bootstrap else None,
+    )
+
+
+SessionsDep = Annotated[Sessions, Depends(get_sessions)]
+
+
+def signed_in(request: Request, sessions: SessionsDep, session: SessionDep) -> Principal:
+    cookie = request.cookies.get(COOKIE)
+    viewer = sessions.viewer(session, cookie) if cookie else None
+    if viewer is None:
+        raise LoginRequired
+    request.state.viewer = viewer  # for the error pages, rendered outside the handler
+    return viewer
+
+
+Viewer = Annotated[Principal, Depends(signed_in)]
+
+
+# -- pages ----------------------------------------------------------------------------
+
+
+@router.get("", name="ui_journeys", include_in_schema=False)
+def journeys_page(request: Request, session: SessionDep, viewer: Viewer) -> Response:
+    return _page(request, "journeys.html", viewer, listings=journey_list(session))
+
+
+@router.get("/journeys/{journey_id}", name="ui_journey", include_in_schema=False)
+def one_journey(
+    request: Request,
+    journey_id: str,
+    session: SessionDep,
+    services: ServicesDep,
+    viewer: Viewer,
+    version: Annotated[int | None, Query()] = None,
+) -> Response:
+    page = journey_page(session, services, viewer, journey_id, version)
+    return _page(request, "journey.html", viewer, page=page)
+
+
+@router.get("/journeys/{journey_id}/graph.svg", name="ui_graph", include_in_schema=False)
+def graph_picture(
+    journey_id: str,
+    session: SessionDep,
+    _: Viewer,
+    version: Annotated[int, Query(ge=0, description="A version number; 0: the draft.")],
+) -> Response:
+    definition, _number = definition_at(session, journey_id, version or "draft")
+    return Response(svg(definition), media_type="image/svg+xml")
+
+
+@router.get("/static/dashboard.css", name="ui_stylesheet", include_in_schema=False)
+def stylesheet() -> Response:
+    return Response(
+        STYLESHEET.read_text(),
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+# -- signing in and out -----------------------------------------------------------------
+
+
+@router.get("/login", name="ui_login", include_in_schema=False)
+def login_form(
+    request: Request,
+    sessions: SessionsDep,
+    session: SessionDep,
+    next: Annotated[str, Query()] = HOME,
+) -> Response:
+    cookie = request.cookies.get(COOKIE)
+    if cookie and sessions.viewer(session, cookie) is not None:
+        return RedirectResponse(_within_dashboard(next), HTTPStatus.SEE_OTHER)
+    return _login_page(request, next)
+
+
+@router.post("/login", name="ui_login_submit", include_in_schema=False)
+async def log_in(
+    request: Request,
+    services: ServicesDep,
+    sessions: SessionsDep,
+    api_key: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = HOME,
+) -> Response:
+    _refuse_cross_site(request)
+    secret = api_key.strip()
+    if not secret:
+        return _login_page(request, next, "Enter an admin API key.", HTTPStatus.UNAUTHORIZED)
+    try:
+        principal = await services.auth.from_key(secret)
+    except Unauthenticated:
+        return _login_page(
+            request, next, "This key is unknown or revoked.", HTTPStatus.UNAUTHORIZED
+        )
+    if Scope.ADMIN not in principal.scopes:
+        return _login_page(
+            request, next, "Only keys with the admin scope may sign in.", HTTPStatus.FORBIDDEN
+        )
+    response = RedirectResponse(_within_dashboard(next), HTTPStatus.SEE_OTHER)
+    _set_session(response, request, sessions, sessions.cookie_for(principal, secret))
+    return response
+
+
+@router.post("/logout", name="ui_logout", include_in_schema=False)
+def log_out(request: Request) -> Response:
+    """Forget the cookie in this browser (a copy of it stays valid until it expires or its
+    key is revoked: sessions are not stored on the server)."""
+    _refuse_cross_site(request)
+    response = RedirectResponse(request.url_for("ui_login").path, HTTPStatus.SEE_OTHER)
+    response.delete_cookie(COOKIE, path=HOME, httponly=True, samesite="strict")
+    return response
+
+
+class LoginLink(BaseModel):
+    url: str = Field(description="Open it in a browser to sign in to the dashboard.")
+    expires_in: int = Field(description="Seconds the link stays valid.")
+
+
+@router.post("/login-links")
+def create_login_link(request: Request, sessions: SessionsDep, viewer: Admin) -> LoginLink:
+    """A short-lived link that signs a browser in to the dashboard as the calling admin key
+    (what `journeys ui-link` prints)."""
+    secret = key_from_header(request.headers.get("authorization", ""))
+    assert secret is not None  # `Admin` has just authenticated this very header
+    token = sessions.link_token_for(viewer, secret)
+    base = get_services(request).settings.public_url.rstrip("/")
+    path = request.url_for("ui_login_link").path
+    return LoginLink(
+        url=f"{base}{path}?{urlencode({'token': token})}", expires_in=LOGIN_LINK_SECONDS
+    )
+
+
+@router.get("/login/link", name="ui_login_link", include_in_schema=False)
+def follow_login_link(
+    request: Request,
+    sessions: SessionsDep,
+    session: SessionDep,
+    token: Annotated[str, Query()] = "",
+) -> Response:
+    cookie = sessions.cookie_from_link(session, token)
+    if cookie is None:
+        message = "This sign-in link is invalid or has expired. Run `journeys ui-link` again."
+        return _login_page(request, HOME, message, HTTPStatus.UNAUTHORIZED)
+    response = RedirectResponse(HOME, HTTPStatus.SEE_OTHER)
+    _set_session(response, request, sessions, cookie)
+    return response
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _page(
+    request: Request,
+    template: str,
+    viewer: Principal | None,
+    status: int = HTTPStatus.OK,
+    **context: Any,
+) -> Response:
+    settings = get_services(request).settings
+    context |= {"viewer": viewer, "temporal_ui": settings.temporal_ui_url}
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def _login_page(
+    request: Request, next_page: str, error: str | None = None, status: int = HTTPStatus.OK
+) -> Response:
+    return _page(
+        request,
+        "login.html",
+        None,
+        status,
+        next=_within_dashboard(next_page),
+        error=error,
+        session_hours=SESSION_HOURS,
+    )
+
+
+def _not_found(request: Request, message: str) -> Response:
+    # Signed in (the handler had started) or not: the same page, with or without the menu.
+    viewer = getattr(request.state, "viewer", None)
+    return _page(request, "not_found.html", viewer, HTTPStatus.NOT_FOUND, message=message)
+
+
+def _to_login(request: Request) -> Response:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    response = RedirectResponse(
+        f"{request.url_for('ui_login').path}?{urlencode({'next': here})}", HTTPStatus.SEE_OTHER
+    )
+    if COOKIE in request.cookies:  # expired, revoked or forged: drop it
+        response.delete_cookie(COOKIE, path=HOME, httponly=True, samesite="strict")
+    return response
+
+
+def _within_dashboard(target: str) -> str:
+    """Where to go after signing in: a dashboard path, never another site."""
+    parts = urlsplit(target)
+    inside = parts.path == HOME or parts.path.startswith(HOME + "/")
+    if parts.scheme or parts.netloc or "\\" in target or not inside:
+        return HOME
+    return target
+
+
+def _refuse_cross_site(request: Request) -> None:
+    """Forms are only accepted from the dashboard's own pages (browsers say where a request
+    comes from in Sec-Fetch-Site); this stops another site signing a browser in or out."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise HTTPException(HTTPStatus.FORBIDDEN, "cross-site form submissions are refused")
+
+
+def _set_session(response: Response, request: Request, sessions: Sessions, cookie: str) -> None:
+    settings = get_services(request).settings
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        max_age=int(sessions.max_age.total_seconds()),
+        path=HOME,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https" or settings.public_url.startswith("https://"),
+    )
