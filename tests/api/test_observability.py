@@ -6,6 +6,7 @@ import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -88,6 +89,16 @@ async def test_the_gateway_counts_requests_events_runs_and_misses(stack: Stack) 
     assert not any("nobody" in str(labels) or ada in str(labels) for _, labels in metrics)
 
 
+async def own_client(env: WorkflowEnvironment, **options: Any) -> Client:
+    """A client of the session's server with its own runtime or plugins, as a process has."""
+    return await Client.connect(
+        env.client.service_client.config.target_host,
+        namespace=env.client.namespace,
+        data_converter=pydantic_data_converter,
+        **options,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -100,12 +111,7 @@ async def test_the_worker_serves_sdk_metrics_and_sends_by_channel_and_outcome(
 ) -> None:
     address = f"127.0.0.1:{free_port()}"
     runtime = metrics_runtime(Settings(worker_metrics_address=address))
-    client = await Client.connect(
-        temporal_env.client.service_client.config.target_host,
-        namespace=temporal_env.client.namespace,
-        data_converter=pydantic_data_converter,
-        runtime=runtime,
-    )
+    client = await own_client(temporal_env, runtime=runtime)
     async with running_worker(temporal_env, tmp_path, smtp_sink, http_sink, client) as h:
         ada, _ = new_contact(h)
         _, handle = await h.start(WELCOME, ada)
@@ -142,12 +148,7 @@ async def test_one_trace_from_the_request_through_the_workflow_to_the_smtp_call(
     smtp_sink: SmtpSink,
     http_sink: HttpSink,
 ) -> None:
-    client = await Client.connect(
-        temporal_env.client.service_client.config.target_host,
-        namespace=temporal_env.client.namespace,
-        data_converter=pydantic_data_converter,
-        plugins=temporal_plugins(),
-    )
+    client = await own_client(temporal_env, plugins=temporal_plugins())
     async with api_stack(temporal_env, tmp_path, smtp_sink, http_sink, client) as stack:
         await publish(
             stack,
