@@ -223,6 +223,7 @@ _COLOURS = {
     "exit": "#fee2e2",
 }
 _W, _H, _GAP_X, _GAP_Y = 220, 44, 30, 36
+_LABEL_CHARS = 30  # what fits in a box _W wide at 12px (a full label shows on hover)
 
 
 _ARROW = (
@@ -272,7 +273,7 @@ def _svg_node(node: GraphNode, at: tuple[float, float]) -> str:
         f'<rect x="{x - _W / 2:.0f}" y="{y - _H / 2:.0f}" width="{_W}" height="{_H}" '
         f'rx="{rounded}" fill="{colour}" stroke="#9ca3af"/>'
     )
-    label = html.escape(_short(node.label, 34))
+    label = html.escape(_short(node.label, _LABEL_CHARS))
     text = f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle">{label}</text>'
     return f"<g><title>{html.escape(node.label)}</title>{box}{text}</g>"
 

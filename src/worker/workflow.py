@@ -291,14 +291,17 @@ class JourneyWorkflow:
         )
 
     async def _sleep(self, until: datetime | None) -> Woke:
-        """Sleep until `until` (or without end), until the interpreter can act, or until the
-        history grows long enough to continue as new."""
+        """Sleep until `until` (or without end), until the interpreter can act, until a signal
+        left something to record for analytics (a goal reached, a pause: counted at once, not
+        when the wait ends), or until the history grows long enough to continue as new."""
         timeout = None if until is None else until - workflow.now()
         if timeout is None or timeout > timedelta(0):
             with suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: (
-                        self._run.can_resume() or workflow.info().is_continue_as_new_suggested()
+                        self._run.can_resume()
+                        or bool(self._run.state.unrecorded()[1])
+                        or workflow.info().is_continue_as_new_suggested()
                     ),
                     timeout=timeout,
                 )

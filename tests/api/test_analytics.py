@@ -107,6 +107,14 @@ async def test_stats_count_exactly_what_the_runs_did(
 
         await eventually(eve_counted)
 
+        # Eve shares while still waiting: her goal counts at once, not when her run ends.
+        await stack.fire("quiz.shared", contact_id=eve)
+
+        async def eve_scored() -> bool:
+            return (await stats("?version=2"))["goal_reached"] == 1
+
+        await eventually(eve_scored)
+
         overall = await stats()
         assert overall == {
             "journey_id": "quiz",
@@ -116,7 +124,7 @@ async def test_stats_count_exactly_what_the_runs_did(
             "completed": 2,
             "exited": {"trigger:quiz.quit": 1},
             "refused": {"condition_false": 1, "reentry_blocked": 1},
-            "goal_reached": 1,
+            "goal_reached": 2,
             "versions": [
                 {"version": 1, "entered": 3, "completed": 2, "exited": 1},
                 {"version": 2, "entered": 1, "completed": 0, "exited": 0},
@@ -138,7 +146,7 @@ async def test_stats_count_exactly_what_the_runs_did(
             "completed": 0,
             "exited": {},
             "refused": {},
-            "goal_reached": 0,
+            "goal_reached": 1,
             "versions": [{"version": 2, "entered": 1, "completed": 0, "exited": 0}],
             "steps": [
                 step("thanks", inflow=1, processed=1),

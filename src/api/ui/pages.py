@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlmodel import Session
 
 from api.routes.journey_tools import definition_at
-from api.routes.stats import stats as stats_of
 from api.services import Services
 from api.ui.queries import EntryCounts, entry_counts, latest_entries
 from journeys.definitions.journeys import JourneyDefinition, kind_of
 from journeys.store import journeys as store
-from journeys.store.analytics import Stats, VersionFigures
-from journeys.store.api_keys import Principal
+from journeys.store.analytics import Stats, VersionFigures, journey_stats
 from journeys.temporal import names
 
 RECENT = 25  # runs and refusals listed on a journey's page
@@ -79,13 +77,13 @@ class JourneyPage:
 
 
 def journey_page(
-    session: Session, services: Services, viewer: Principal, journey_id: str, version: int | None
+    session: Session, services: Services, journey_id: str, version: int | None
 ) -> JourneyPage:
     journey = store.get_journey(session, journey_id)
-    # The same figures as GET /v1/journeys/{id}/stats: that handler computes them.
-    figures = stats_of(journey_id, session, viewer, version)
     shown_ref = version if version is not None else ("live" if journey.live_version else "draft")
-    shown, shown_version = definition_at(session, journey_id, shown_ref)
+    shown, shown_version = definition_at(session, journey_id, shown_ref)  # 404 if unknown
+    # The very figures of GET /v1/journeys/{id}/stats.
+    figures = journey_stats(session, journey_id, version, datetime.now(UTC))
     runs = [
         Run(
             contact_id=row.contact_id,

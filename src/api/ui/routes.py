@@ -112,7 +112,7 @@ def one_journey(
     viewer: Viewer,
     version: Annotated[int | None, Query()] = None,
 ) -> Response:
-    page = journey_page(session, services, viewer, journey_id, version)
+    page = journey_page(session, services, journey_id, version)
     return _page(request, "journey.html", viewer, page=page)
 
 

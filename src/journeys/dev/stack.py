@@ -183,6 +183,7 @@ class DevStack:
             "\nJourneys is running. Ctrl-C stops everything.\n"
             f"  API          {api}\n"
             f"  API docs     {api}/docs\n"
+            f"  Dashboard    {api}/ui (sign in with the API key below)\n"
             f"  Temporal UI  {settings.temporal_ui_url}\n"
             f"  Temporal     {settings.temporal_address} (namespace {namespace})\n"
             f"  Outbox       {outbox} (SMS and push too: {api}/dev/outbox)\n"

@@ -15,7 +15,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from journeys.definitions.journeys import JourneyDefinition
 from journeys.engine.state import HistoryEntry
+from journeys.store.journeys import get_journey, get_version
 from journeys.store.tables import DeliveryRow, EntryRow, RunEventRow
 
 
@@ -113,9 +115,9 @@ _PROCESSED = frozenset(
 )
 
 
-def journey_stats(
-    session: Session, journey_id: str, steps: Sequence[str], version: int | None, now: datetime
-) -> Stats:
+def journey_stats(session: Session, journey_id: str, version: int | None, now: datetime) -> Stats:
+    """The journey's figures, for one published version or all (JourneyNotFound if unknown)."""
+    steps = step_order(session, journey_id, version)
     entries = session.exec(
         select(EntryRow).where(
             EntryRow.journey_id == journey_id,
@@ -136,7 +138,7 @@ def journey_stats(
         completed=sum(e.outcome == "completed" for e in admitted),
         exited=dict(Counter(e.outcome_reason or "" for e in admitted if e.outcome == "exited")),
         refused=dict(Counter(e.reason or "" for e in entries if not e.admitted)),
-        goal_reached=sum(e.goal_reached_at is not None for e in admitted),
+        goal_reached=_goals_reached(session, journey_id, version, admitted),
         versions=[
             VersionFigures(
                 version=number,
@@ -150,6 +152,37 @@ def journey_stats(
         channels=_channels(session, journey_id, version),
         as_of=now,
     )
+
+
+def step_order(session: Session, journey_id: str, version: int | None) -> list[str]:
+    """The steps in document order: of that version, or of every version newest first (a step
+    an older version had and the newer ones lost comes after the newer steps)."""
+    journey = get_journey(session, journey_id)
+    numbers = [version] if version is not None else [v.version for v in journey.versions][::-1]
+    definitions: list[JourneyDefinition | None] = [
+        get_version(session, journey_id, n) for n in numbers
+    ]
+    order: dict[str, None] = {}
+    for definition in definitions or [journey.draft]:
+        if definition is not None:
+            order.update((step.id, None) for _, step in definition.walk())
+    return list(order)
+
+
+def _goals_reached(
+    session: Session, journey_id: str, version: int | None, admitted: Sequence[EntryRow]
+) -> int:
+    """Runs that reached the goal: while running (their history says so at once), or after
+    they ended (the entry ledger records late goals)."""
+    during = session.exec(
+        select(RunEventRow.instance_id).where(
+            RunEventRow.journey_id == journey_id,
+            RunEventRow.what == "goal",
+            *([RunEventRow.version == version] if version is not None else []),
+        )
+    ).all()
+    recorded = {e.instance_id for e in admitted if e.goal_reached_at is not None}
+    return len(recorded | set(during))
 
 
 def _steps(
