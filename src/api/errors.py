@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from journeys.ingest.dispatch import TemporalUnavailable
 from journeys.ingest.ingestion import Rejected
@@ -16,6 +19,12 @@ from journeys.problems import Problem, ProblemsError, format_path
 from journeys.store.journeys import JourneyNotFound
 
 RETRY_AFTER_SECONDS = 5
+STORE_UNAVAILABLE = (
+    "The store cannot be reached; retry later (events: with the same event_id, which makes "
+    "the retry safe whatever was done)."
+)
+
+log = logging.getLogger("journeys.api")
 
 
 def error_response(
@@ -37,6 +46,14 @@ def unprocessable(problems: Sequence[Problem]) -> JSONResponse:
         f"{count} problem{'s' if count != 1 else ''} found",
         problems,
     )
+
+
+def store_unavailable(error: DBAPIError | PoolTimeout) -> bool:
+    """Whether a store error means "away for now" (down, restarting, unreachable, every
+    connection busy) rather than a fault in the request or in the code."""
+    if isinstance(error, PoolTimeout | OperationalError | InterfaceError):
+        return True
+    return error.connection_invalidated
 
 
 def _request_problems(error: RequestValidationError) -> list[Problem]:
@@ -69,7 +86,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Rejected)
     async def rejected(_: Request, error: Rejected) -> JSONResponse:
-        return error_response(error.status, error.detail, error.problems)
+        retry = {} if error.retry_after is None else {"Retry-After": str(error.retry_after)}
+        return error_response(error.status, error.detail, error.problems, headers=retry)
 
     @app.exception_handler(JourneyNotFound)
     async def journey_not_found(_: Request, error: JourneyNotFound) -> JSONResponse:
@@ -82,3 +100,19 @@ def install_error_handlers(app: FastAPI) -> None:
             "Temporal cannot be reached; nothing was done. Retry with the same event_id.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+
+    async def store_error(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, DBAPIError | PoolTimeout)
+        if not store_unavailable(error):
+            raise error  # a bug, not an outage: the server error it is
+        cause = getattr(error, "orig", None) or error
+        # The driver's first line says why (refused, shutting down...); not the statement.
+        log.warning("store unavailable: %s", str(cause).splitlines()[0] if str(cause) else cause)
+        return error_response(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            STORE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    app.add_exception_handler(DBAPIError, store_error)
+    app.add_exception_handler(PoolTimeout, store_error)

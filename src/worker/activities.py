@@ -345,7 +345,9 @@ class JourneyActivities:
             channel=channel,
             purpose=request.purpose,
             suppressed=lambda address: is_suppressed(session, channel, address),
-            sent_since=lambda since: count_sent(session, request.contact_id, channel, since),
+            sent_since=lambda since: count_sent(
+                session, request.contact_id, channel, since, excluding=delivery.message_id
+            ),
             settings=get_settings(session),
             now=request.at,
             timezone=zone(contact.timezone if contact else None, request.timezone),

@@ -6,6 +6,7 @@ The single-event, batch, CloudEvents, Segment and record endpoints all come thro
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from http import HTTPStatus
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from journeys.catalog import check_attributes
 from journeys.definitions.triggers import TriggerStatus
@@ -26,7 +29,15 @@ from journeys.problems import Problem
 from journeys.routing import LiveJourney
 from journeys.store.db import transaction
 from journeys.store.entries import record_late_goal, record_refusal
-from journeys.store.event_ids import claim_event, complete_event, purge_events, release_event
+from journeys.store.event_ids import Claim, claim_event, complete_event, purge_events, release_event
+
+# Routing takes well under this; a claim left by a gateway that died is taken over after
+# event_ids.ABANDONED_AFTER, which the producer's retries reach in time.
+IN_FLIGHT_RETRY_SECONDS = 2
+# How long a completion the store refused is tried again (see EventLedger.complete).
+COMPLETION_RETRY_SECONDS = 600
+
+log = logging.getLogger("journeys.ingest")
 
 
 @dataclass(frozen=True)
@@ -60,11 +71,18 @@ class Refusal:
 class Rejected(Exception):
     """An event the gateway will not take, with the HTTP status that says why."""
 
-    def __init__(self, status: HTTPStatus, detail: str, problems: list[Problem] | None = None):
+    def __init__(
+        self,
+        status: HTTPStatus,
+        detail: str,
+        problems: list[Problem] | None = None,
+        retry_after: int | None = None,
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.problems = problems or []
+        self.retry_after = retry_after  # seconds, when the same request may succeed later
 
 
 class EventLedger:
@@ -79,14 +97,52 @@ class EventLedger:
         self._engine = engine
         self._window = window
         self._clock = clock
+        self._retrying: set[asyncio.Task[None]] = set()  # completions waiting for the store
 
-    async def claim(self, event_id: str, trigger: str) -> bool:
+    async def claim(self, event_id: str, trigger: str) -> Claim:
         return await asyncio.to_thread(
             self._run, claim_event, event_id, trigger, self._clock(), self._window
         )
 
-    async def complete(self, event_id: str) -> None:
-        await asyncio.to_thread(self._run, complete_event, event_id)
+    async def complete(self, event: TriggerEvent, late_goals: list[LiveJourney]) -> None:
+        """Mark a routed event done, with the goals it reached after their runs had ended.
+
+        The event has acted by now, so this never fails the request: a producer told to
+        retry would make it act twice. If the store is away, it is written once it is back.
+        """
+        now = self._clock()
+
+        def write(session: Session) -> None:
+            for journey in late_goals:
+                goal = journey.definition.goal
+                assert goal is not None
+                record_late_goal(session, journey.id, event.contact_id, now, goal.within)
+            complete_event(session, event.event_id)
+
+        try:
+            await asyncio.to_thread(self._run, write)
+        except SQLAlchemyError as error:
+            log.warning(
+                "event %s acted; recording it waits for the store: %s", event.event_id, error
+            )
+            later = asyncio.create_task(self._retry(write, event.event_id))
+            self._retrying.add(later)
+            later.add_done_callback(self._retrying.discard)
+
+    async def _retry(self, write: Callable[[Session], None], event_id: str) -> None:
+        delay = 0.5
+        deadline = asyncio.get_running_loop().time() + COMPLETION_RETRY_SECONDS
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await asyncio.to_thread(self._run, write)
+            except SQLAlchemyError as error:
+                if asyncio.get_running_loop().time() > deadline:
+                    log.error("event %s acted but could not be recorded: %s", event_id, error)
+                    return
+                delay = min(delay * 2, 10.0)
+            else:
+                return
 
     async def release(self, event_id: str) -> None:
         await asyncio.to_thread(self._run, release_event, event_id)
@@ -104,13 +160,6 @@ class EventLedger:
                     reason=refusal.reason,
                     at=self._clock(),
                 )
-
-    def record_late_goals(self, event: TriggerEvent, journeys: list[LiveJourney]) -> None:
-        with transaction(self._engine) as session:
-            for journey in journeys:
-                goal = journey.definition.goal
-                assert goal is not None
-                record_late_goal(session, journey.id, event.contact_id, self._clock(), goal.within)
 
     async def purge(self) -> int:
         return await asyncio.to_thread(self._run, purge_events, self._clock() - self._window)
@@ -177,20 +226,27 @@ class Ingestion:
         if not (routes.start or routes.signal):
             # Acts on nothing, so a repeat would too: no need to remember its id.
             return _accepted(event, Dispatched(), [], duplicate=False)
-        if not await self._ledger.claim(event.event_id, event.trigger):
+        claim = await self._ledger.claim(event.event_id, event.trigger)
+        if claim is Claim.DUPLICATE:
             return _accepted(event, Dispatched(), [], duplicate=True)
+        if claim is Claim.IN_FLIGHT:
+            # Not "duplicate": the routing under way may still fail, and the producer, told
+            # its event was taken, would not send it again.
+            raise Rejected(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"event {event.event_id} is being routed by another request; retry with the "
+                "same event_id",
+                retry_after=IN_FLIGHT_RETRY_SECONDS,
+            )
         try:
             starts, refusals = self._plan(routes.start, event)
             if refusals:
                 await asyncio.to_thread(self._ledger.record_refusals, event, refusals)
             dispatched = await self._dispatcher.dispatch(event, starts, list(routes.signal))
-            goals = [j for j in routes.goals if _reaches_goal(j, event)]
-            if goals:
-                await asyncio.to_thread(self._ledger.record_late_goals, event, goals)
         except BaseException:
             await self._ledger.release(event.event_id)
             raise
-        await self._ledger.complete(event.event_id)
+        await self._ledger.complete(event, [j for j in routes.goals if _reaches_goal(j, event)])
         return _accepted(event, dispatched, refusals, duplicate=False)
 
     @staticmethod

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -25,6 +26,10 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # A store that went away is seen at the next checkout (pre-ping) rather than by a request,
+    # and an unreachable host fails a connection in seconds, not at the TCP timeout, so that
+    # callers can answer "retry later" (the API's 503) while it is away.
+    kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT_SECONDS})
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -80,9 +80,12 @@ def deliveries_of_contact(session: Session, contact_id: str, limit: int = 200) -
     )
 
 
-def count_sent(session: Session, contact_id: str, channel: str, since: datetime) -> int:
+def count_sent(
+    session: Session, contact_id: str, channel: str, since: datetime, excluding: str
+) -> int:
     """Commercial messages (not tests) sent to the contact on the channel since a moment,
-    counting those being sent right now (pending, with their send time reserved)."""
+    counting those being sent right now (pending, with their send time reserved), except
+    the message `excluding`: a retried send must not be held by its own reservation."""
     return int(
         session.exec(
             select(func.count())
@@ -94,6 +97,7 @@ def count_sent(session: Session, contact_id: str, channel: str, since: datetime)
                 DeliveryRow.purpose == "commercial",
                 col(DeliveryRow.test).is_(False),
                 col(DeliveryRow.sent_at) >= since,
+                DeliveryRow.message_id != excluding,
             )
         ).one()
     )

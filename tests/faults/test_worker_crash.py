@@ -1,0 +1,107 @@
+"""The worker killed (SIGKILL) in the middle of sending: a new worker takes the runs over.
+
+What "exactly once" can mean for a send. The ledger row is written (pending) before the
+provider is called and settled after. A kill *before* the SMTP server accepted the message
+leaves a pending row and no message: the retry sends it, once. A kill *after* the server
+accepted it but before the row was settled leaves a pending row and a message already
+out: SMTP has no way to ask "did you get it?", so the retry sends it again, with the same
+Message-ID (a function of the run and step) by which a receiver can drop the copy. The
+ledger and the journey count it once either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults.smtp_faults import Stall, StallingSmtpSink
+from tests.faults.stack import FaultStack, fault_stack
+from tests.sinks import HttpSink, wait_until
+
+pytestmark = pytest.mark.faults
+
+DEFINITIONS = """\
+kind: Trigger
+name: faults.signup
+type: custom
+audience: contact
+attributes: []
+---
+kind: Journey
+id: greet
+name: Greet
+start: {trigger: faults.signup}
+steps:
+  - id: hello
+    email: {subject: "Hello {{ contact.first_name }}", text: "Hello."}
+  - id: text
+    sms: {text: "Hi {{ contact.first_name }}"}
+"""
+# A killed attempt is retried once Temporal sees it gone: after the send activity's
+# start-to-close timeout (60 s), there being no heartbeat to miss sooner.
+TAKEOVER_SECONDS = 120
+
+
+@pytest.fixture
+def smtp() -> Iterator[StallingSmtpSink]:
+    sink = StallingSmtpSink()
+    sink.start()
+    yield sink
+    sink.release()
+    sink.stop()
+
+
+@pytest.fixture
+def stack(
+    request: pytest.FixtureRequest, tmp_path: Path, smtp: StallingSmtpSink, http_sink: HttpSink
+) -> Iterator[FaultStack]:
+    with fault_stack(
+        request.node, tmp_path, f"sqlite:///{tmp_path / 'journeys.db'}", smtp, http_sink
+    ) as stack:
+        stack.define(DEFINITIONS)
+        yield stack
+
+
+def test_sigkill_during_sends_then_restart_every_run_goes_on_and_sends_once(
+    stack: FaultStack, smtp: StallingSmtpSink
+) -> None:
+    before, after = stack.contact("before"), stack.contact("after")
+    smtp.stall(f"{before}@example.com", Stall.BEFORE_ACCEPT)
+    smtp.stall(f"{after}@example.com", Stall.AFTER_ACCEPT)
+    for contact_id in (before, after):
+        assert stack.fire("faults.signup", contact_id).json()["started"] == ["greet"]
+
+    wait_until(lambda: len(smtp.held) == 2)  # both sends are inside an SMTP conversation
+    stack.worker.kill()
+    assert [(r.step, r.status) for r in stack.deliveries(before)] == [("hello", "pending")]
+    assert [(r.step, r.status) for r in stack.deliveries(after)] == [("hello", "pending")]
+    assert len(smtp.to(f"{after}@example.com")) == 1  # accepted before the kill
+    assert smtp.to(f"{before}@example.com") == []
+    smtp.release()
+
+    # Work that arrives while no worker runs waits for the next one.
+    later = stack.contact("later")
+    assert stack.fire("faults.signup", later).json()["started"] == ["greet"]
+    stack.worker.start()
+
+    everyone = (before, after, later)
+    wait_until(
+        lambda: all(stack.status("greet", c) == "completed" for c in everyone),
+        timeout=TAKEOVER_SECONDS,
+    )
+    for contact_id in everyone:
+        ledger = [(r.step, r.status) for r in stack.deliveries(contact_id)]
+        assert ledger == [("hello", "sent"), ("text", "sent")], contact_id
+        assert len(stack.sms_to(contact_id)) == 1, contact_id
+        history = [h["what"] for h in stack.instance("greet", contact_id)["history"]]
+        assert history.count("sent") == 2, history
+
+    assert len(smtp.to(f"{before}@example.com")) == 1
+    assert len(smtp.to(f"{later}@example.com")) == 1
+    # Accepted, then sent again by the retry: the same message, recognisable as such.
+    copies = smtp.to(f"{after}@example.com")
+    assert len(copies) == 2
+    (hello,) = [r for r in stack.deliveries(after) if r.step == "hello"]
+    assert {m["Message-ID"].split("@")[0].strip("<") for m in copies} == {hello.message_id}
