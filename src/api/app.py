@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from api.auth import Authenticator, RateLimiter
-from api.errors import install_error_handlers
+from api.errors import document_errors, install_error_handlers
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics, RequestMetrics
 from api.routes import (
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    document_errors(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: counts 413s too
     if tracing_active():

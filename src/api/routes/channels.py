@@ -23,6 +23,7 @@ from sqlmodel import select
 from api.deps import ServicesDep, authorize_call
 from api.interactions import raise_interaction, ref_of
 from api.services import Services
+from journeys import jsontext
 from journeys.problems import ProblemsError, problems_from_validation_error
 from journeys.signing import twilio_signature
 from journeys.store.api_keys import Scope
@@ -99,7 +100,7 @@ async def _caller(request: Request, services: Services) -> tuple[Provider, Any]:
         return Provider.TWILIO, params
     await authorize_call(request, services, Scope.EVENTS_WRITE, signed_requests=True)
     try:
-        return Provider.API, json.loads(await request.body())
+        return Provider.API, jsontext.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise HTTPException(HTTPStatus.BAD_REQUEST, f"not valid JSON: {error}") from None
 

@@ -21,6 +21,7 @@ from pydantic import (
 
 from api.deps import EventWriter, ServicesDep
 from api.routes.events import MAX_BATCH, EventAccepted, accept_all, batch_out
+from journeys import jsontext
 from journeys.definitions.common import BindingId, ContactId
 from journeys.events import Attributes
 from journeys.ingest.ingestion import EventRequest
@@ -93,7 +94,7 @@ _EVENT: TypeAdapter[CloudEvent] = TypeAdapter(CloudEvent)
 async def cloudevents(request: Request, services: ServicesDep, _: EventWriter) -> Response:
     """CloudEvents 1.0 in structured JSON mode: one event, or a batch."""
     try:
-        body = json.loads(await request.body())
+        body = jsontext.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise HTTPException(HTTPStatus.BAD_REQUEST, f"not valid JSON: {error}") from None
     batch = BATCH in request.headers.get("content-type", "") or isinstance(body, list)
@@ -102,11 +103,11 @@ async def cloudevents(request: Request, services: ServicesDep, _: EventWriter) -
             raise HTTPException(
                 HTTPStatus.BAD_REQUEST, f"a batch is a JSON array of 1 to {MAX_BATCH} events"
             )
-        response = Response()
-        out = batch_out(await accept_all(services, [_parse(item) for item in body]), response)
-        return JSONResponse(
-            out.model_dump(mode="json", exclude_none=True), headers=dict(response.headers)
-        )
+        blank = Response()  # batch_out sets Retry-After on it when an item may be retried
+        out = batch_out(await accept_all(services, [_parse(item) for item in body]), blank)
+        # Only that header carries over: the blank response's own Content-Length (0) must not.
+        retry = {name: blank.headers[name] for name in ("retry-after",) if name in blank.headers}
+        return JSONResponse(out.model_dump(mode="json", exclude_none=True), headers=retry)
     parsed = _parse(body)
     if isinstance(parsed, list):
         raise ProblemsError(parsed)

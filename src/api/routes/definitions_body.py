@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from fastapi import Request
 
+from journeys import jsontext
 from journeys.definitions.documents import (
     Definition,
     parse_definition,
@@ -47,7 +48,7 @@ def _parse(raw: bytes, content_type: str) -> Any:
     except UnicodeDecodeError:
         raise ProblemsError([Problem(path="", message="the body is not UTF-8")]) from None
     try:
-        documents = parse_text(text) if "yaml" in content_type else [json.loads(text)]
+        documents = parse_text(text) if "yaml" in content_type else [jsontext.loads(text)]
     except (json.JSONDecodeError, yaml.YAMLError) as error:
         raise ProblemsError([Problem(path="", message=parse_error_message(error))]) from None
     if len(documents) != 1:

@@ -90,8 +90,11 @@ _CONDITION_KEYS = {"attr": "comparison", "all": "all", "any": "any", "not": "not
 
 
 def _condition_tag(value: Any) -> str | None:
+    # A model is tagged by its class: dumping it here would dump its nested conditions
+    # again at every level, which is exponential in the nesting depth.
     if isinstance(value, DefinitionModel):
-        value = value.model_dump(by_alias=True)
+        tag = _MODEL_TAGS.get(type(value))
+        return TAG_PREFIX + tag if tag else None
     if not isinstance(value, dict):
         return None
     tags = [tag for key, tag in _CONDITION_KEYS.items() if key in value]
@@ -110,6 +113,13 @@ Condition = Annotated[
         "or {not: ...}",
     ),
 ]
+
+_MODEL_TAGS: dict[type[DefinitionModel], str] = {
+    Comparison: "comparison",
+    AllOf: "all",
+    AnyOf: "any",
+    NotOf: "not",
+}
 
 AllOf.model_rebuild()
 AnyOf.model_rebuild()

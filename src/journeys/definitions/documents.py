@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from journeys import jsontext
 from journeys.catalog import TriggerCatalog
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.definitions.triggers import TriggerDefinition
@@ -39,13 +40,44 @@ _Loader.add_implicit_resolver(
 )
 
 
+# More values than any journey needs. YAML aliases let a few hundred bytes stand for
+# billions of values (each `*alias` repeats its anchor): they are counted as repeated.
+MAX_VALUES = 100_000
+
+
+class DocumentTooLarge(yaml.YAMLError):
+    """A YAML text nested too deeply to read, or that expands to too many values."""
+
+
 def parse_text(text: str) -> list[Any]:
     """The documents in a YAML (one or more, `---` separated) or JSON text."""
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
-        value = json.loads(text)
+        value = jsontext.loads(text)
         return value if isinstance(value, list) else [value]
-    return [document for document in yaml.load_all(text, Loader=_Loader) if document is not None]
+    try:
+        documents = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+    except RecursionError:
+        raise DocumentTooLarge("nested too deeply") from None
+    if _more_values_than(documents, MAX_VALUES):
+        raise DocumentTooLarge(f"more than {MAX_VALUES} values, counting each alias in full")
+    return documents
+
+
+def _more_values_than(value: Any, limit: int) -> bool:
+    """Whether the value holds more than `limit` values as it would be read, not as stored:
+    an aliased list counts once per alias. Stops counting at the limit."""
+    count, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        count += 1
+        if count > limit:
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def parse_definition(
@@ -153,6 +185,8 @@ def _key(definition: Definition) -> tuple[str, str]:
 
 def parse_error_message(error: Exception) -> str:
     """What went wrong reading a file or body, with the line and column when known."""
+    if isinstance(error, DocumentTooLarge):
+        return f"not accepted as YAML: {error}"
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
         mark = error.problem_mark
         return f"not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {error.problem}"
