@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from journeys.settings import Settings
+from journeys.settings import DEV_SIGNING_SECRET, Settings
 
 app = typer.Typer(
     help="Journeys: trigger-based customer journeys on Temporal.",
@@ -25,6 +25,20 @@ AdminKey = Annotated[str | None, typer.Option(help="An admin key (default: JOURN
 def _settings(**overrides: Any) -> Settings:
     """Settings from the environment, with the flags that were given on top."""
     return Settings(**{name: value for name, value in overrides.items() if value is not None})
+
+
+def _service_settings(**overrides: Any) -> Settings:
+    """Settings for a long-running service, which must not sign with the well-known secret:
+    anyone could forge its tracking, unsubscribe and dashboard links."""
+    settings = _settings(**overrides)
+    if settings.signing_secret.get_secret_value() == DEV_SIGNING_SECRET:
+        typer.echo(
+            "JOURNEYS_SIGNING_SECRET is not set: set it to a long random value shared by the "
+            "API and the workers (`journeys dev` makes and keeps one for you).",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return settings
 
 
 def _logging(settings: Settings, service: str | None = None) -> None:
@@ -292,7 +306,7 @@ def api(
 
     from api.app import create_app
 
-    settings = _settings(api_host=host, api_port=port)
+    settings = _service_settings(api_host=host, api_port=port)
     _logging(settings, "journeys-api")
     uvicorn.run(
         create_app(settings),
@@ -311,7 +325,7 @@ def worker() -> None:
     """Run a Temporal worker for journeys (configured from the environment)."""
     from worker.main import run_worker
 
-    settings = _settings()
+    settings = _service_settings()
     _logging(settings, "journeys-worker")
     asyncio.run(run_worker(settings))
 

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".journeys")
+DEV_SIGNING_SECRET = "dev-signing-secret-change-me"  # noqa: S105 - public on purpose, refused by services
 
 
 class Settings(BaseSettings):
@@ -34,7 +35,8 @@ class Settings(BaseSettings):
         default=None, description="Bootstrap key with every scope (admin)."
     )
     public_url: str = "http://localhost:8000"
-    signing_secret: SecretStr = SecretStr("dev-signing-secret-change-me")
+    # Known to everyone: `journeys api` and `journeys worker` refuse to run with it.
+    signing_secret: SecretStr = SecretStr(DEV_SIGNING_SECRET)
 
     smtp_host: str = "localhost"
     smtp_port: int = 1025

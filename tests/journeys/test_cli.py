@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from journeys.cli import app
@@ -52,3 +53,11 @@ def test_the_readme_graph_is_the_welcome_journeys() -> None:
 
     welcome = next(j for j in load_bundle([ROOT / "workflows"]).journeys if j.id == "welcome")
     assert f"```mermaid\n{mermaid(welcome)}```" in (ROOT / "README.md").read_text()
+
+
+def test_services_refuse_the_well_known_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JOURNEYS_SIGNING_SECRET", raising=False)
+    for command in ("api", "worker"):
+        result = CliRunner().invoke(app, [command])
+        assert result.exit_code == 2
+        assert result.stderr.startswith("JOURNEYS_SIGNING_SECRET is not set")
