@@ -1,0 +1,64 @@
+"""Replay stored JourneyWorkflow histories against the workflow code as it is now.
+
+Why: a run of JourneyWorkflow can wait for days, so when a worker with new code picks it
+up, it replays the run's history through the new code, which must issue the same commands
+(activities, timers, search attribute upserts, continue-as-new) in the same order. If it
+does not, the run fails with a non-determinism error and is stuck until a fix ships.
+Replaying a history produced by the same code cannot catch that (tests/worker does that
+already); these files were recorded by an earlier version of the code and are committed,
+so every later change is checked against runs that started before it.
+
+What they cover: each file is one run of a scenario in record.py (its docstrings say which
+step kinds and code paths each drives: email, SMS and push sends, wait_for matched by a
+signal or timed out, waits by duration, until a moment and until a time of day, branch,
+split, activate, webhooks answered and unanswered, a goal reached by a signal, an exit
+trigger, pause and resume, stop, a refused entry, a quiet time, continue-as-new).
+
+When this test fails, the change breaks runs in flight. Either make the change
+deterministic, or, when it is meant to change what runs do, guard it for runs already
+started: `workflow.patched("some-id")` (old histories take the old path, new runs the
+new one) or a new worker deployment version. Then the stored histories must still replay,
+and new ones are recorded *next to* them, not over them:
+
+    .venv/bin/python -m tests.histories.record <scenario>   # writes tests/histories/<name>.json
+
+(rename the new files, or the old ones, to keep both). Overwrite or delete a history only
+once no run of the code that recorded it can still be running (every such run finished,
+or its journeys were stopped), for instance when a patch is removed with
+`workflow.deprecate_patch`. Re-recording just to make this test pass hides the breakage
+it exists to catch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from worker.workflow import JourneyWorkflow
+
+HISTORIES = sorted(Path(__file__).parent.glob("*.json"))
+# How many histories record.py writes: fewer files means some were lost, and a suite
+# that replays nothing would pass.
+RECORDED = 13
+
+
+def load(path: Path) -> WorkflowHistory:
+    document = json.loads(path.read_text())
+    started = document["events"][0]["workflowExecutionStartedEventAttributes"]
+    return WorkflowHistory.from_json(started.get("workflowId", path.stem), document)
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
+async def test_a_stored_history_replays_on_the_current_code(path: Path) -> None:
+    replayer = Replayer(workflows=[JourneyWorkflow], data_converter=pydantic_data_converter)
+    # Raises on non-determinism, or on any failure of a workflow task.
+    await replayer.replay_workflow(load(path))
+
+
+def test_the_histories_are_all_there() -> None:
+    assert len(HISTORIES) >= RECORDED, [path.name for path in HISTORIES]
