@@ -31,9 +31,9 @@ def verify(
     fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
     try:
         timestamp = int(fields["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs(now - timestamp) > tolerance:
+        if abs(now - timestamp) > tolerance:  # a huge t overflows the float: refused too
+            return False
+    except (KeyError, ValueError, OverflowError):
         return False
     expected = sign(secret, body, timestamp).split("v1=", 1)[1]
     return hmac.compare_digest(expected, fields.get("v1", ""))

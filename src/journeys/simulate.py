@@ -38,6 +38,7 @@ from journeys.messaging import compose
 from journeys.messaging.policy import Block, Postpone, SendFacts, decide
 from journeys.messaging.settings import MessagingSettings
 from journeys.store.contacts import Contact
+from journeys.templating import TemplateRenderError
 
 SIMULATED_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning
 MAX_MOVES = 10_000  # a journey has no loops; this only guards against a broken script
@@ -307,6 +308,15 @@ def _render(
         run.state.start.attributes,
         {"id": journey.id, "name": journey.name, "version": run.state.version},
     )
+    try:
+        return _rendered(send, contact, values, base)
+    except TemplateRenderError as error:  # as the worker does: the message fails, the run goes on
+        return SimulatedMessage(**base, status="failed", reason=str(error))
+
+
+def _rendered(
+    send: Send, contact: Contact, values: dict[str, Any], base: dict[str, Any]
+) -> SimulatedMessage:
     match send.message:
         case EmailMessage() as message:
             email = compose.render_email(message, values, tracking=None)

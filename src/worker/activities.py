@@ -48,7 +48,7 @@ from journeys.store.links import shorten
 from journeys.store.messaging import get_settings
 from journeys.store.suppressions import is_suppressed
 from journeys.store.tables import DeliveryRow
-from journeys.templating import render_json
+from journeys.templating import TemplateRenderError, render_json
 from journeys.tracking import ClickRef, MessageRef, Tokens, UnsubscribeRef
 from worker.channels import PermanentSendError, PushProvider, SmsProvider
 from worker.channels.smtp import SmtpChannel
@@ -115,7 +115,7 @@ class WebhookRequest(BaseModel):
 
 
 class WebhookResult(BaseModel):
-    status: int
+    status: int | None  # None: not called (its body could not be rendered)
     response: dict[str, Any] = {}
     error: str | None = None
 
@@ -234,9 +234,13 @@ class JourneyActivities:
                 "version": request.version,
             },
         }
+        try:
+            rendered = None if request.call.body is None else render_json(request.call.body, values)
+        except TemplateRenderError as error:
+            return WebhookResult(status=None, error=str(error))  # a retry would fail alike
         payload = (
-            render_json(request.call.body, values)
-            if request.call.body is not None
+            rendered
+            if rendered is not None
             else {
                 "journey": values["journey"],
                 "step": request.step,
@@ -321,7 +325,7 @@ class JourneyActivities:
                 attributes={"journeys.message_id": message_id, "journeys.step": request.step},
             ):
                 provider_id, summary = self._deliver(request, channel, contact, message_id)
-        except PermanentSendError as error:
+        except (PermanentSendError, TemplateRenderError) as error:  # a retry would fail alike
             status, reason = DeliveryStatus.FAILED, str(error)
         else:
             status = DeliveryStatus.SENT
