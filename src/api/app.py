@@ -109,6 +109,10 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         summary="Trigger-based customer journeys, made durable by Temporal.",
         version="0.1.0",
         lifespan=lifespan,
+        # Metrics are Prometheus' (api.metrics); FastAPI's own OpenTelemetry is asked only
+        # for traces, and only when they are exported: otherwise it would look for a
+        # configured provider on every request.
+        telemetry={"tracing": tracing_active(), "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     document_errors(app)

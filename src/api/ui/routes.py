@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from api.auth import Unauthenticated, key_from_header
-from api.deps import Admin, ServicesDep, SessionDep, get_services
+from api.deps import Admin, ServicesDep, SessionDep, services_of
 from api.routes.journey_tools import definition_at
 from api.ui.pages import journey_list, journey_page
 from api.ui.session import COOKIE, LOGIN_LINK_SECONDS, SESSION_HOURS, Sessions
@@ -201,7 +201,7 @@ def create_login_link(request: Request, sessions: SessionsDep, viewer: Admin) ->
     secret = key_from_header(request.headers.get("authorization", ""))
     assert secret is not None  # `Admin` has just authenticated this very header
     token = sessions.link_token_for(viewer, secret)
-    base = get_services(request).settings.public_url.rstrip("/")
+    base = services_of(request).settings.public_url.rstrip("/")
     path = request.url_for("ui_login_link").path
     return LoginLink(
         url=f"{base}{path}?{urlencode({'token': token})}", expires_in=LOGIN_LINK_SECONDS
@@ -234,7 +234,7 @@ def _page(
     status: int = HTTPStatus.OK,
     **context: Any,
 ) -> Response:
-    settings = get_services(request).settings
+    settings = services_of(request).settings
     context |= {"viewer": viewer, "temporal_ui": settings.temporal_ui_url}
     return templates.TemplateResponse(request, template, context, status_code=status)
 
@@ -286,7 +286,7 @@ def _refuse_cross_site(request: Request) -> None:
 
 
 def _set_session(response: Response, request: Request, sessions: Sessions, cookie: str) -> None:
-    settings = get_services(request).settings
+    settings = services_of(request).settings
     response.set_cookie(
         COOKIE,
         cookie,

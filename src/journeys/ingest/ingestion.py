@@ -25,6 +25,7 @@ from journeys.engine.entry import JOURNEY_PAUSED, early_refusal
 from journeys.events import TriggerEvent
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.dispatch import Dispatched, Dispatcher
+from journeys.ingest.group_commit import GroupCommit
 from journeys.problems import Problem
 from journeys.routing import LiveJourney
 from journeys.store.db import transaction
@@ -86,7 +87,11 @@ class Rejected(Exception):
 
 
 class EventLedger:
-    """Event ids accepted within the window, kept in the store (shared by every API process)."""
+    """Event ids accepted within the window, kept in the store (shared by every API process).
+
+    Claims and completions of concurrent events share transactions (group commit): two
+    writes an event, but not two commits an event.
+    """
 
     def __init__(
         self,
@@ -97,11 +102,13 @@ class EventLedger:
         self._engine = engine
         self._window = window
         self._clock = clock
+        self._writes = GroupCommit(engine)
         self._retrying: set[asyncio.Task[None]] = set()  # completions waiting for the store
 
     async def claim(self, event_id: str, trigger: str) -> Claim:
-        return await asyncio.to_thread(
-            self._run, claim_event, event_id, trigger, self._clock(), self._window
+        now = self._clock()
+        return await self._writes.run(
+            lambda session: claim_event(session, event_id, trigger, now, self._window), event_id
         )
 
     async def complete(self, event: TriggerEvent, late_goals: list[LiveJourney]) -> None:
@@ -120,7 +127,7 @@ class EventLedger:
             complete_event(session, event.event_id)
 
         try:
-            await asyncio.to_thread(self._run, write)
+            await self._writes.run(write, event.event_id)
         except SQLAlchemyError as error:
             log.warning(
                 "event %s acted; recording it waits for the store: %s", event.event_id, error
@@ -135,7 +142,7 @@ class EventLedger:
         while True:
             await asyncio.sleep(delay)
             try:
-                await asyncio.to_thread(self._run, write)
+                await self._writes.run(write, event_id)
             except SQLAlchemyError as error:
                 if asyncio.get_running_loop().time() > deadline:
                     log.error("event %s acted but could not be recorded: %s", event_id, error)
@@ -145,7 +152,7 @@ class EventLedger:
                 return
 
     async def release(self, event_id: str) -> None:
-        await asyncio.to_thread(self._run, release_event, event_id)
+        await self._writes.run(lambda session: release_event(session, event_id), event_id)
 
     def record_refusals(self, event: TriggerEvent, refusals: list[Refusal]) -> None:
         with transaction(self._engine) as session:
