@@ -3,11 +3,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian's Chromium drives the dashboard's browser tests; apt needs root (or sudo).
+# Debian's Chromium drives the dashboard's browser tests, and wrk the benchmarks' HTTP load;
+# apt needs root (or sudo).
 CHROMIUM := /usr/bin/chromium
+WRK      := /usr/bin/wrk
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test lint fmt lock clean
+.PHONY: install run test bench lint fmt lock clean
 
 install: $(STAMP)
 
@@ -24,18 +26,21 @@ run: install ## The whole product on this machine: Temporal, worker, API, outbox
 test: install $(CHROMIUM) ## Every test: unit, store (SQLite and PostgreSQL), workflow, API, browser, end to end.
 	$(BIN)/pytest
 
+bench: install $(WRK) ## The benchmarks of BENCHMARKS.md, its figures rewritten (about 30 minutes; run it alone).
+	$(BIN)/python -m bench --write BENCHMARKS.md
+
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 fmt: install
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
 
-$(CHROMIUM):
-	$(SUDO) apt-get install -y --no-install-recommends chromium \
-	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+$(CHROMIUM) $(WRK):
+	$(SUDO) apt-get install -y --no-install-recommends $(@F) \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $(@F))
 
 lock: install
 	$(BIN)/python -m pip freeze --exclude-editable --exclude pip > constraints.txt

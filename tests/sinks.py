@@ -13,7 +13,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -52,7 +52,7 @@ class SmtpSink:
             self.messages.append(message)
         return "250 Message accepted for delivery"
 
-    def start(self) -> SmtpSink:
+    def start(self) -> Self:
         self._controller.start()
         self._started = True
         return self

@@ -1,0 +1,143 @@
+"""`python -m bench`: run the benchmarks, print the figures, write bench/results/latest.*.
+
+Benchmarks 1, 2, 3 and 5 share one stack; the waiting-capacity benchmark gets a fresh one,
+so that its "empty system" is empty. See `--help` for bigger runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bench import machine, report
+from bench.capacity import capacity
+from bench.context import Bench, Options
+from bench.ingestion import fan_out, ingestion, unmatched
+from bench.latency import latency
+from bench.stack import ROOT, Stack
+
+RESULTS = Path(__file__).parent / "results"
+ON_SHARED_STACK: dict[str, Callable[[Bench], Awaitable[dict[str, Any]]]] = {
+    # The one that does not touch Temporal first, while the server is still idle.
+    "unmatched": unmatched,
+    "ingestion": ingestion,
+    "latency": latency,
+    "fan_out": fan_out,
+}
+ALL = [*ON_SHARED_STACK, "capacity"]
+
+
+def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", default=",".join(ALL), help=f"some of: {','.join(ALL)}")
+    parser.add_argument("--seconds", type=float, default=10, help="each load phase (10)")
+    parser.add_argument("--connections", type=int, default=32, help="requests in flight (32)")
+    parser.add_argument("--rounds", type=int, default=2, help="gateway/SDK alternations (2)")
+    parser.add_argument("--rates", default="10,50,100", help="latency: events a second")
+    parser.add_argument("--latency-seconds", type=float, default=20, help="at each rate (20)")
+    parser.add_argument("--waiting", type=int, default=10_000, help="runs left waiting")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a JOURNEYS_* setting for the worker and the API, to try a tuning",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the data dirs in /tmp")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--write",
+        type=Path,
+        metavar="BENCHMARKS.md",
+        help="also replace the figures between the markers of this file",
+    )
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(chosen) - set(ALL)
+    if unknown:
+        parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
+    settings = dict(item.split("=", 1) for item in args.set)
+    options = Options(
+        seconds=args.seconds,
+        connections=args.connections,
+        rounds=args.rounds,
+        latency_rates=tuple(int(rate) for rate in args.rates.split(",")),
+        latency_seconds=args.latency_seconds,
+        waiting=args.waiting,
+        env={f"JOURNEYS_{k.upper().removeprefix('JOURNEYS_')}": v for k, v in settings.items()},
+        keep=args.keep,
+    )
+    return options, chosen, args.write, args.output
+
+
+async def run(options: Options, chosen: list[str]) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    shared = [name for name in ON_SHARED_STACK if name in chosen]
+    if shared:
+        with Stack.start(options.env, keep=options.keep) as stack:
+            bench = await Bench.on(stack, options)
+            for name in shared:
+                await _one(name, partial(ON_SHARED_STACK[name], bench), results, errors)
+    if "capacity" in chosen:
+        await _one("capacity", partial(capacity, options), results, errors)
+    return {"results": results, "errors": errors}
+
+
+async def _one(
+    name: str,
+    benchmark: Callable[[], Awaitable[dict[str, Any]]],
+    results: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    """Run one benchmark; a failure is reported with the others' figures, not instead."""
+    print(f"-- {name} ...", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    try:
+        results[name] = await benchmark()
+    except Exception as error:
+        traceback.print_exc()
+        errors[name] = f"{type(error).__name__}: {error}"
+    print(f"-- {name}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str]) -> int:
+    if shutil.which("wrk") is None:
+        print("wrk is missing: `make bench` installs it (apt-get install wrk)", file=sys.stderr)
+        return 2
+    options, chosen, benchmarks_md, output = parse(argv)
+    began = time.monotonic()
+    info = machine.describe()
+    outcome = asyncio.run(run(options, chosen))
+    document = {
+        "machine": info,
+        "options": {**vars(options), "benchmarks": chosen},
+        "seconds": round(time.monotonic() - began),
+        **outcome,
+    }
+    text = report.markdown(document)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=2) + "\n")
+    output.with_suffix(".md").write_text(text + "\n")
+    print(text)
+    print(f"(written to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output})")
+    if benchmarks_md is not None:
+        report.write_into(benchmarks_md, text)
+    sys.stdout.flush()
+    # temporalio 1.35 can abort at interpreter exit after many concurrent calls (see
+    # shared/reference/temporal-notes.md); every figure is written by now.
+    os._exit(1 if outcome["errors"] else 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

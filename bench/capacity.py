@@ -1,0 +1,84 @@
+"""Waiting capacity: many runs waiting on a trigger, on a stack of their own.
+
+Ingestion is measured on the empty stack, then again once `--waiting` runs wait; memory
+of every process and the stores' size on disk are taken at both points. Continue events
+on the full stack go to the waiting runs in turn, far more than the worker keeps in its
+cache: each one makes the worker rebuild its run from history, as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bench import procs
+from bench.context import Bench, Options
+from bench.figures import Rate, ratio
+from bench.ingestion import NO_MATCH, START, seed_waiting
+from bench.load import Events
+from bench.stack import Stack
+
+
+async def _ingestion(bench: Bench, pool_prefix: str | None, pool: int) -> dict[str, Rate]:
+    """A start phase (new contacts) and a continue phase (pings to `pool` waiting runs)."""
+    tag = bench.tag("cap")
+    start = bench.gateway(Events("bench.start", f"{tag}-", START))
+    await bench.settle()
+    if pool_prefix is None:  # the runs the start phase just made (wrk thread 0's contacts)
+        pool_prefix, pool = f"{tag}-0-", start.operations
+    ping = bench.gateway(Events("bench.ping", pool_prefix, NO_MATCH, pool=pool))
+    await bench.settle()
+    return {"start": start, "continue": ping}
+
+
+def _footprint(bench: Bench) -> dict[str, Any]:
+    return {
+        "rss_mb": {name: round(procs.rss_mb(pid), 1) for name, pid in bench.stack.pids.items()},
+        "store_mb": bench.stack.store_mb(),
+    }
+
+
+async def _until_waiting(bench: Bench, count: int, within: float) -> float:
+    """Seconds until `count` bench-wait runs wait (the worker has entered them all)."""
+    started = time.monotonic()
+    while await bench.waiting("bench-wait") < count:
+        if time.monotonic() - started > within:
+            break
+        await asyncio.sleep(2)
+    return round(time.monotonic() - started, 1)
+
+
+async def capacity(options: Options) -> dict[str, Any]:
+    with Stack.start(options.env, keep=options.keep) as stack:
+        bench = await Bench.on(stack, options)
+        await bench.settle()
+        empty = await _ingestion(bench, None, 0)
+        before = _footprint(bench)
+        baseline = await bench.waiting("bench-wait")
+        began = time.monotonic()
+        seeded = await seed_waiting(bench, "held", options.waiting)
+        entered_after = await _until_waiting(
+            bench, baseline + options.waiting, within=max(600.0, options.waiting / 10)
+        )
+        await bench.settle()
+        held = await bench.waiting("bench-wait")
+        full = _footprint(bench)
+        loaded = await _ingestion(bench, "held", options.waiting)
+        after = _footprint(bench)
+        return {
+            "waiting_runs": held,
+            "requested": options.waiting,
+            "seeded_per_second": round(seeded.per_second, 1),
+            "all_waiting_after_s": round(time.monotonic() - began, 1),
+            "entered_within_s": entered_after,
+            "empty": {name: rate.as_dict() for name, rate in empty.items()},
+            "full": {name: rate.as_dict() for name, rate in loaded.items()},
+            "ratio": {name: ratio(loaded[name], empty[name]) for name in empty},
+            "footprint_empty": before,
+            "footprint_full": full,
+            "footprint_after_load": after,
+            "worker_rss_peak_mb": max(
+                before["rss_mb"]["worker"], full["rss_mb"]["worker"], after["rss_mb"]["worker"]
+            ),
+        }

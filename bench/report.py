@@ -1,0 +1,259 @@
+"""Results as markdown tables, and the figures section of BENCHMARKS.md regenerated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+START_MARK = "<!-- bench:results:start -->"
+END_MARK = "<!-- bench:results:end -->"
+
+# Customer Insights - Journeys, documented limits (shared/reference).
+CIJ_PER_SECOND = 2500 / 60
+CIJ_P90_MS = 3 * 60_000
+CIJ_P95_MS = 5 * 60_000
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def _lat(rate: dict[str, Any]) -> str:
+    return f"{_n(rate['p50_ms'])} / {_n(rate['p95_ms'])} / {_n(rate['p99_ms'])}"
+
+
+def _cpu(rate: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {percent:.0f}" for name, percent in rate["cpu_percent"].items())
+
+
+def machine(info: dict[str, Any]) -> list[str]:
+    return [
+        f"Run {info['date']} on {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, "
+        f"{info['os']}; Python {info['python']}, temporalio {info['temporalio']}, "
+        f"{info['temporal_cli']}, FastAPI {info['fastapi']}, uvicorn {info['uvicorn']}, "
+        f"{info['wrk']}. Load average before the run: {info['load_average']}.",
+        "",
+    ]
+
+
+def ingestion(result: dict[str, Any]) -> list[str]:
+    rows = []
+    for name, label in (("start", "start (signal-with-start)"), ("continue", "continue (signal)")):
+        figures = result[name]
+        rows.append(
+            [
+                label,
+                _n(figures["gateway"]["per_second"]),
+                _n(figures["sdk"]["per_second"]),
+                f"{figures['ratio']:.2f}",
+                verdict(figures["ratio"] >= 0.95),
+                _lat(figures["gateway"]),
+                _lat(figures["sdk"]),
+                _cpu(figures["gateway"]),
+            ]
+        )
+    header = [
+        "events",
+        "gateway /s",
+        "SDK /s",
+        "ratio",
+        "target >= 0.95",
+        "gateway p50/p95/p99 ms",
+        "SDK p50/p95/p99 ms",
+        "CPU % (gateway phase)",
+    ]
+    return ["### 1. Ingestion", "", *_table(header, rows)]
+
+
+def latency(result: dict[str, Any]) -> list[str]:
+    rows = []
+    for run in result["rates"]:
+        target = ""
+        if run["target_per_second"] == 50:
+            target = verdict(run["p99_ms"] < 1000 and run["delivered"] == run["sent"])
+        rows.append(
+            [
+                run["target_per_second"],
+                _n(run["achieved_per_second"]),
+                f"{run['delivered']} / {run['sent']}",
+                _n(run["p50_ms"]),
+                _n(run["p90_ms"]),
+                _n(run["p95_ms"]),
+                _n(run["p99_ms"]),
+                _n(run["max_ms"]),
+                f"{_n(run['http']['p50_ms'])} / {_n(run['http']['p99_ms'])}",
+                target,
+            ]
+        )
+    header = [
+        "events /s",
+        "sent /s",
+        "emails / events",
+        "p50 ms",
+        "p90 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "HTTP answer p50 / p99 ms",
+        "target p99 < 1 s at 50/s",
+    ]
+    retried = sum(run.get("retried", 0) for run in result["rates"])
+    note = (
+        [f"{retried} POSTs were sent again after the server closed a kept-alive connection.", ""]
+        if retried
+        else []
+    )
+    title = "### 2. Latency, trigger POST to email accepted by SMTP"
+    return [title, "", *_table(header, rows), *note]
+
+
+def unmatched(result: dict[str, Any]) -> list[str]:
+    gateway, bare = result["gateway"], result["bare_fastapi"]
+    rows = [
+        [
+            "gateway (authenticated, validated)",
+            _n(gateway["per_second"]),
+            _lat(gateway),
+            _cpu(gateway),
+            verdict(gateway["per_second"] >= 3000),
+        ],
+        ["bare FastAPI endpoint (ceiling)", _n(bare["per_second"]), _lat(bare), _cpu(bare), ""],
+    ]
+    header = ["", "events /s", "p50/p95/p99 ms", "CPU %", "target >= 3,000/s"]
+    return [
+        "### 3. Events that match no journey",
+        "",
+        *_table(header, rows),
+        f"Gateway / bare endpoint: {result['ratio_to_bare']:.2f}.",
+        "",
+    ]
+
+
+def capacity(result: dict[str, Any]) -> list[str]:
+    empty, full = result["footprint_empty"], result["footprint_full"]
+    after = result["footprint_after_load"]
+    worker_peak = result["worker_rss_peak_mb"]
+    rows = [
+        [
+            "start events /s",
+            _n(result["empty"]["start"]["per_second"]),
+            _n(result["full"]["start"]["per_second"]),
+            f"{result['ratio']['start']:.2f}",
+            verdict(result["ratio"]["start"] >= 0.8),
+        ],
+        [
+            "continue events /s",
+            _n(result["empty"]["continue"]["per_second"]),
+            _n(result["full"]["continue"]["per_second"]),
+            f"{result['ratio']['continue']:.2f}",
+            verdict(result["ratio"]["continue"] >= 0.8),
+        ],
+    ]
+    for name in ("worker", "api", "temporal"):
+        peak = max(full["rss_mb"][name], after["rss_mb"][name])
+        target = verdict(worker_peak <= 500) if name == "worker" else ""
+        rows.append([f"{name} RSS MB", _n(empty["rss_mb"][name]), _n(peak), "", target])
+    for name, label in (("journeys_db", "Journeys store MB"), ("temporal_db", "Temporal store MB")):
+        rows.append([label, _n(empty["store_mb"][name]), _n(after["store_mb"][name]), "", ""])
+    header = ["", "empty", f"{result['waiting_runs']:,} waiting", "full / empty", "target"]
+    return [
+        "### 4. Waiting capacity",
+        "",
+        *_table(header, rows),
+        f"{result['requested']:,} runs started at {_n(result['seeded_per_second'])}/s; all "
+        f"waiting {result['all_waiting_after_s']:.0f} s after the first start. Target: worker "
+        "RSS <= 500 MB, ingestion within 20 %.",
+        "",
+    ]
+
+
+def fan_out(result: dict[str, Any]) -> list[str]:
+    gateway, sdk = result["gateway"], result["sdk"]
+    count = result["journeys_per_event"]
+    rows = [
+        ["gateway", _n(gateway["per_second"]), _n(gateway["per_second"] * count), _lat(gateway)],
+        [
+            "SDK (ten calls at once)",
+            _n(sdk["per_second"]),
+            _n(sdk["per_second"] * count),
+            _lat(sdk),
+        ],
+    ]
+    header = ["", "events /s", "runs started /s", "p50/p95/p99 ms per event"]
+    return [
+        f"### 5. Fan-out: one event starts {count} journeys",
+        "",
+        *_table(header, rows),
+        f"Gateway / SDK: {result['ratio']:.2f}.",
+        "",
+    ]
+
+
+def commercial(results: dict[str, Any]) -> list[str]:
+    rows = []
+    if "ingestion" in results:
+        start = results["ingestion"]["start"]["gateway"]["per_second"]
+        rows.append(
+            [
+                "trigger throughput",
+                "2,500 / min (~42 / s)",
+                f"{_n(start * 60)} / min ({_n(start)} / s) new runs",
+                f"{start / CIJ_PER_SECOND:.1f} x",
+            ]
+        )
+    if "latency" in results:
+        for run in results["latency"]["rates"]:
+            if run["target_per_second"] >= CIJ_PER_SECOND:
+                rows.append(
+                    [
+                        f"trigger to email at {run['target_per_second']} / s",
+                        "P90 < 3 min, P95 < 5 min (at 42 / s)",
+                        f"P90 {_n(run['p90_ms'])} ms, P95 {_n(run['p95_ms'])} ms",
+                        f"{CIJ_P95_MS / max(run['p95_ms'], 1):,.0f} x faster at P95",
+                    ]
+                )
+                break
+    if not rows:
+        return []
+    header = ["", "Customer Insights - Journeys (documented)", "Journeys (this run)", ""]
+    return ["### Against the commercial limits", "", *_table(header, rows)]
+
+
+SECTIONS = {
+    "ingestion": ingestion,
+    "latency": latency,
+    "unmatched": unmatched,
+    "capacity": capacity,
+    "fan_out": fan_out,
+}
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = machine(report["machine"])
+    for name, render in SECTIONS.items():
+        if name in report["results"]:
+            lines += render(report["results"][name])
+        elif name in report.get("errors", {}):
+            lines += [f"### {name}: failed", "", f"    {report['errors'][name]}", ""]
+    lines += commercial(report["results"])
+    return "\n".join(lines)
+
+
+def write_into(document: Path, text: str) -> None:
+    """Replace the figures between the markers of `document` (BENCHMARKS.md)."""
+    content = document.read_text()
+    before, found, rest = content.partition(START_MARK)
+    _, found_end, after = rest.partition(END_MARK)
+    if not (found and found_end):
+        raise ValueError(f"{document} has no {START_MARK} ... {END_MARK} markers")
+    document.write_text(f"{before}{START_MARK}\n{text.rstrip()}\n{END_MARK}{after}")

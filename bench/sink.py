@@ -1,0 +1,35 @@
+"""The SMTP sink of the tests, noting when each message was accepted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Collection
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.sinks import SmtpSink
+
+
+class TimedSmtpSink(SmtpSink):
+    """Keeps the moment (time.perf_counter) each recipient's message was accepted.
+
+    Only the arrival time is kept, not the message: a latency run sends thousands.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accepted_at: dict[str, float] = {}
+        self._times = threading.Lock()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        now = time.perf_counter()
+        with self._times:
+            for recipient in envelope.rcpt_tos:
+                self.accepted_at.setdefault(recipient, now)
+        return "250 Message accepted for delivery"
+
+    def arrived(self, recipients: Collection[str]) -> int:
+        """How many of these recipients got their message."""
+        with self._times:
+            return sum(r in self.accepted_at for r in recipients)
