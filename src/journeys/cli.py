@@ -301,15 +301,16 @@ def api(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Default: JOURNEYS_API_PORT or 8000.")] = None,
 ) -> None:
-    """Run the HTTP gateway (configured from the environment)."""
+    """Run the HTTP gateway (configured from the environment), in JOURNEYS_API_PROCESSES
+    processes."""
     import uvicorn
 
-    from api.app import create_app
-
     settings = _service_settings(api_host=host, api_port=port)
-    _logging(settings, "journeys-api")
     uvicorn.run(
-        create_app(settings),
+        # By name: each process builds its own app (and its logging), as uvicorn's workers do.
+        "api.main:serve_app",
+        factory=True,
+        workers=settings.api_processes,
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level,

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_processes: int = Field(
+        default=1,
+        ge=1,
+        description="Processes serving the API's port: one per core the gateway may use.",
+    )
 
     # `journeys dev` only: where it runs the Temporal dev server, and what it applies.
     temporal_port: int = 7233

@@ -1,0 +1,55 @@
+"""`journeys api` in several processes (JOURNEYS_API_PROCESSES): they share its port, each
+with its own app, and stop together."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench.procs import children
+from journeys.store.db import migrate
+from tests.faults.processes import journeys_api
+from tests.sinks import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def serving(pid: int) -> list[int]:
+    """The processes under the API's that run its app (not multiprocessing's helpers)."""
+    return [
+        child
+        for child in children(pid)
+        if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def test_the_api_serves_one_port_from_several_processes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'journeys.db'}"
+    migrate(url)
+    env = {
+        **os.environ,
+        "JOURNEYS_DATABASE_URL": url,
+        "JOURNEYS_SIGNING_SECRET": "processes-secret",
+        "JOURNEYS_API_KEY": "processes-admin-key",
+        "JOURNEYS_API_PROCESSES": "2",
+        # Nothing listens there: the API starts all the same (its client connects lazily).
+        "JOURNEYS_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+    }
+    port = free_port()
+    api = journeys_api(tmp_path, env, port).start()
+    try:
+        assert api.process is not None
+        assert len(serving(api.process.pid)) == 2
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": "Bearer processes-admin-key"},
+        ) as client:
+            for _ in range(20):  # new connections, spread over the processes by the kernel
+                answer = client.get("/v1/triggers", headers={"Connection": "close"})
+                assert answer.status_code == 200, answer.text
+    finally:
+        api.stop()
+    assert api.process is not None and api.process.returncode is not None
