@@ -15,28 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.faults.definitions import ORDER, RECEIPT, bundle
 from tests.faults.processes import ThrowawayPostgres
 from tests.faults.stack import FaultStack, fault_stack
 from tests.sinks import HttpSink, SmtpSink, wait_until
 
 pytestmark = pytest.mark.faults
 
-DEFINITIONS = """\
-kind: Trigger
-name: faults.order
-type: custom
-audience: contact
-attributes:
-  - {name: order_id, type: text, required: true}
----
-kind: Journey
-id: receipt
-name: One email per order
-start: {trigger: faults.order}
-reentry: always
-steps:
-  - {id: thanks, email: {subject: "Order {{ trigger.order_id }}", text: "Thanks."}}
-"""
+DEFINITIONS = bundle(ORDER, RECEIPT)
 CONTACTS = 150  # more than the producers get through: they stop when told
 PRODUCERS = 4
 

@@ -8,29 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.definitions import GREET, SIGNUP, bundle
 from tests.faults.smtp_faults import RefusingSmtp
 from tests.faults.stack import FaultStack, fault_stack
 from tests.sinks import HttpSink, SmtpSink, wait_until
 
 pytestmark = pytest.mark.faults
 
-DEFINITIONS = """\
-kind: Trigger
-name: faults.signup
-type: custom
-audience: contact
-attributes: []
----
-kind: Journey
-id: greet
-name: Greet
-start: {trigger: faults.signup}
-steps:
-  - id: hello
-    email: {subject: "Hello {{ contact.first_name }}", text: "Hello."}
-  - id: text
-    sms: {text: "Hi {{ contact.first_name }}"}
-"""
+DEFINITIONS = bundle(SIGNUP, GREET)
 
 
 @pytest.fixture

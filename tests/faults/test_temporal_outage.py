@@ -13,31 +13,20 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.faults.definitions import ORDER, RECEIPT, SIGNUP, bundle
 from tests.faults.stack import FaultStack, fault_stack
 from tests.sinks import HttpSink, SmtpSink, wait_until
 
 pytestmark = pytest.mark.faults
 
-DEFINITIONS = """\
-kind: Trigger
-name: faults.signup
-type: custom
-audience: contact
-attributes: []
----
+PING = """\
 kind: Trigger
 name: faults.ping
 type: custom
 audience: contact
 attributes: []
----
-kind: Trigger
-name: faults.order
-type: custom
-audience: contact
-attributes:
-  - {name: order_id, type: text, required: true}
----
+"""
+LISTEN = """\
 kind: Journey
 id: listen
 name: Waits for a ping
@@ -47,7 +36,8 @@ steps:
     wait_for: {trigger: faults.ping, within: PT1H}
     then:
       - {id: pong, sms: {text: "pong"}}
----
+"""
+NAP = """\
 kind: Journey
 id: nap
 name: Sleeps a little
@@ -55,15 +45,8 @@ start: {trigger: faults.signup}
 steps:
   - {id: rest, wait: PT3S}
   - {id: awake, email: {subject: "Rested", text: "Rested."}}
----
-kind: Journey
-id: receipt
-name: One email per order
-start: {trigger: faults.order}
-reentry: always
-steps:
-  - {id: thanks, email: {subject: "Order {{ trigger.order_id }}", text: "Thanks."}}
 """
+DEFINITIONS = bundle(SIGNUP, PING, ORDER, LISTEN, NAP, RECEIPT)
 
 
 @pytest.fixture

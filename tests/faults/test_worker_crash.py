@@ -16,29 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.definitions import GREET, SIGNUP, bundle
 from tests.faults.smtp_faults import Stall, StallingSmtpSink
 from tests.faults.stack import FaultStack, fault_stack
 from tests.sinks import HttpSink, wait_until
 
 pytestmark = pytest.mark.faults
 
-DEFINITIONS = """\
-kind: Trigger
-name: faults.signup
-type: custom
-audience: contact
-attributes: []
----
-kind: Journey
-id: greet
-name: Greet
-start: {trigger: faults.signup}
-steps:
-  - id: hello
-    email: {subject: "Hello {{ contact.first_name }}", text: "Hello."}
-  - id: text
-    sms: {text: "Hi {{ contact.first_name }}"}
-"""
+DEFINITIONS = bundle(SIGNUP, GREET)
 # A killed attempt is retried once Temporal sees it gone: after the send activity's
 # start-to-close timeout (60 s), there being no heartbeat to miss sooner.
 TAKEOVER_SECONDS = 120
