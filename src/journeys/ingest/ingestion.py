@@ -89,8 +89,8 @@ class Rejected(Exception):
 class EventLedger:
     """Event ids accepted within the window, kept in the store (shared by every API process).
 
-    Claims and completions of concurrent events share transactions (group commit): two
-    writes an event, but not two commits an event.
+    Claims and completions of concurrent events share transactions (group commit): each
+    event writes twice, but concurrent events share the commits.
     """
 
     def __init__(
