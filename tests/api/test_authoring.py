@@ -121,6 +121,39 @@ steps:
     assert titles.count(split.split()[0].upper()) == 1
 
 
+async def test_a_message_or_webhook_that_cannot_render_fails_and_the_run_goes_on(
+    stack: Stack, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    """A template that passes the checks but fails on the data (arithmetic on a missing
+    value) fails its message or webhook at once, with the reason: no day of retries."""
+    await publish(
+        stack,
+        f"""
+kind: Journey
+id: unrenderable
+name: Arithmetic on a missing value
+start: {{trigger: order.placed}}
+steps:
+  - {{id: mail, email: {{subject: "Points", text: "You have {{{{ contact.points + 1 }}}}"}}}}
+  - id: hook
+    webhook: {{url: "{http_sink.url}/points", body: {{n: "{{{{ contact.points * 2 }}}}"}}}}
+  - {{id: fine, email: {{subject: "Still here", text: "Thanks."}}}}
+""",
+    )
+    contact_id = await contact(stack)
+    fired = await stack.fire("order.placed", contact_id=contact_id, attributes={"order_id": "o1"})
+    assert "unrenderable" in fired.json()["started"]
+    handle = temporal_env.client.get_workflow_handle(f"journey/unrenderable/{contact_id}")
+    assert (await outcome_of(handle))["status"] == "completed"
+
+    steps = await history(stack, "unrenderable", contact_id)
+    failed = [detail for step, what, detail in steps if step == "mail" and what == "failed"]
+    assert failed and "cannot render the template" in str(failed[0])
+    assert http_sink.posted_to("/points") == []  # never called with half a body
+    subjects = [m["Subject"] for m in smtp_sink.to(f"{contact_id}@example.com")]
+    assert subjects == ["Still here"]
+
+
 async def test_a_run_finishes_on_the_version_it_entered_with(
     stack: Stack, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink
 ) -> None:
