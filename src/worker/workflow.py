@@ -8,9 +8,10 @@ the history grows long, carrying the interpreter's state over whole.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
@@ -80,6 +81,16 @@ SEND_ACTIVITY: ActivityOptions = {
 }
 # Activating a trigger waits for Temporal itself: retry as long as the store would be.
 ACTIVATE_ACTIVITY: ActivityOptions = STORE_ACTIVITY
+# The store-only activities (load the contact, record the entry, the run's events, its
+# outcome) run as local activities: in the worker that holds the run, inside its workflow
+# task, leaving one marker in the history instead of a task-queue round trip and three
+# events. They are short, idempotent and need nothing but the store, which is what local
+# activities are for; on the embedded server this was most of a run's cost. Runs started
+# before this change hold them as activities in their histories and keep doing so.
+LOCAL_STORE_ACTIVITIES = "store-activities-local"
+_Request = TypeVar("_Request")
+_Result = TypeVar("_Result")
+
 SENDERS = {
     Channel.EMAIL: JourneyActivities.send_email,
     Channel.SMS: JourneyActivities.send_sms,
@@ -155,14 +166,12 @@ class JourneyWorkflow:
     # -- commands -----------------------------------------------------------------------
 
     async def _load_contact(self) -> ContactLoaded:
-        contact = await workflow.execute_activity_method(
-            JourneyActivities.load_contact, self._run.state.contact_id, **STORE_ACTIVITY
-        )
+        contact = await self._store(JourneyActivities.load_contact, self._run.state.contact_id)
         return ContactLoaded(contact)
 
     async def _enter(self, refusal: str | None) -> EntryDecided:
         state = self._run.state
-        decision = await workflow.execute_activity_method(
+        decision = await self._store(
             JourneyActivities.enter_journey,
             EntryRequest(
                 journey_id=state.journey_id,
@@ -176,7 +185,6 @@ class JourneyWorkflow:
                 refusal=refusal,
                 at=workflow.now(),
             ),
-            **STORE_ACTIVITY,
         )
         return EntryDecided(decision.admitted, decision.reason)
 
@@ -260,7 +268,7 @@ class JourneyWorkflow:
         first, entries = state.unrecorded()
         if not entries:
             return
-        await workflow.execute_activity_method(
+        await self._store(
             JourneyActivities.record_run_events,
             RunEventsRequest(
                 instance_id=state.instance_id,
@@ -270,7 +278,6 @@ class JourneyWorkflow:
                 first_seq=first,
                 entries=entries,
             ),
-            **STORE_ACTIVITY,
         )
         state.recorded = first + len(entries)
 
@@ -278,7 +285,7 @@ class JourneyWorkflow:
         state = self._run.state
         if not state.entered:
             return  # the ledger recorded the refusal when it made it
-        await workflow.execute_activity_method(
+        await self._store(
             JourneyActivities.record_outcome,
             OutcomeRequest(
                 instance_id=state.instance_id,
@@ -287,8 +294,15 @@ class JourneyWorkflow:
                 at=outcome.at,
                 goal_reached_at=state.goal_reached_at,
             ),
-            **STORE_ACTIVITY,
         )
+
+    async def _store(
+        self, activity: Callable[[Any, _Request], _Result], request: _Request
+    ) -> _Result:
+        """Run a store-only activity: local for runs started since LOCAL_STORE_ACTIVITIES."""
+        if workflow.patched(LOCAL_STORE_ACTIVITIES):
+            return await workflow.execute_local_activity_method(activity, request, **STORE_ACTIVITY)
+        return await workflow.execute_activity_method(activity, request, **STORE_ACTIVITY)
 
     async def _sleep(self, until: datetime | None) -> Woke:
         """Sleep until `until` (or without end), until the interpreter can act, until a signal

