@@ -69,7 +69,7 @@ def wrk(
         str(WRK_SCRIPT),
         base_url + events.path,
     ]
-    with procs.measured(pids) as usage:
+    with procs.measured(pids, ended_children="wrk") as usage:
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     found = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
     if not found:

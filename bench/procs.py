@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import os
+import resource
 import time
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.faults.processes import children
+
 _TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def children(parent: int) -> list[int]:
-    """The processes whose parent is `parent`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # it ended while we looked
-        # The command name is in parentheses and may hold spaces: split after it.
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-            found.append(int(entry.name))
-    return found
 
 
 def command_line(pid: int) -> list[str]:
@@ -71,6 +58,11 @@ def _own_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def _ended_children_cpu_seconds() -> float:
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ended.ru_utime + ended.ru_stime
+
+
 @dataclass
 class Usage:
     """CPU used by each process over a phase, as a percentage of one core."""
@@ -80,14 +72,20 @@ class Usage:
 
 
 @contextmanager
-def measured(pids: Mapping[str, int]) -> Iterator[Usage]:
-    """CPU of each process over the block, and its memory at the end."""
+def measured(pids: Mapping[str, int], ended_children: str | None = None) -> Iterator[Usage]:
+    """CPU of each process over the block, and its memory at the end; with
+    `ended_children`, also that of this process's children that ended in the block (the
+    load generator), under that name."""
     usage = Usage()
     apart = set(pids.values())  # each named process counts for itself, not its parent
     started = time.monotonic()
     before = {name: cpu_seconds(pid, apart - {pid}) for name, pid in pids.items()}
+    children_before = _ended_children_cpu_seconds()
     yield usage
     elapsed = time.monotonic() - started
+    if ended_children is not None:
+        used = _ended_children_cpu_seconds() - children_before
+        usage.cpu_percent[ended_children] = round(100 * used / elapsed, 1)
     for name, pid in pids.items():
         used = cpu_seconds(pid, apart - {pid}) - before[name]
         usage.cpu_percent[name] = round(100 * used / elapsed, 1)

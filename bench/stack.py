@@ -13,7 +13,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from bench import procs
 from bench.sink import TimedSmtpSink
 from journeys.settings import Settings
 from journeys.temporal.client import connect
+from tests.faults.processes import children, journeys_dev_command
 from tests.sinks import free_port
 
 ROOT = Path(__file__).parents[1]
@@ -61,28 +61,15 @@ class Stack:
         sink = TimedSmtpSink().start()
         api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
         admin_key = "jk_bench_" + secrets.token_urlsafe(16)
-        command = [
-            sys.executable,
-            "-m",
-            "journeys",
-            "dev",
-            "--data-dir",
-            str(data_dir),
-            "--api-port",
-            str(api_port),
-            "--temporal-port",
-            str(temporal_port),
-            "--ui-port",
-            str(ui_port),
-            "--smtp-host",
-            "127.0.0.1",
-            "--smtp-port",
-            str(sink.port),
-            "--api-key",
-            admin_key,
-            "--workflows",
-            str(WORKFLOWS),
-        ]
+        command = journeys_dev_command(
+            data_dir,
+            api_port=api_port,
+            temporal_port=temporal_port,
+            ui_port=ui_port,
+            smtp_port=sink.port,
+            workflows=WORKFLOWS,
+            api_key=admin_key,
+        )
         log = (data_dir / "dev.log").open("wb")
         process = subprocess.Popen(
             command,
@@ -123,7 +110,7 @@ class Stack:
 
     def _find_children(self) -> dict[str, int]:
         found: dict[str, int] = {}
-        for pid in procs.children(self.process.pid):
+        for pid in children(self.process.pid):
             line = procs.command_line(pid)
             if Path(line[0]).name == "temporal":
                 found["temporal"] = pid

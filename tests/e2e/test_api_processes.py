@@ -9,9 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.procs import children
 from journeys.store.db import migrate
-from tests.faults.processes import journeys_api
+from tests.faults.processes import children, journeys_api
 from tests.sinks import free_port
 
 pytestmark = pytest.mark.e2e

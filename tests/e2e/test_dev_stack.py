@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.faults.processes import journeys_dev_command
 from tests.sinks import HttpSink, SmtpSink, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -50,26 +51,14 @@ def dev(
         "JOURNEYS_SMS_WEBHOOK_URL": f"{http.url}/sms",
         "JOURNEYS_SIGNING_SECRET": "e2e-secret",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "journeys",
-        "dev",
-        "--data-dir",
-        str(data_dir),
-        "--api-port",
-        str(api_port),
-        "--temporal-port",
-        str(temporal_port),
-        "--ui-port",
-        str(ui_port),
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        str(smtp.port),
-        "--workflows",
-        str(ROOT / "workflows"),
-    ]
+    command = journeys_dev_command(
+        data_dir,
+        api_port=api_port,
+        temporal_port=temporal_port,
+        ui_port=ui_port,
+        smtp_port=smtp.port,
+        workflows=ROOT / "workflows",
+    )
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from journeys.dev.temporal_server import search_attribute_args, sqlite_args, temporal_binary
+from journeys.dev.temporal_server import dev_server_command
 from tests.sinks import free_port, wait_until
 
 ROOT = Path(__file__).parents[2]
@@ -114,20 +114,7 @@ class Child:
 def temporal_server(data_dir: Path) -> Child:
     """The Temporal dev server on a SQLite file, so that it keeps its runs across restarts."""
     port = free_port()
-    args = [
-        temporal_binary(),
-        "server",
-        "start-dev",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--headless",
-        "--log-level",
-        "warn",
-        *sqlite_args(data_dir / "temporal.db"),
-        *search_attribute_args(),
-    ]
+    args = dev_server_command(data_dir / "temporal.db", port)
     server = Child("temporal", args, data_dir / "temporal.log", ready=lambda _: port_open(port))
     server.env["TEMPORAL_PORT"] = str(port)  # read back by `temporal_address`
     return server
@@ -158,6 +145,57 @@ def journeys_api(data_dir: Path, env: dict[str, str], port: int) -> Child:
 
     command = [sys.executable, "-m", "journeys", "api", "--port", str(port)]
     return Child("api", command, data_dir / "api.log", env=env, ready=answering)
+
+
+def journeys_dev_command(
+    data_dir: Path,
+    *,
+    api_port: int,
+    temporal_port: int,
+    ui_port: int,
+    smtp_port: int,
+    workflows: Path,
+    api_key: str | None = None,
+) -> list[str]:
+    """`journeys dev` as a user runs it, on these ports, its mail to an SMTP sink on
+    loopback, applying the definitions in `workflows`."""
+    command = [
+        sys.executable,
+        "-m",
+        "journeys",
+        "dev",
+        "--data-dir",
+        str(data_dir),
+        "--api-port",
+        str(api_port),
+        "--temporal-port",
+        str(temporal_port),
+        "--ui-port",
+        str(ui_port),
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(smtp_port),
+        "--workflows",
+        str(workflows),
+    ]
+    return command + (["--api-key", api_key] if api_key else [])
+
+
+def children(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (Linux, from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # it ended while we looked
+        # The command name is in parentheses and may hold spaces: split after it.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            found.append(int(entry.name))
+    return found
 
 
 class ThrowawayPostgres:

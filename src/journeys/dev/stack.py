@@ -25,7 +25,7 @@ import httpx
 
 from journeys.apply import ApiClient, apply
 from journeys.dev.outbox import Outbox, SmtpCapture
-from journeys.dev.temporal_server import search_attribute_args, sqlite_args, temporal_binary
+from journeys.dev.temporal_server import dev_server_command
 from journeys.settings import Settings
 from journeys.store.db import migrate
 
@@ -105,23 +105,12 @@ class DevStack:
         for port in (settings.temporal_port, settings.ui_port, settings.api_port):
             if _port_open("127.0.0.1", port):
                 raise StartupError(f"port {port} is already in use; choose another with a flag")
-        args = [
-            temporal_binary(),
-            "server",
-            "start-dev",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(settings.temporal_port),
-            "--ui-port",
-            str(settings.ui_port),
-            "--namespace",
-            settings.temporal_namespace,
-            "--log-level",
-            "warn",
-            *sqlite_args(settings.data_dir / "temporal.db"),
-            *search_attribute_args(),
-        ]
+        args = dev_server_command(
+            settings.data_dir / "temporal.db",
+            settings.temporal_port,
+            ui_port=settings.ui_port,
+            namespace=settings.temporal_namespace,
+        )
         log = settings.data_dir / "logs" / "temporal.log"
         self._spawn("temporal", args, dict(os.environ), log=log)
         self._wait("Temporal", lambda: _port_open("127.0.0.1", settings.temporal_port))

@@ -44,3 +44,27 @@ def sqlite_args(database: Path) -> list[str]:
         "--sqlite-pragma",
         "busy_timeout=5000",
     ]
+
+
+def dev_server_command(
+    database: Path, port: int, *, ui_port: int | None = None, namespace: str = "default"
+) -> list[str]:
+    """`temporal server start-dev` on loopback, on a SQLite file, with our search
+    attributes; without `ui_port`, headless."""
+    ui = ["--ui-port", str(ui_port)] if ui_port is not None else ["--headless"]
+    return [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *ui,
+        "--namespace",
+        namespace,
+        "--log-level",
+        "warn",
+        *sqlite_args(database),
+        *search_attribute_args(),
+    ]
