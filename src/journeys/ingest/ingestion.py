@@ -36,7 +36,7 @@ from journeys.store.event_ids import Claim, claim_event, complete_event, purge_e
 # event_ids.ABANDONED_AFTER, which the producer's retries reach in time.
 IN_FLIGHT_RETRY_SECONDS = 2
 # How long a completion the store refused is tried again (see EventLedger.complete).
-COMPLETION_RETRY_SECONDS = 600
+COMPLETION_RETRY = timedelta(minutes=10)
 
 log = logging.getLogger("journeys.ingest")
 
@@ -89,8 +89,8 @@ class Rejected(Exception):
 class EventLedger:
     """Event ids accepted within the window, kept in the store (shared by every API process).
 
-    Claims and completions of concurrent events share transactions (group commit): each
-    event writes twice, but concurrent events share the commits.
+    Claims, refused entries and completions of concurrent events share transactions (group
+    commit): each event writes two or three times, but concurrent events share the commits.
     """
 
     def __init__(
@@ -98,10 +98,12 @@ class EventLedger:
         engine: Engine,
         window: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        completion_retry: timedelta = COMPLETION_RETRY,
     ) -> None:
         self._engine = engine
         self._window = window
         self._clock = clock
+        self._completion_retry = completion_retry.total_seconds()
         self._writes = GroupCommit(engine)
         self._retrying: set[asyncio.Task[None]] = set()  # completions waiting for the store
 
@@ -138,7 +140,7 @@ class EventLedger:
 
     async def _retry(self, write: Callable[[Session], None], event_id: str) -> None:
         delay = 0.5
-        deadline = asyncio.get_running_loop().time() + COMPLETION_RETRY_SECONDS
+        deadline = asyncio.get_running_loop().time() + self._completion_retry
         while True:
             await asyncio.sleep(delay)
             try:
@@ -154,8 +156,10 @@ class EventLedger:
     async def release(self, event_id: str) -> None:
         await self._writes.run(lambda session: release_event(session, event_id), event_id)
 
-    def record_refusals(self, event: TriggerEvent, refusals: list[Refusal]) -> None:
-        with transaction(self._engine) as session:
+    async def record_refusals(self, event: TriggerEvent, refusals: list[Refusal]) -> None:
+        now = self._clock()
+
+        def write(session: Session) -> None:
             for refusal in refusals:
                 record_refusal(
                     session,
@@ -165,8 +169,10 @@ class EventLedger:
                     binding_id=event.binding_id,
                     event_id=event.event_id,
                     reason=refusal.reason,
-                    at=self._clock(),
+                    at=now,
                 )
+
+        await self._writes.run(write, event.event_id)
 
     async def purge(self) -> int:
         return await asyncio.to_thread(self._run, purge_events, self._clock() - self._window)
@@ -248,7 +254,7 @@ class Ingestion:
         try:
             starts, refusals = self._plan(routes.start, event)
             if refusals:
-                await asyncio.to_thread(self._ledger.record_refusals, event, refusals)
+                await self._ledger.record_refusals(event, refusals)
             dispatched = await self._dispatcher.dispatch(event, starts, list(routes.signal))
         except BaseException:
             await self._ledger.release(event.event_id)
