@@ -65,7 +65,10 @@ class Settings(BaseSettings):
     provider_timeout_seconds: float = 10.0
 
     worker_activity_threads: int = Field(
-        default=32, ge=1, description="Activities the worker runs at once."
+        default=32,
+        ge=1,
+        description="Activities the worker runs at once, and as many store calls (local "
+        "activities) beside them: a thread each.",
     )
     worker_metrics_address: str | None = Field(
         default=None,

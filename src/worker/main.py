@@ -103,7 +103,11 @@ def build_worker(
     task_queue: str,
     activities: JourneyActivities,
     executor: ThreadPoolExecutor,
+    slots: int,
 ) -> Worker:
+    """`executor` needs 2 x `slots` threads: `slots` activities and as many local activities
+    (the store-only calls) run at once, each in a thread of its own, so that none waits for
+    a thread while its timeout runs."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -122,7 +126,8 @@ def build_worker(
         ],
         # Activities are synchronous (SQLAlchemy, smtplib, httpx): one thread each.
         activity_executor=executor,
-        max_concurrent_activities=executor._max_workers,
+        max_concurrent_activities=slots,
+        max_concurrent_local_activities=slots,
     )
 
 
@@ -151,9 +156,11 @@ async def run_worker(settings: Settings) -> None:
     try:
         with (
             journey_activities(settings, engine, client) as activities,
-            ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor,
+            ThreadPoolExecutor(max_workers=2 * settings.worker_activity_threads) as executor,
         ):
-            async with build_worker(client, settings.task_queue, activities, executor):
+            async with build_worker(
+                client, settings.task_queue, activities, executor, settings.worker_activity_threads
+            ):
                 log.info(
                     "worker polling %s on %s (namespace %s)",
                     settings.task_queue,

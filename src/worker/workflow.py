@@ -15,7 +15,7 @@ from typing import Any, TypedDict, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from journeys.definitions.common import Channel
@@ -88,6 +88,18 @@ ACTIVATE_ACTIVITY: ActivityOptions = STORE_ACTIVITY
 # activities are for; on the embedded server this was most of a run's cost. Runs started
 # before this change hold them as activities in their histories and keep doing so.
 LOCAL_STORE_ACTIVITIES = "store-activities-local"
+# A local activity retries inside the workflow task, which is kept open by completing it
+# every few seconds: three events each time. For a store away for hours that would fill the
+# history, so after five attempts (15 s of backoff) the call is handed to an ordinary
+# activity, which the server retries (STORE_ACTIVITY) without adding to the history.
+STORE_LOCAL_ACTIVITY: ActivityOptions = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_attempts=5,
+    ),
+}
 _Request = TypeVar("_Request")
 _Result = TypeVar("_Result")
 
@@ -299,9 +311,15 @@ class JourneyWorkflow:
     async def _store(
         self, activity: Callable[[Any, _Request], _Result], request: _Request
     ) -> _Result:
-        """Run a store-only activity: local for runs started since LOCAL_STORE_ACTIVITIES."""
+        """Run a store-only activity: local for runs started since LOCAL_STORE_ACTIVITIES, and
+        an ordinary activity if that has not succeeded in five attempts."""
         if workflow.patched(LOCAL_STORE_ACTIVITIES):
-            return await workflow.execute_local_activity_method(activity, request, **STORE_ACTIVITY)
+            try:
+                return await workflow.execute_local_activity_method(
+                    activity, request, **STORE_LOCAL_ACTIVITY
+                )
+            except FailureError as error:  # a local activity's failure is not an ActivityError
+                workflow.logger.warning("store call handed to the server's retries: %s", error)
         return await workflow.execute_activity_method(activity, request, **STORE_ACTIVITY)
 
     async def _sleep(self, until: datetime | None) -> Woke:

@@ -27,6 +27,8 @@ from journeys.temporal.runs import start_run
 from tests.sinks import HttpSink, SmtpSink
 from worker.main import build_worker, journey_activities
 
+SLOTS = 8  # activities, and as many local activities, at once
+
 
 @dataclass
 class Harness:
@@ -96,9 +98,9 @@ async def running_worker(
     try:
         with (
             journey_activities(settings, engine, client) as activities,
-            ThreadPoolExecutor(max_workers=8) as executor,
+            ThreadPoolExecutor(max_workers=2 * SLOTS) as executor,
         ):
-            async with build_worker(client, settings.task_queue, activities, executor):
+            async with build_worker(client, settings.task_queue, activities, executor, SLOTS):
                 yield Harness(env, engine, settings)
     finally:
         engine.dispose()

@@ -306,3 +306,42 @@ async def _retried(handle: WorkflowHandle[Any, Any]) -> bool:
     """Whether the pending send activity has been tried more than once already."""
     description = await handle.describe()
     return any(a.attempt >= 2 for a in description.raw_description.pending_activities)
+
+
+async def test_a_store_away_for_long_is_left_to_the_servers_retries_not_the_history(
+    h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink
+) -> None:
+    """A store-only call runs as a local activity, whose retries keep a workflow task open
+    and add events to the history: after five attempts it is handed to an ordinary activity, and
+    the run goes on once the store is back, its history short."""
+    contact, email = new_contact(h)
+    with h.engine.begin() as connection:  # the store is away for the entry ledger
+        connection.exec_driver_sql("ALTER TABLE journey_entries RENAME TO entries_away")
+    try:
+        with temporal_env.with_time_skipping_disabled():
+            _, handle = await h.start(WELCOME, contact)
+
+        async def handed_over() -> bool:
+            return any(
+                event.HasField("activity_task_scheduled_event_attributes")
+                for event in (await handle.fetch_history()).events
+            )
+
+        await eventually(handed_over, within=60)
+    finally:
+        with h.engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE entries_away RENAME TO journey_entries")
+
+    await eventually(lambda: smtp_sink.to(email), within=120)
+    history = await handle.fetch_history()
+    [handed] = [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in history.events
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ][:1]
+    assert handed == "enter_journey"
+    # A few local retries, then the server's: tens of events, not thousands.
+    assert len(history.events) < 100, len(history.events)
+    await Replayer(
+        workflows=[JourneyWorkflow], data_converter=pydantic_data_converter
+    ).replay_workflow(history)
