@@ -565,9 +565,12 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [name for name in args.scenarios if name not in SCENARIOS]
     if unknown:
         parser.error(f"no scenario {', '.join(unknown)}; there are {', '.join(SCENARIOS)}")
-    if "/" in args.generation or args.generation.startswith("."):
-        parser.error(f"{args.generation!r}: a directory name, not a path")
+    if not re.fullmatch(r"\d+-[a-z0-9-]+", args.generation):
+        # test_replay.py replays the directories named so, and only those.
+        parser.error(f"{args.generation!r}: a generation is named like 3-some-change")
     generation = HISTORIES / args.generation
+    if generation.exists() and any(generation.glob("*.json")):
+        parser.error(f"{args.generation} holds histories already: record a new generation")
     generation.mkdir(exist_ok=True)
     asyncio.run(record(generation, args.scenarios or list(SCENARIOS)))
 

@@ -36,6 +36,7 @@ the breakage it exists to catch.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,8 @@ from temporalio.worker import Replayer
 from worker.workflow import JourneyWorkflow
 
 HERE = Path(__file__).parent
-GENERATIONS = sorted(path for path in HERE.iterdir() if path.is_dir() and path.name[0].isdigit())
+# Named like record.py names them: 1-store-activities, 2-local-store-activities, ...
+GENERATIONS = sorted(path for path in HERE.iterdir() if re.fullmatch(r"\d+-[a-z0-9-]+", path.name))
 HISTORIES = [path for generation in GENERATIONS for path in sorted(generation.glob("*.json"))]
 # How many histories record.py writes in a generation: fewer files means some were lost,
 # and a suite that replays nothing would pass.
