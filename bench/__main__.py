@@ -66,6 +66,12 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
     unknown = set(chosen) - set(ALL)
     if unknown:
         parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
+    malformed = [item for item in args.set if "=" not in item]
+    if malformed:
+        parser.error(f"--set takes NAME=VALUE, not {', '.join(malformed)}")
+    if args.write is not None and set(chosen) != set(ALL):
+        # The file's figures are replaced whole: a partial run would drop the others.
+        parser.error("--write needs every benchmark (leave out --only)")
     settings = dict(item.split("=", 1) for item in args.set)
     options = Options(
         seconds=args.seconds,
@@ -131,8 +137,10 @@ def main(argv: list[str]) -> int:
     output.with_suffix(".md").write_text(text + "\n")
     print(text)
     print(f"(written to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output})")
-    if benchmarks_md is not None:
+    if benchmarks_md is not None and not outcome["errors"]:
         report.write_into(benchmarks_md, text)
+    elif benchmarks_md is not None:
+        print(f"{benchmarks_md} left as it was: a benchmark failed", file=sys.stderr)
     sys.stdout.flush()
     # temporalio 1.35 can abort at interpreter exit after many concurrent calls (see
     # shared/reference/temporal-notes.md); every figure is written by now.

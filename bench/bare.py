@@ -8,20 +8,20 @@ httptools, no access log), in its own process, loaded by the same wrk script.
 from __future__ import annotations
 
 import os
-import subprocess
+import shutil
 import sys
-import time
+import tempfile
 from http import HTTPStatus
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 from pydantic import BaseModel
 
 from bench.figures import Rate
 from bench.load import Events, wrk
-from bench.stack import ROOT
+from tests.faults.processes import Child, port_open
 from tests.sinks import free_port
 
 app = FastAPI()
@@ -46,39 +46,25 @@ async def accept(name: str, event: Event) -> Accepted:
 class BareServer:
     def __init__(self) -> None:
         self.port = free_port()
-        self._process: subprocess.Popen[bytes] | None = None
+        self._log = Path(tempfile.mkdtemp(prefix="journeys-bench-bare-")) / "uvicorn.log"
+        command = [
+            *[sys.executable, "-m", "uvicorn", "bench.bare:app", "--port", str(self.port)],
+            *["--log-level", "warning", "--no-access-log"],
+        ]
+        self._server = Child("bare_api", command, self._log, ready=lambda _: port_open(self.port))
 
     def __enter__(self) -> BareServer:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.bare:app",
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
-        self._process = subprocess.Popen(command, cwd=ROOT)
-        deadline = time.monotonic() + 30
-        while not self._answers():
-            if time.monotonic() > deadline:
-                raise RuntimeError("the bare FastAPI server did not start")
-            time.sleep(0.1)
+        try:
+            self._server.start()
+        except BaseException:
+            self._stop()
+            raise
         return self
 
-    def _answers(self) -> bool:
-        try:
-            httpx.get(f"http://127.0.0.1:{self.port}/docs", timeout=1)
-        except httpx.HTTPError:
-            return False
-        return True
-
     def load(self, seconds: float, connections: int) -> Rate:
-        assert self._process is not None
+        assert self._server.process is not None
         events = Events("bench.unrouted", "bare", {"source": "bench", "amount": 3})
-        pids = {"bare_api": self._process.pid, "bench": os.getpid()}
+        pids = {"bare_api": self._server.process.pid, "bench": os.getpid()}
         return wrk(
             f"http://127.0.0.1:{self.port}",
             "none",
@@ -89,12 +75,14 @@ class BareServer:
             pids=pids,
         )
 
+    def _stop(self) -> None:
+        self._server.stop()
+        shutil.rmtree(self._log.parent, ignore_errors=True)
+
     def __exit__(
         self,
         kind: type[BaseException] | None,
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(10)
+        self._stop()

@@ -11,10 +11,7 @@ import compileall
 import os
 import secrets
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +24,11 @@ from bench import procs
 from bench.sink import TimedSmtpSink
 from journeys.settings import Settings
 from journeys.temporal.client import connect
-from tests.faults.processes import children, journeys_dev_command
+from tests.faults.processes import Child, children, journeys_dev_command
 from tests.sinks import free_port
 
 ROOT = Path(__file__).parents[1]
 WORKFLOWS = Path(__file__).parent / "workflows"
-STARTUP_SECONDS = 120.0
 
 
 @dataclass
@@ -40,11 +36,10 @@ class Stack:
     """A running stack; `with Stack.start(...)` stops it, whatever happened."""
 
     data_dir: Path
-    process: subprocess.Popen[bytes]
+    dev: Child  # `journeys dev`, the supervisor of the stack's processes
     sink: TimedSmtpSink
     api_url: str
     admin_key: str
-    temporal_address: str
     settings: Settings
     keep: bool = False  # leave the data dir (logs, stores) behind for a look after
     pids: dict[str, int] = field(default_factory=dict)
@@ -53,6 +48,7 @@ class Stack:
     @classmethod
     def start(cls, env: Mapping[str, str] | None = None, keep: bool = False) -> Stack:
         """`env`: extra JOURNEYS_* settings for the worker and the API (tuning runs)."""
+        env = dict(env or {})
         # Bytecode, as `pip install` leaves it in an image: an editable install run with
         # PYTHONDONTWRITEBYTECODE=1 has none, and the worker's sandbox would then compile
         # the workflow module anew for every run it starts (a tenth of its CPU per run).
@@ -70,28 +66,31 @@ class Stack:
             workflows=WORKFLOWS,
             api_key=admin_key,
         )
-        log = (data_dir / "dev.log").open("wb")
-        process = subprocess.Popen(
-            command,
-            env={**os.environ, **(env or {})},
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
         stack = cls(
             data_dir=data_dir,
-            process=process,
+            dev=Child(
+                "journeys dev",
+                command,
+                data_dir / "dev.log",
+                env={**os.environ, **env},
+                ready=lambda dev: "Journeys is running" in dev.output(),
+            ),
             sink=sink,
             api_url=f"http://127.0.0.1:{api_port}",
             admin_key=admin_key,
-            temporal_address=f"127.0.0.1:{temporal_port}",
-            settings=Settings(
-                data_dir=data_dir, temporal_address=f"127.0.0.1:{temporal_port}", _env_file=None
+            # What the stack's processes were given, for the benchmark's own SDK client and
+            # store access (a `--set TASK_QUEUE=...` reaches both sides).
+            settings=Settings.model_validate(
+                {
+                    **{k.removeprefix("JOURNEYS_").lower(): v for k, v in env.items()},
+                    "data_dir": data_dir,
+                    "temporal_address": f"127.0.0.1:{temporal_port}",
+                }
             ),
             keep=keep,
         )
         try:
-            stack._wait_until_running()
+            stack.dev.start()
             stack.pids = stack._find_children()
             stack.event_key = stack._create_event_key()
         except BaseException:
@@ -99,18 +98,10 @@ class Stack:
             raise
         return stack
 
-    def _wait_until_running(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        log = self.data_dir / "dev.log"
-        while b"Journeys is running" not in log.read_bytes():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"journeys dev did not start:\n{tail}")
-            time.sleep(0.2)
-
     def _find_children(self) -> dict[str, int]:
         found: dict[str, int] = {}
-        for pid in children(self.process.pid):
+        assert self.dev.process is not None
+        for pid in children(self.dev.process.pid):
             line = procs.command_line(pid)
             if Path(line[0]).name == "temporal":
                 found["temporal"] = pid
@@ -151,13 +142,7 @@ class Stack:
         return {"journeys_db": size("journeys.db"), "temporal_db": size("temporal.db")}
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # the supervisor stops its children
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.dev.stop()  # SIGTERM: the supervisor stops its children in order
         self.sink.stop()
         if not self.keep:
             shutil.rmtree(self.data_dir, ignore_errors=True)
