@@ -10,7 +10,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from journeys.dev.temporal_server import temporal_binary
+from journeys.cli.dev.temporal_server import temporal_binary
 
 
 def describe() -> dict[str, Any]:

@@ -21,8 +21,8 @@ from temporalio.common import (
 from bench.stack import WORKFLOWS
 from journeys.definitions.documents import load_bundle
 from journeys.definitions.journeys import JourneyDefinition
+from journeys.engine.events import TriggerEvent
 from journeys.engine.state import RunStatus
-from journeys.events import TriggerEvent
 from journeys.temporal import names
 from journeys.temporal.messages import JourneyInput
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from journeys.dev.temporal_server import temporal_binary
+from journeys.cli.dev.temporal_server import temporal_binary
 from journeys.store.db import create_db_engine, migrate
 from journeys.temporal.names import SEARCH_ATTRIBUTES
 from tests.sinks import HttpSink, SmtpSink

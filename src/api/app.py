@@ -39,12 +39,13 @@ from api.services import Services
 from api.ui.routes import router as dashboard_router
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.dispatch import Dispatcher
-from journeys.ingest.ingestion import EventLedger, Ingestion
+from journeys.ingest.ingestion import Ingestion
+from journeys.ingest.ledger import EventLedger
+from journeys.messaging.tracking import Tokens
+from journeys.observability.tracing import tracing_active
 from journeys.settings import Settings
 from journeys.store.db import create_db_engine
-from journeys.telemetry import tracing_active
 from journeys.temporal.client import connect
-from journeys.tracking import Tokens
 
 log = logging.getLogger("journeys.api")
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from journeys.signing import DEFAULT_TOLERANCE_SECONDS, verify
+from journeys.kit.signing import DEFAULT_TOLERANCE_SECONDS, verify
 from journeys.store.api_keys import Principal, Scope, find_key, signing_secret, verify_key
 from journeys.store.db import transaction
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from api.auth import Unauthenticated, key_from_header
 from api.services import Services
-from journeys.signing import SIGNATURE_HEADER
+from journeys.kit.signing import SIGNATURE_HEADER
 from journeys.store.api_keys import Principal, Scope
 
 

@@ -14,9 +14,9 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from journeys.ingest.contracts import Rejected
 from journeys.ingest.dispatch import TemporalUnavailable
-from journeys.ingest.ingestion import Rejected
-from journeys.problems import Problem, ProblemsError, format_path
+from journeys.kit.problems import Problem, ProblemsError, format_path
 from journeys.store.journeys import JourneyNotFound
 
 RETRY_AFTER_SECONDS = 5

@@ -15,12 +15,12 @@ from fastapi.concurrency import run_in_threadpool
 from temporalio.service import RPCError
 
 from api.services import Services
-from journeys.events import TriggerEvent
+from journeys.engine.events import TriggerEvent
+from journeys.messaging.tracking import MessageRef
 from journeys.store.db import transaction
 from journeys.store.deliveries import record_engagement
 from journeys.store.tables import DeliveryRow
 from journeys.temporal.runs import signal_run
-from journeys.tracking import MessageRef
 
 log = logging.getLogger("journeys.api.interactions")
 

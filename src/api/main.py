@@ -7,9 +7,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.app import create_app
-from journeys.logs import configure_logging
+from journeys.observability.logs import configure_logging
+from journeys.observability.tracing import configure_tracing
 from journeys.settings import Settings
-from journeys.telemetry import configure_tracing
 
 
 def serve_app() -> FastAPI:

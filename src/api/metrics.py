@@ -12,7 +12,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from journeys.ingest.ingestion import Accepted
+from journeys.ingest.contracts import Accepted
 
 UNMATCHED = "unmatched"
 

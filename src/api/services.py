@@ -12,8 +12,8 @@ from api.metrics import ApiMetrics
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.dispatch import Dispatcher
 from journeys.ingest.ingestion import Ingestion
+from journeys.messaging.tracking import Tokens
 from journeys.settings import Settings
-from journeys.tracking import Tokens
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,3 @@
-from journeys.cli import app
+from journeys.cli.main import app
 
 app(prog_name="journeys")

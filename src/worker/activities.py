@@ -25,14 +25,17 @@ from journeys.definitions.journeys import (
     SmsMessage,
     WebhookCall,
 )
+from journeys.definitions.templating import TemplateRenderError, render_json
 from journeys.engine.clock import zone
 from journeys.engine.state import HistoryEntry
 from journeys.ingest.catalog_cache import CatalogCache
-from journeys.ingest.ingestion import EventRequest, Ingestion, Rejected
+from journeys.ingest.contracts import EventRequest, Rejected
+from journeys.ingest.ingestion import Ingestion
+from journeys.kit.signing import SIGNATURE_HEADER, sign
 from journeys.messaging import compose
 from journeys.messaging.policy import Block, Postpone, SendFacts, decide, recipient
+from journeys.messaging.tracking import ClickRef, MessageRef, Tokens, UnsubscribeRef
 from journeys.settings import Settings
-from journeys.signing import SIGNATURE_HEADER, sign
 from journeys.store.analytics import record_run_events
 from journeys.store.contacts import Contact, get_contact, lock_contact
 from journeys.store.db import transaction
@@ -48,8 +51,6 @@ from journeys.store.links import shorten
 from journeys.store.messaging import get_settings
 from journeys.store.suppressions import is_suppressed
 from journeys.store.tables import DeliveryRow
-from journeys.templating import TemplateRenderError, render_json
-from journeys.tracking import ClickRef, MessageRef, Tokens, UnsubscribeRef
 from worker.channels import PermanentSendError, PushProvider, SmsProvider
 from worker.channels.smtp import SmtpChannel
 

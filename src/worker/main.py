@@ -19,7 +19,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.dispatch import Dispatcher
-from journeys.ingest.ingestion import EventLedger, Ingestion
+from journeys.ingest.ingestion import Ingestion
+from journeys.ingest.ledger import EventLedger
 from journeys.settings import Settings
 from journeys.store.db import create_db_engine
 from journeys.temporal.client import connect

@@ -36,10 +36,10 @@ with workflow.unsafe.imports_passed_through():
         WebhookAnswered,
         Woke,
     )
+    from journeys.engine.events import TriggerEvent
     from journeys.engine.interpreter import Interpreter
     from journeys.engine.program import compile_journey
     from journeys.engine.state import Outcome
-    from journeys.events import TriggerEvent
     from journeys.store.entries import EntryRequest
     from journeys.temporal import names
     from journeys.temporal.messages import JourneyInput, RunView, StopRequest

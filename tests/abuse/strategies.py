@@ -18,7 +18,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from journeys.catalog import Trigger, TriggerCatalog, TriggerKind
+from journeys.definitions.catalog import Trigger, TriggerCatalog, TriggerKind
 from journeys.definitions.common import Audience, Channel
 from journeys.definitions.conditions import Operator, Scope
 from journeys.definitions.documents import load_bundle

@@ -23,7 +23,7 @@ from journeys.definitions.documents import (
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.definitions.triggers import TriggerDefinition
 from journeys.definitions.validation import validate_journey
-from journeys.problems import Problem
+from journeys.kit.problems import Problem
 from tests.abuse.strategies import CATALOG, hostile_values, journeys, json_values
 
 TRIGGER = {

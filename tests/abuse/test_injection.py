@@ -38,10 +38,10 @@ from itsdangerous import URLSafeSerializer
 from jinja2 import TemplateError
 
 from journeys.definitions.journeys import EmailMessage
+from journeys.definitions.templating import render, render_json, template_problems
+from journeys.kit.signing import sign
 from journeys.messaging import compose
-from journeys.signing import sign
-from journeys.templating import render, render_json, template_problems
-from journeys.tracking import ClickRef, MessageRef, Tokens, UnsubscribeRef
+from journeys.messaging.tracking import ClickRef, MessageRef, Tokens, UnsubscribeRef
 from tests.abuse.conftest import ADMIN
 
 SECRET = "test-secret"  # the served gateway's signing secret (tests/worker/harness.py)
@@ -223,7 +223,7 @@ import json, resource, sys
 memory, cpu = int(sys.argv[2]) * 2**20, int(sys.argv[3])
 resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-from journeys.templating import render, template_problems
+from journeys.definitions.templating import render, template_problems
 
 def peak_mb():
     for line in open("/proc/self/status"):
@@ -282,7 +282,7 @@ def test_a_template_cannot_exhaust_memory_or_cpu(payload: str) -> None:
         assert rendered["value"] <= MAX_OUTPUT
     else:
         # Refused as templates are: the one error every caller handles, saying why.
-        assert rendered["error"] == "journeys.templating.TemplateRenderError", rendered
+        assert rendered["error"] == "journeys.definitions.templating.TemplateRenderError", rendered
 
 
 # -- XSS in email HTML, and tracked links ---------------------------------------------

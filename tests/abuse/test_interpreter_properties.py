@@ -22,7 +22,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journeys.catalog import Trigger
+from journeys.definitions.catalog import Trigger
 from journeys.definitions.documents import parse_definition
 from journeys.definitions.journeys import (
     ActivateStep,
@@ -51,6 +51,7 @@ from journeys.engine.commands import (
     Woke,
 )
 from journeys.engine.entry import CONDITION_FALSE, RATE_LIMITED, REENTRY_BLOCKED
+from journeys.engine.events import TriggerEvent
 from journeys.engine.interpreter import Interpreter, Reception
 from journeys.engine.program import Program, compile_journey
 from journeys.engine.state import (
@@ -61,7 +62,6 @@ from journeys.engine.state import (
     RunState,
     RunStatus,
 )
-from journeys.events import TriggerEvent
 from tests.abuse.strategies import (
     CATALOG,
     T0,

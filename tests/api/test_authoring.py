@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from journeys.signing import SIGNATURE_HEADER
+from journeys.kit.signing import SIGNATURE_HEADER
 from tests.api.stack import Stack
 from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
 from tests.worker.harness import unique

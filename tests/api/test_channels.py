@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
-from journeys.signing import twilio_signature
+from journeys.kit.signing import twilio_signature
 from journeys.store.db import transaction
 from journeys.store.tables import DeliveryRow, SuppressionRow
 from tests.api.stack import Stack

@@ -20,9 +20,9 @@ from temporalio.contrib.opentelemetry import create_tracer_provider
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from journeys.logs import TraceIdFilter
+from journeys.observability.logs import TraceIdFilter
+from journeys.observability.tracing import temporal_plugins, tracing_active
 from journeys.settings import Settings
-from journeys.telemetry import temporal_plugins, tracing_active
 from tests.api.stack import Stack, api_stack
 from tests.api.test_authoring import contact, publish
 from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from journeys.signing import sign
+from journeys.kit.signing import sign
 from tests.api.stack import Stack
 from tests.worker.harness import unique
 

@@ -23,7 +23,7 @@ import pytest
 import typer.main
 import yaml
 
-from journeys.cli import app
+from journeys.cli.main import app
 from journeys.settings import Settings
 from journeys.temporal.names import SEARCH_ATTRIBUTES
 
@@ -607,7 +607,7 @@ def test_the_image_runs_the_journeys_command_as_a_non_root_user() -> None:
     assert user not in ("", "root", "0")
     assert arguments(final, "WORKDIR")[-1] == "/app"
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["journeys"] == "journeys.cli:app"
+    assert scripts["journeys"] == "journeys.cli.main:app"
 
 
 def test_the_image_environment() -> None:

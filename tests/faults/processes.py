@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from journeys.dev.temporal_server import dev_server_command
+from journeys.cli.dev.temporal_server import dev_server_command
 from tests.sinks import free_port, wait_until
 
 ROOT = Path(__file__).parents[2]

@@ -35,7 +35,8 @@ from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from journeys.catalog import TriggerCatalog
+from journeys.cli.dev.temporal_server import temporal_binary
+from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.common import Channel
 from journeys.definitions.documents import (
     check_definition,
@@ -45,10 +46,10 @@ from journeys.definitions.documents import (
     to_document,
 )
 from journeys.definitions.journeys import JourneyDefinition
-from journeys.dev.temporal_server import temporal_binary
+from journeys.engine.events import TriggerEvent
 from journeys.engine.state import Outcome, RunStatus
-from journeys.events import TriggerEvent
-from journeys.messaging.settings import MessagingSettings, QuietWindow
+from journeys.messaging.rules import MessagingSettings, QuietWindow
+from journeys.messaging.tracking import Tokens
 from journeys.store.db import transaction
 from journeys.store.journeys import publish, save_draft
 from journeys.store.messaging import put_settings
@@ -56,7 +57,6 @@ from journeys.store.triggers import load_catalog, put_trigger
 from journeys.temporal import names
 from journeys.temporal.messages import RunView, StopRequest
 from journeys.temporal.runs import signal_run, start_run
-from journeys.tracking import Tokens
 from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
 from tests.worker.harness import Harness, running_worker
 

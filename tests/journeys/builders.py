@@ -7,7 +7,7 @@ from typing import Any
 
 from journeys.definitions.documents import parse_text
 from journeys.definitions.journeys import JourneyDefinition
-from journeys.events import TriggerEvent
+from journeys.engine.events import TriggerEvent
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

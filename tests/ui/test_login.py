@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from api.ui.routes import _within_dashboard
 from api.ui.session import COOKIE
-from journeys.cli import app as cli
+from journeys.cli.main import app as cli
 from tests.ui.conftest import ADMIN_KEY, Dashboard, follow
 
 

@@ -17,8 +17,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from journeys.definitions.journeys import JourneyDefinition
+from journeys.engine.events import TriggerEvent
 from journeys.engine.state import Outcome
-from journeys.events import TriggerEvent
 from journeys.settings import Settings
 from journeys.store.contacts import ContactChanges, upsert_contact
 from journeys.store.db import create_db_engine, migrate, transaction

@@ -14,18 +14,18 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from journeys.cli.dev.temporal_server import temporal_binary
 from journeys.definitions.documents import load_bundle
 from journeys.definitions.journeys import JourneyDefinition
-from journeys.dev.temporal_server import temporal_binary
+from journeys.engine.events import TriggerEvent
 from journeys.engine.state import Outcome, RunStatus
-from journeys.events import TriggerEvent
-from journeys.signing import SIGNATURE_HEADER, verify
+from journeys.kit.signing import SIGNATURE_HEADER, verify
+from journeys.messaging.tracking import Tokens
 from journeys.store.db import transaction
 from journeys.store.tables import DeliveryRow, EntryRow
 from journeys.temporal import names
 from journeys.temporal.messages import RunView
 from journeys.temporal.runs import signal_run
-from journeys.tracking import Tokens
 from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
 from tests.worker.harness import Harness, running_worker, unique
 from worker.workflow import JourneyWorkflow

@@ -23,9 +23,9 @@ from sqlmodel import select
 from api.deps import ServicesDep, authorize_call
 from api.interactions import raise_interaction, ref_of
 from api.services import Services
-from journeys import jsontext
-from journeys.problems import ProblemsError, problems_from_validation_error
-from journeys.signing import twilio_signature
+from journeys.kit import jsontext
+from journeys.kit.problems import ProblemsError, problems_from_validation_error
+from journeys.kit.signing import twilio_signature
 from journeys.store.api_keys import Scope
 from journeys.store.contacts import Consent, ContactChanges, upsert_contact
 from journeys.store.db import transaction

@@ -21,11 +21,10 @@ from pydantic import (
 
 from api.deps import EventWriter, ServicesDep
 from api.routes.events import MAX_BATCH, EventAccepted, accept_all, batch_out
-from journeys import jsontext
 from journeys.definitions.common import BindingId, ContactId
-from journeys.events import Attributes
-from journeys.ingest.ingestion import EventRequest
-from journeys.problems import Problem, ProblemsError, problems_from_validation_error
+from journeys.ingest.contracts import Attributes, EventRequest
+from journeys.kit import jsontext
+from journeys.kit.problems import Problem, ProblemsError, problems_from_validation_error
 
 router = APIRouter(prefix="/v1", tags=["events"])
 

@@ -8,7 +8,6 @@ from typing import Any
 import yaml
 from fastapi import Request
 
-from journeys import jsontext
 from journeys.definitions.documents import (
     Definition,
     parse_definition,
@@ -17,7 +16,8 @@ from journeys.definitions.documents import (
 )
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.definitions.triggers import TriggerDefinition
-from journeys.problems import Problem, ProblemsError
+from journeys.kit import jsontext
+from journeys.kit.problems import Problem, ProblemsError
 
 MAX_BODY_BYTES = 1_000_000
 

@@ -12,8 +12,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import ServicesDep
-from journeys.dev.outbox import CapturedMessage, Outbox
-from journeys.signing import SIGNATURE_HEADER, verify
+from journeys.kit.signing import SIGNATURE_HEADER, verify
+from journeys.store.outbox import CapturedMessage, Outbox
 
 router = APIRouter(prefix="/dev/outbox", tags=["dev outbox"])
 

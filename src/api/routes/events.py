@@ -22,10 +22,9 @@ from pydantic import (
 from api.deps import EventWriter, ServicesDep
 from api.errors import RETRY_AFTER_SECONDS
 from journeys.definitions.common import BindingId, ContactId
-from journeys.events import Attributes
+from journeys.ingest.contracts import Accepted, Attributes, EventRequest, Rejected
 from journeys.ingest.dispatch import TemporalUnavailable
-from journeys.ingest.ingestion import Accepted, EventRequest, Rejected
-from journeys.problems import Problem, problems_from_validation_error
+from journeys.kit.problems import Problem, problems_from_validation_error
 
 router = APIRouter(prefix="/v1", tags=["events"])
 

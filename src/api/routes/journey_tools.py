@@ -17,12 +17,12 @@ from sqlmodel import Session
 from temporalio.service import RPCError
 
 from api.deps import Admin, ServicesDep, SessionDep
+from journeys.authoring.graph import html_page, mermaid, svg
+from journeys.authoring.simulate import Simulation, SimulationResult, simulate
 from journeys.definitions.common import ContactId, JourneyId
 from journeys.definitions.documents import to_document
 from journeys.definitions.journeys import EmailStep, JourneyDefinition, PushStep, SmsStep
-from journeys.graph import html_page, mermaid, svg
 from journeys.ingest.dispatch import TemporalUnavailable
-from journeys.simulate import Simulation, SimulationResult, simulate
 from journeys.store import journeys as store
 from journeys.temporal import names
 from journeys.temporal.messages import TestSendInput, TestSendResult

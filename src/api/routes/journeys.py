@@ -19,7 +19,7 @@ from journeys.definitions.journeys import JourneyDefinition
 from journeys.definitions.validation import validate_journey
 from journeys.engine.state import HistoryEntry, Outcome, RunStatus
 from journeys.ingest.dispatch import TemporalUnavailable
-from journeys.problems import ProblemsError
+from journeys.kit.problems import ProblemsError
 from journeys.store import journeys as store
 from journeys.store.db import transaction
 from journeys.temporal import names

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import Admin, SessionDep
-from journeys.messaging.settings import MessagingSettings
+from journeys.messaging.rules import MessagingSettings
 from journeys.store.messaging import get_settings, put_settings
 
 router = APIRouter(prefix="/v1/settings", tags=["settings"])

@@ -15,15 +15,14 @@ from api.routes.events import EventId, RefusedEntry
 from api.services import Services
 from journeys.definitions.common import AttributeName, ContactId
 from journeys.definitions.triggers import RecordOperation
-from journeys.events import Attributes
-from journeys.ingest.ingestion import EventRequest, Rejected
-from journeys.problems import Problem, ProblemsError, problems_from_validation_error
-from journeys.records import (
+from journeys.ingest.contracts import Attributes, EventRequest, Rejected
+from journeys.ingest.records import (
     RecordChange,
     business_triggers,
     contact_changes,
     record_change_triggers,
 )
+from journeys.kit.problems import Problem, ProblemsError, problems_from_validation_error
 from journeys.store.contacts import ContactChanges, upsert_contact
 from journeys.store.db import transaction
 

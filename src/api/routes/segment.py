@@ -17,8 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from api.deps import EventWriter, ServicesDep
 from api.routes.events import RefusedEntry
 from journeys.definitions.common import BindingId, ContactId
-from journeys.events import Attributes
-from journeys.ingest.ingestion import EventRequest
+from journeys.ingest.contracts import Attributes, EventRequest
 
 router = APIRouter(prefix="/v1/segment", tags=["events"])
 

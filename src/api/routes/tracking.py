@@ -13,9 +13,9 @@ from fastapi.responses import RedirectResponse
 
 from api.deps import ServicesDep
 from api.interactions import raise_interaction
+from journeys.messaging.tracking import ClickRef
 from journeys.store.db import transaction
 from journeys.store.links import CODE_LENGTH, resolve
-from journeys.tracking import ClickRef
 
 router = APIRouter(prefix="/t", tags=["tracking"])
 log = logging.getLogger("journeys.api.tracking")

@@ -10,12 +10,12 @@ from pydantic import BaseModel, Field
 
 from api.deps import Admin, EventWriter, ServicesDep, SessionDep
 from api.routes.definitions_body import definition_body, trigger_body
-from journeys.catalog import BUILT_IN, Trigger, incompatible_changes
+from journeys.definitions.catalog import BUILT_IN, Trigger, incompatible_changes
 from journeys.definitions.documents import to_document
 from journeys.definitions.triggers import AttributeSpec, TriggerDefinition
 from journeys.definitions.validation import validate_trigger
-from journeys.problems import ProblemsError
-from journeys.routing import RoutingIndex
+from journeys.ingest.routing import RoutingIndex
+from journeys.kit.problems import ProblemsError
 from journeys.store import triggers as store
 from journeys.store.journeys import live_journeys
 

@@ -15,9 +15,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.deps import ServicesDep
+from journeys.messaging.tracking import UnsubscribeRef
 from journeys.store.contacts import Consent, ContactChanges, get_contact, upsert_contact
 from journeys.store.db import transaction
-from journeys.tracking import UnsubscribeRef
 
 router = APIRouter(prefix="/u", tags=["unsubscribe"])
 

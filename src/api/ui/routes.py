@@ -22,7 +22,7 @@ from api.routes.journey_tools import definition_at
 from api.ui.pages import journey_list, journey_page
 from api.ui.session import COOKIE, LOGIN_LINK_SECONDS, SESSION_HOURS, Sessions
 from api.ui.templating import STYLESHEET, templates
-from journeys.graph import svg
+from journeys.authoring.graph import svg
 from journeys.store.api_keys import Principal, Scope
 from journeys.store.journeys import JourneyNotFound
 

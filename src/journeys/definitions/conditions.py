@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from journeys.definitions.common import DefinitionModel, matching
-from journeys.problems import TAG_PREFIX
+from journeys.kit.problems import TAG_PREFIX
 
 
 class Scope(StrEnum):

@@ -12,12 +12,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from journeys import jsontext
-from journeys.catalog import TriggerCatalog
+from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.definitions.triggers import TriggerDefinition
 from journeys.definitions.validation import validate_journey, validate_trigger
-from journeys.problems import Problem, problems_from_validation_error
+from journeys.kit import jsontext
+from journeys.kit.problems import Problem, problems_from_validation_error
 
 Definition = TriggerDefinition | JourneyDefinition
 KINDS: dict[str, type[BaseModel]] = {"Trigger": TriggerDefinition, "Journey": JourneyDefinition}

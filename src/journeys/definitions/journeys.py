@@ -31,7 +31,7 @@ from journeys.definitions.common import (
     TriggerName,
 )
 from journeys.definitions.conditions import AttrPath, Condition
-from journeys.problems import TAG_PREFIX
+from journeys.kit.problems import TAG_PREFIX
 
 Template = Annotated[str, Field(min_length=1, max_length=100_000)]
 MAX_WAIT = timedelta(days=365)

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from journeys.catalog import BUILT_IN, Trigger, TriggerCatalog, TriggerKind, check_attributes
+from journeys.definitions.catalog import (
+    BUILT_IN,
+    Trigger,
+    TriggerCatalog,
+    TriggerKind,
+    check_attributes,
+)
 from journeys.definitions.conditions import Condition, Scope, comparisons
 from journeys.definitions.journeys import (
     ActivateStep,
@@ -25,9 +31,9 @@ from journeys.definitions.journeys import (
     channel_of,
     kind_of,
 )
+from journeys.definitions.templating import MESSAGE_ROOTS, WEBHOOK_ROOTS, template_problems
 from journeys.definitions.triggers import TriggerDefinition
-from journeys.problems import Problem
-from journeys.templating import MESSAGE_ROOTS, WEBHOOK_ROOTS, template_problems
+from journeys.kit.problems import Problem
 
 Scopes = dict[Scope, Trigger | None]  # the scopes a condition may read; a trigger to check names
 

@@ -53,6 +53,7 @@ from journeys.engine.commands import (
 )
 from journeys.engine.conditions import MISSING, evaluate, lookup
 from journeys.engine.entry import CONDITION_FALSE
+from journeys.engine.events import TriggerEvent
 from journeys.engine.program import Node, Program
 from journeys.engine.state import (
     BUFFERED_EVENTS,
@@ -64,7 +65,6 @@ from journeys.engine.state import (
     RunState,
     RunStatus,
 )
-from journeys.events import TriggerEvent
 
 SPLIT_BUCKETS = 10_000
 

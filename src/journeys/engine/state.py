@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from journeys.events import TriggerEvent
+from journeys.engine.events import TriggerEvent
 
 SEEN_EVENT_IDS = 1000  # de-duplication memory; signals are at-least-once
 BUFFERED_EVENTS = 100  # continue-triggers kept for a wait_for that has not begun yet

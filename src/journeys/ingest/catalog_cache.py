@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from journeys.catalog import TriggerCatalog
-from journeys.routing import RoutingIndex
+from journeys.definitions.catalog import TriggerCatalog
+from journeys.ingest.routing import RoutingIndex
 from journeys.store.db import transaction
 from journeys.store.journeys import live_journeys
 from journeys.store.revision import current_revision

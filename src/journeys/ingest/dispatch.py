@@ -9,8 +9,8 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from journeys.events import TriggerEvent
-from journeys.routing import LiveJourney
+from journeys.engine.events import TriggerEvent
+from journeys.store.journeys import LiveJourney
 from journeys.temporal import names
 from journeys.temporal.runs import signal_contact_runs, signal_run, start_run
 

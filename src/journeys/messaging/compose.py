@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from journeys.definitions.journeys import EmailMessage, PushMessage, SmsMessage
-from journeys.templating import render
+from journeys.definitions.templating import render
 
 MESSAGE_ID_HEADER = "X-Journeys-Message-Id"
 

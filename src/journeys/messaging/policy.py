@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from journeys.definitions.common import Channel
 from journeys.definitions.journeys import Purpose, Weekday
-from journeys.messaging.settings import MessagingSettings, QuietWindow
+from journeys.messaging.rules import MessagingSettings, QuietWindow
 from journeys.store.contacts import Contact
 
 _WEEKDAYS = list(Weekday)

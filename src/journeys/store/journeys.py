@@ -8,12 +8,11 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
-from journeys.catalog import TriggerCatalog
+from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.documents import to_document
-from journeys.definitions.journeys import JourneyDefinition
+from journeys.definitions.journeys import Cardinality, JourneyDefinition
 from journeys.definitions.validation import validate_journey
-from journeys.problems import ProblemsError
-from journeys.routing import LiveJourney
+from journeys.kit.problems import ProblemsError
 from journeys.store.revision import bump_revision
 from journeys.store.tables import JourneyRow, JourneyVersionRow
 from journeys.store.types import utcnow
@@ -43,6 +42,23 @@ class Journey:
     versions: list[Version]
     updated_at: datetime
     has_unpublished_changes: bool  # the draft differs from the live version
+
+
+@dataclass(frozen=True)
+class LiveJourney:
+    """A published journey and the version new entries use."""
+
+    definition: JourneyDefinition
+    version: int
+    paused: bool = False  # no new entries; running instances are frozen
+
+    @property
+    def id(self) -> str:
+        return self.definition.id
+
+    @property
+    def per_binding(self) -> bool:
+        return self.definition.start.per is Cardinality.BINDING
 
 
 class JourneyNotFound(LookupError):

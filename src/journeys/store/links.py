@@ -7,8 +7,8 @@ import string
 
 from sqlmodel import Session
 
+from journeys.messaging.tracking import ClickRef
 from journeys.store.tables import ShortLinkRow
-from journeys.tracking import ClickRef
 
 _ALPHABET = string.digits + string.ascii_letters
 CODE_LENGTH = 10

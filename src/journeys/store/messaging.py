@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from journeys.messaging.settings import MessagingSettings
+from journeys.messaging.rules import MessagingSettings
 from journeys.store.tables import MessagingSettingsRow
 from journeys.store.types import utcnow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from journeys.catalog import TriggerCatalog
+from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.documents import to_document
 from journeys.definitions.triggers import TriggerDefinition
 from journeys.store.revision import bump_revision

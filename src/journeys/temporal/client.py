@@ -7,8 +7,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig
 
+from journeys.observability.tracing import temporal_plugins
 from journeys.settings import Settings
-from journeys.telemetry import temporal_plugins
 
 
 async def connect(
@@ -19,7 +19,7 @@ async def connect(
     runtime: Runtime | None = None,
 ) -> Client:
     """A client for the configured server; `lazy` connects on the first call instead. It
-    carries traces when tracing is on (see `journeys.telemetry`)."""
+    carries traces when tracing is on (see `journeys.observability.tracing`)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,

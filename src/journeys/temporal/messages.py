@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from journeys.definitions.journeys import EmailMessage, JourneyDefinition, PushMessage, SmsMessage
+from journeys.engine.events import TriggerEvent
 from journeys.engine.state import HistoryEntry, Outcome, RunState, RunStatus
-from journeys.events import TriggerEvent
 
 
 class JourneyInput(BaseModel):

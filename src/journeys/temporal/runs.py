@@ -18,8 +18,8 @@ from temporalio.common import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from journeys.definitions.journeys import Cardinality, JourneyDefinition
+from journeys.engine.events import TriggerEvent
 from journeys.engine.state import Outcome, RunStatus
-from journeys.events import TriggerEvent
 from journeys.temporal import names
 from journeys.temporal.messages import JourneyInput, RunView, StopRequest
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from journeys.signing import SIGNATURE_HEADER, sign
+from journeys.kit.signing import SIGNATURE_HEADER, sign
 from worker.channels import raise_for_answer
 
 

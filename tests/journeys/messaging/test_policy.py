@@ -18,7 +18,7 @@ from journeys.messaging.policy import (
     decide,
     quiet_until,
 )
-from journeys.messaging.settings import MessagingSettings, QuietWindow
+from journeys.messaging.rules import MessagingSettings, QuietWindow
 from journeys.store.contacts import Contact
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, inspect
 
-from journeys.catalog import TriggerCatalog
+from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.triggers import TriggerDefinition
-from journeys.problems import ProblemsError
+from journeys.kit.problems import ProblemsError
 from journeys.store import api_keys, contacts, deliveries, entries, journeys, triggers
 from journeys.store.db import transaction
 from journeys.store.revision import current_revision

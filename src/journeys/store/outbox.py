@@ -1,7 +1,8 @@
-"""The dev outbox: every message `journeys dev` would have sent, kept as files.
+"""The dev outbox: every message `journeys dev` would have sent, kept as files in the data dir.
 
-An aiosmtpd server captures email when no SMTP server is configured; the API's
-/dev/outbox routes capture SMS and push (as the webhook provider) and show it all.
+Email comes from the dev stack's SMTP capture (`journeys.cli.dev.outbox`), SMS and push
+from the API's /dev/outbox routes (the webhook provider of `journeys dev`), which also
+show it all.
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
 @dataclass(frozen=True)
@@ -76,21 +74,3 @@ def captured_email(content: bytes) -> CapturedMessage:
         html=html.get_content() if isinstance(html, EmailMessage) else None,
         data={"message_id": str(parsed["X-Journeys-Message-Id"] or "")},
     )
-
-
-class SmtpCapture:
-    """An SMTP server on loopback that accepts everything into the outbox."""
-
-    def __init__(self, outbox: Outbox, host: str, port: int) -> None:
-        self._outbox = outbox
-        self._controller = Controller(self, hostname=host, port=port)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self._outbox.add(captured_email(envelope.original_content or b""))
-        return "250 Captured by the Journeys dev outbox"
-
-    def start(self) -> None:
-        self._controller.start()
-
-    def stop(self) -> None:
-        self._controller.stop()

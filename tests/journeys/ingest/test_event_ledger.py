@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from journeys.events import TriggerEvent
-from journeys.ingest.ingestion import EventLedger
+from journeys.engine.events import TriggerEvent
+from journeys.ingest.ledger import EventLedger
 from journeys.store.db import create_db_engine, migrate
 from journeys.store.event_ids import Claim
 from tests.sinks import eventually

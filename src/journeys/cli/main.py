@@ -43,8 +43,8 @@ def _service_settings(**overrides: Any) -> Settings:
 
 def _logging(settings: Settings, service: str | None = None) -> None:
     """Logging for a command; a long-running `service` also traces, if configured."""
-    from journeys.logs import configure_logging
-    from journeys.telemetry import configure_tracing
+    from journeys.observability.logs import configure_logging
+    from journeys.observability.tracing import configure_tracing
 
     configure_logging(settings.log_level)
     if service is not None:
@@ -76,7 +76,7 @@ def apply_command(
 
     Idempotent: an unchanged file makes no new version. Plan lines: + create, ~ change,
     = unchanged, - stop."""
-    from journeys.apply import ApiError, apply
+    from journeys.cli.apply import ApiError, apply
 
     try:
         with _api(url, api_key) as client:
@@ -96,7 +96,7 @@ def apply_command(
 
 
 def _api(url: str | None, api_key: str | None) -> Any:
-    from journeys.apply import ApiClient
+    from journeys.cli.apply import ApiClient
 
     settings = _settings()
     key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
@@ -104,7 +104,7 @@ def _api(url: str | None, api_key: str | None) -> Any:
 
 
 def _call(url: str | None, api_key: str | None, method: str, path: str, **kwargs: Any) -> Any:
-    from journeys.apply import ApiError
+    from journeys.cli.apply import ApiError
 
     try:
         with _api(url, api_key) as client:
@@ -144,7 +144,7 @@ def graph(
     format: Annotated[str, typer.Option(help="mermaid, svg or html.")] = "mermaid",
 ) -> None:
     """Print a journey's graph: Mermaid text (paste it in Markdown), SVG or HTML."""
-    from journeys import graph as graphs
+    from journeys.authoring import graph as graphs
 
     render = {"mermaid": graphs.mermaid, "svg": graphs.svg, "html": graphs.html_page}.get(format)
     if render is None:
@@ -171,9 +171,9 @@ def simulate(
     import yaml
     from pydantic import ValidationError
 
-    from journeys.problems import problems_from_validation_error
-    from journeys.simulate import Simulation
-    from journeys.simulate import simulate as run_simulation
+    from journeys.authoring.simulate import Simulation
+    from journeys.authoring.simulate import simulate as run_simulation
+    from journeys.kit.problems import problems_from_validation_error
 
     def read(path: Path | None, default: Any) -> Any:
         return yaml.safe_load(path.read_text()) if path else default
@@ -214,7 +214,7 @@ def reference(
     ] = None,
 ) -> None:
     """Print the definition language's reference, generated from the models."""
-    from journeys.reference import END, START, markdown
+    from journeys.authoring.reference import END, START, markdown
 
     text = markdown()
     if write is None:
@@ -353,7 +353,7 @@ def dev(
     ] = None,
 ) -> None:
     """The whole product on this machine, in the foreground."""
-    from journeys.dev.stack import DevStack
+    from journeys.cli.dev.stack import DevStack
 
     settings = _settings(
         data_dir=data_dir,

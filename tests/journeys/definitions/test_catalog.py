@@ -1,4 +1,4 @@
-from journeys.catalog import BUILT_IN, TriggerCatalog, TriggerKind, check_attributes
+from journeys.definitions.catalog import BUILT_IN, TriggerCatalog, TriggerKind, check_attributes
 from journeys.definitions.triggers import TriggerDefinition
 
 ORDER = TriggerDefinition.model_validate(

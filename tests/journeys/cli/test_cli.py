@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from journeys.cli import app
+from journeys.cli.main import app
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 
 
 def test_validate_accepts_the_workflows_folder() -> None:
@@ -28,7 +28,7 @@ def test_validate_lists_every_problem_and_fails(tmp_path: Path) -> None:
 
 
 def test_log_lines_mask_contact_data() -> None:
-    from journeys.logs import redact
+    from journeys.observability.logs import redact
 
     line = (
         "Failed activation on workflow JourneyWorkflow with ID journey/welcome/ada@example.com/cart-1 "
@@ -41,15 +41,15 @@ def test_log_lines_mask_contact_data() -> None:
 
 
 def test_the_readme_reference_is_the_generated_one() -> None:
-    from journeys.reference import markdown
+    from journeys.authoring.reference import markdown
 
     readme = (ROOT / "README.md").read_text()
     assert markdown().rstrip("\n") in readme, "run `journeys reference --write README.md`"
 
 
 def test_the_readme_graph_is_the_welcome_journeys() -> None:
+    from journeys.authoring.graph import mermaid
     from journeys.definitions.documents import load_bundle
-    from journeys.graph import mermaid
 
     welcome = next(j for j in load_bundle([ROOT / "workflows"]).journeys if j.id == "welcome")
     assert f"```mermaid\n{mermaid(welcome)}```" in (ROOT / "README.md").read_text()

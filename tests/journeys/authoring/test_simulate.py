@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from journeys.authoring.simulate import Simulation, simulate
 from journeys.definitions.documents import load_bundle
-from journeys.simulate import Simulation, simulate
 
-SAMPLES = {j.id: j for j in load_bundle([Path(__file__).parents[2] / "workflows"]).journeys}
+SAMPLES = {j.id: j for j in load_bundle([Path(__file__).parents[3] / "workflows"]).journeys}
 ADA = {
     "first_name": "Ada",
     "email": "ada@example.com",

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from journeys.definitions.triggers import RecordOperation, TriggerDefinition
-from journeys.records import (
+from journeys.ingest.records import (
     Firing,
     RecordChange,
     business_triggers,

@@ -1,4 +1,4 @@
-from journeys.templating import render, template_problems
+from journeys.definitions.templating import render, template_problems
 
 
 def test_html_is_escaped_and_missing_values_render_empty() -> None:

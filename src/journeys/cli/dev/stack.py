@@ -23,11 +23,12 @@ from types import FrameType
 
 import httpx
 
-from journeys.apply import ApiClient, apply
-from journeys.dev.outbox import Outbox, SmtpCapture
-from journeys.dev.temporal_server import dev_server_command
+from journeys.cli.apply import ApiClient, apply
+from journeys.cli.dev.outbox import SmtpCapture
+from journeys.cli.dev.temporal_server import dev_server_command
 from journeys.settings import Settings
 from journeys.store.db import migrate
+from journeys.store.outbox import Outbox
 
 GRACE_SECONDS = 10.0
 STARTUP_SECONDS = 60.0

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from journeys.catalog import TriggerCatalog
+from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.documents import (
     check_definition,
     load_bundle,
@@ -10,7 +10,7 @@ from journeys.definitions.documents import (
     parse_text,
 )
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 SAMPLES = ROOT.parent / "shared" / "contract" / "workflows"
 
 

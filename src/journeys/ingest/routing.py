@@ -11,24 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from journeys.definitions.journeys import Cardinality, JourneyDefinition, WaitForStep
-
-
-@dataclass(frozen=True)
-class LiveJourney:
-    """A published journey and the version new entries use."""
-
-    definition: JourneyDefinition
-    version: int
-    paused: bool = False  # no new entries; running instances are frozen
-
-    @property
-    def id(self) -> str:
-        return self.definition.id
-
-    @property
-    def per_binding(self) -> bool:
-        return self.definition.start.per is Cardinality.BINDING
+from journeys.definitions.journeys import JourneyDefinition, WaitForStep
+from journeys.store.journeys import LiveJourney
 
 
 class Role(StrEnum):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from journeys.definitions.common import TriggerName, parse_duration
 from journeys.definitions.journeys import EmailMessage, JourneyDefinition, PushMessage, SmsMessage
+from journeys.definitions.templating import TemplateRenderError
 from journeys.engine.clock import zone
 from journeys.engine.commands import (
     Activate,
@@ -31,14 +32,13 @@ from journeys.engine.commands import (
     WebhookAnswered,
     Woke,
 )
+from journeys.engine.events import TriggerEvent
 from journeys.engine.interpreter import Interpreter
 from journeys.engine.program import compile_journey
-from journeys.events import TriggerEvent
 from journeys.messaging import compose
 from journeys.messaging.policy import Block, Postpone, SendFacts, decide
-from journeys.messaging.settings import MessagingSettings
+from journeys.messaging.rules import MessagingSettings
 from journeys.store.contacts import Contact
-from journeys.templating import TemplateRenderError
 
 SIMULATED_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning
 MAX_MOVES = 10_000  # a journey has no loops; this only guards against a broken script

@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 
-from journeys.catalog import TriggerCatalog
+from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.documents import Bundle, load_bundle, to_document
 from journeys.definitions.triggers import TriggerDefinition
-from journeys.problems import Problem
+from journeys.kit.problems import Problem
 
 
 @dataclass

@@ -20,7 +20,7 @@ from journeys.definitions.triggers import (
     TriggerStatus,
     TriggerType,
 )
-from journeys.problems import Problem
+from journeys.kit.problems import Problem
 
 
 class TriggerKind(StrEnum):

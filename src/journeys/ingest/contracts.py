@@ -1,0 +1,85 @@
+"""What ingestion takes in and answers, whichever way an event came: the API's endpoints
+(single, batch, CloudEvents, Segment, records) and the worker's `activate` steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+
+from journeys.kit.problems import Problem
+
+MAX_ATTRIBUTES = 200
+MAX_TEXT = 10_000
+MAX_DEPTH = 5
+
+
+def _within_limits(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Events are small facts, not documents: bounded in count, text length and nesting."""
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise ValueError(f"at most {MAX_ATTRIBUTES} attributes, got {len(attributes)}")
+    for name, value in attributes.items():
+        _check(value, name, depth=1)
+    return attributes
+
+
+def _check(value: Any, where: str, depth: int) -> None:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise ValueError(f"{where}: text longer than {MAX_TEXT} characters")
+    if isinstance(value, dict | list):
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"{where}: nested deeper than {MAX_DEPTH} levels")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            _check(item, f"{where}.{key}", depth + 1)
+
+
+Attributes = Annotated[dict[str, Any], AfterValidator(_within_limits)]
+
+
+@dataclass(frozen=True)
+class EventRequest:
+    trigger: str
+    contact_id: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    event_id: str | None = None
+    binding_id: str | None = None
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    event_id: str
+    trigger: str
+    started: list[str]
+    signaled: list[str]
+    refused: list[dict[str, str]]  # journeys that refused to start, each with its reason
+    duplicate: bool
+    missed: list[str] = field(default_factory=list)  # to continue or stop, but no run there
+
+
+@dataclass(frozen=True)
+class Refusal:
+    journey_id: str
+    version: int
+    reason: str
+
+
+class Rejected(Exception):
+    """An event the gateway will not take, with the HTTP status that says why."""
+
+    def __init__(
+        self,
+        status: HTTPStatus,
+        detail: str,
+        problems: list[Problem] | None = None,
+        retry_after: int | None = None,
+    ):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.problems = problems or []
+        self.retry_after = retry_after  # seconds, when the same request may succeed later

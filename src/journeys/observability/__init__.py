@@ -1,0 +1,1 @@
+"""Logs and traces for the gateway, the worker and the CLI."""
