@@ -18,7 +18,8 @@ import httpx
 from bench import procs
 from bench.context import Bench
 from bench.figures import percentiles_ms
-from journeys.store.contacts import ContactChanges, upsert_contact
+from journeys.contacts.model import ContactChanges
+from journeys.store.contacts import upsert_contact
 from journeys.store.db import create_db_engine, transaction
 
 # After the last event, how long its email may take before it counts as not delivered.

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
 
+from journeys.contacts.model import Contact
 from journeys.definitions.common import Channel
 from journeys.definitions.journeys import (
     EmailMessage,
@@ -37,7 +38,7 @@ from journeys.messaging.policy import Block, Postpone, SendFacts, decide, recipi
 from journeys.messaging.tracking import ClickRef, MessageRef, Tokens, UnsubscribeRef
 from journeys.settings import Settings
 from journeys.store.analytics import record_run_events
-from journeys.store.contacts import Contact, get_contact, lock_contact
+from journeys.store.contacts import get_contact, lock_contact
 from journeys.store.db import transaction
 from journeys.store.deliveries import (
     DeliveryStatus,

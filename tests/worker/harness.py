@@ -16,11 +16,12 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from journeys.contacts.model import ContactChanges
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.engine.events import TriggerEvent
 from journeys.engine.state import Outcome
 from journeys.settings import Settings
-from journeys.store.contacts import ContactChanges, upsert_contact
+from journeys.store.contacts import upsert_contact
 from journeys.store.db import create_db_engine, migrate, transaction
 from journeys.temporal import names
 from journeys.temporal.runs import start_run

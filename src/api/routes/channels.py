@@ -23,11 +23,12 @@ from sqlmodel import select
 from api.deps import ServicesDep, authorize_call
 from api.interactions import raise_interaction, ref_of
 from api.services import Services
+from journeys.contacts.model import Consent, ContactChanges
 from journeys.kit import jsontext
 from journeys.kit.problems import ProblemsError, problems_from_validation_error
 from journeys.kit.signing import twilio_signature
 from journeys.store.api_keys import Scope
-from journeys.store.contacts import Consent, ContactChanges, upsert_contact
+from journeys.store.contacts import upsert_contact
 from journeys.store.db import transaction
 from journeys.store.deliveries import find_delivery, last_sms_to, record_engagement
 from journeys.store.suppressions import suppress

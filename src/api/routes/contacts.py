@@ -11,9 +11,10 @@ from pydantic import BaseModel
 
 from api.deps import Admin, ServicesDep, SessionDep
 from api.services import Services
+from journeys.contacts.model import Contact, ContactChanges
 from journeys.definitions.common import ContactId
 from journeys.ingest.dispatch import TemporalUnavailable
-from journeys.store.contacts import Contact, ContactChanges, get_contact, upsert_contact
+from journeys.store.contacts import get_contact, upsert_contact
 from journeys.store.db import transaction
 from journeys.store.deliveries import deliveries_of_contact
 from journeys.store.entries import entries_of_contact

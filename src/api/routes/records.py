@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from api.deps import EventWriter, ServicesDep
 from api.routes.events import EventId, RefusedEntry
 from api.services import Services
+from journeys.contacts.model import ContactChanges
 from journeys.definitions.common import AttributeName, ContactId
 from journeys.definitions.triggers import RecordOperation
 from journeys.ingest.contracts import Attributes, EventRequest, Rejected
@@ -23,7 +24,7 @@ from journeys.ingest.records import (
     record_change_triggers,
 )
 from journeys.kit.problems import Problem, ProblemsError, problems_from_validation_error
-from journeys.store.contacts import ContactChanges, upsert_contact
+from journeys.store.contacts import upsert_contact
 from journeys.store.db import transaction
 
 router = APIRouter(prefix="/v1/records", tags=["records"])

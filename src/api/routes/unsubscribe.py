@@ -15,8 +15,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.deps import ServicesDep
+from journeys.contacts.model import Consent, ContactChanges
 from journeys.messaging.tracking import UnsubscribeRef
-from journeys.store.contacts import Consent, ContactChanges, get_contact, upsert_contact
+from journeys.store.contacts import get_contact, upsert_contact
 from journeys.store.db import transaction
 
 router = APIRouter(prefix="/u", tags=["unsubscribe"])

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from journeys.contacts.model import Contact
 from journeys.definitions.common import TriggerName, parse_duration
 from journeys.definitions.journeys import EmailMessage, JourneyDefinition, PushMessage, SmsMessage
 from journeys.definitions.templating import TemplateRenderError
@@ -38,7 +39,6 @@ from journeys.engine.program import compile_journey
 from journeys.messaging import compose
 from journeys.messaging.policy import Block, Postpone, SendFacts, decide
 from journeys.messaging.rules import MessagingSettings
-from journeys.store.contacts import Contact
 
 SIMULATED_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning
 MAX_MOVES = 10_000  # a journey has no loops; this only guards against a broken script

@@ -13,10 +13,10 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from journeys.contacts.model import Contact
 from journeys.definitions.common import Channel
 from journeys.definitions.journeys import Purpose, Weekday
 from journeys.messaging.rules import MessagingSettings, QuietWindow
-from journeys.store.contacts import Contact
 
 _WEEKDAYS = list(Weekday)
 

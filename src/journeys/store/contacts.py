@@ -1,80 +1,26 @@
-"""Contacts, with their per-channel consent."""
+"""Contacts, with their per-channel consent: rows in, `Contact` values out."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from journeys.definitions.common import ContactId, TimeZone, matching
+from journeys.contacts.model import Consent, Contact, ContactChanges
 from journeys.store.tables import ContactRow
 from journeys.store.types import utcnow
 
 
-class Consent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: bool | None = None
-    sms: bool | None = None
-    push: bool | None = None
-
-
-Phone = Annotated[
-    str, matching(r"\+[1-9][0-9]{6,14}", "a phone number in E.164 form, such as +33612345678")
-]
-
-
-class ContactChanges(BaseModel):
-    """A partial update: fields left out are kept, `null` clears a field (or an attribute)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    email: EmailStr | None = None
-    phone: Phone | None = None
-    first_name: str | None = Field(default=None, max_length=200)
-    last_name: str | None = Field(default=None, max_length=200)
-    timezone: TimeZone | None = None
-    attributes: dict[str, Any] | None = None
-    consent: Consent | None = None
-
-
-class Contact(BaseModel):
-    id: ContactId
-    email: str | None = None
-    phone: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    timezone: str | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    consent: Consent = Field(default_factory=Consent)
-
-    @classmethod
-    def from_row(cls, row: ContactRow) -> Contact:
-        return cls(
-            id=row.id,
-            email=row.email,
-            phone=row.phone,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            timezone=row.timezone,
-            attributes=row.attributes,
-            consent=Consent(email=row.consent_email, sms=row.consent_sms, push=row.consent_push),
-        )
-
-    def as_scope(self) -> dict[str, Any]:
-        """What `contact.*` means in conditions and templates: custom attributes, then the
-        standard fields (which win on a name clash)."""
-        return {
-            **self.attributes,
-            "id": self.id,
-            "email": self.email,
-            "phone": self.phone,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "timezone": self.timezone,
-        }
+def contact_of(row: ContactRow) -> Contact:
+    return Contact(
+        id=row.id,
+        email=row.email,
+        phone=row.phone,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        timezone=row.timezone,
+        attributes=row.attributes,
+        consent=Consent(email=row.consent_email, sms=row.consent_sms, push=row.consent_push),
+    )
 
 
 _FIELDS = ("email", "phone", "first_name", "last_name", "timezone")
@@ -99,12 +45,12 @@ def upsert_contact(
             setattr(row, f"consent_{channel}", getattr(changes.consent, channel))
     row.updated_at = utcnow()
     session.add(row)
-    return Contact.from_row(row), created
+    return contact_of(row), created
 
 
 def get_contact(session: Session, contact_id: str) -> Contact | None:
     row = session.get(ContactRow, contact_id)
-    return Contact.from_row(row) if row else None
+    return contact_of(row) if row else None
 
 
 def lock_contact(session: Session, contact_id: str) -> None:

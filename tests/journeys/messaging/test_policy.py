@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from journeys.contacts.model import Contact
 from journeys.definitions.common import Channel
 from journeys.definitions.journeys import Purpose
 from journeys.messaging.policy import (
@@ -19,7 +20,6 @@ from journeys.messaging.policy import (
     quiet_until,
 )
 from journeys.messaging.rules import MessagingSettings, QuietWindow
-from journeys.store.contacts import Contact
 
 PARIS = ZoneInfo("Europe/Paris")
 # Tuesday 6 January 2026, 22:30 in Paris.
