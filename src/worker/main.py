@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -21,17 +22,21 @@ from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.dispatch import Dispatcher
 from journeys.ingest.ingestion import Ingestion
 from journeys.ingest.ledger import EventLedger
+from journeys.messaging.tracking import Links, Tokens
 from journeys.settings import Settings
 from journeys.store.db import create_db_engine
 from journeys.temporal.client import connect
-from worker.activities import JourneyActivities
+from worker.activities.activate import ActivateActivities
+from worker.activities.send import SendActivities
+from worker.activities.store import StoreActivities
+from worker.activities.webhook import WebhookActivities
 from worker.channels import PushProvider, SmsProvider
 from worker.channels.fcm import FcmProvider
-from worker.channels.smtp import SmtpChannel
+from worker.channels.smtp import SmtpProvider
 from worker.channels.twilio import TwilioProvider
 from worker.channels.webhook import WebhookProvider
-from worker.test_send import TestSendWorkflow
-from worker.workflow import JourneyWorkflow
+from worker.workflows.journey import JourneyWorkflow
+from worker.workflows.single_send import SingleSendWorkflow
 
 log = logging.getLogger("journeys.worker")
 
@@ -45,25 +50,38 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner()
 @contextmanager
 def journey_activities(
     settings: Settings, engine: Engine, client: Client
-) -> Iterator[JourneyActivities]:
-    """The activities with their providers; HTTP connections are pooled and closed after."""
+) -> Iterator[list[Callable[..., Any]]]:
+    """Every activity, with its store, providers and clients; HTTP connections are pooled and
+    closed after."""
     catalog = CatalogCache(engine)
     ingestion = Ingestion(
         catalog,
         Dispatcher(client, settings.task_queue),
         EventLedger(engine, timedelta(hours=settings.event_id_window_hours)),
     )
+    secret = settings.signing_secret.get_secret_value()
     with httpx.Client(timeout=settings.provider_timeout_seconds) as http:
-        yield JourneyActivities(
+        store = StoreActivities(engine)
+        sends = SendActivities(
             engine,
-            settings,
-            email=SmtpChannel.from_settings(settings),
+            Links(settings.public_url, Tokens(secret)),
+            email=SmtpProvider.from_settings(settings),
             sms=sms_provider(settings, http),
             push=push_provider(settings, http),
-            http=http,
-            catalog=catalog,
-            ingestion=ingestion,
         )
+        webhooks = WebhookActivities(engine, secret, http)
+        activations = ActivateActivities(catalog, ingestion)
+        yield [
+            store.load_contact,
+            store.enter_journey,
+            store.record_outcome,
+            store.record_run_events,
+            activations.activate_trigger,
+            webhooks.call_webhook,
+            sends.send_email,
+            sends.send_sms,
+            sends.send_push,
+        ]
 
 
 def sms_provider(settings: Settings, http: httpx.Client) -> SmsProvider | None:
@@ -102,7 +120,7 @@ def push_provider(settings: Settings, http: httpx.Client) -> PushProvider | None
 def build_worker(
     client: Client,
     task_queue: str,
-    activities: JourneyActivities,
+    activities: Sequence[Callable[..., Any]],
     executor: ThreadPoolExecutor,
     slots: int,
 ) -> Worker:
@@ -112,19 +130,9 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[JourneyWorkflow, TestSendWorkflow],
+        workflows=[JourneyWorkflow, SingleSendWorkflow],
         workflow_runner=WORKFLOW_RUNNER,
-        activities=[
-            activities.load_contact,
-            activities.enter_journey,
-            activities.record_outcome,
-            activities.record_run_events,
-            activities.activate_trigger,
-            activities.call_webhook,
-            activities.send_email,
-            activities.send_sms,
-            activities.send_push,
-        ],
+        activities=activities,
         # Activities are synchronous (SQLAlchemy, smtplib, httpx): one thread each.
         activity_executor=executor,
         max_concurrent_activities=slots,

@@ -5,7 +5,7 @@ raises, every command it returns is well formed, it finishes within a bounded nu
 moves once the inputs keep coming, and the same inputs always give the same decisions,
 across continue-as-new too.
 
-The driver here plays the Temporal workflow's part (`src/worker/workflow.py`): it answers
+The driver here plays the Temporal workflow's part (`src/worker/workflows/journey.py`): it answers
 each command with the observation it expects, calls `receive`, `pause`, `unpause` and
 `stop` between moves as signals do, and wakes a wait when its timer fires or when
 `can_resume()` says so (and now and then for nothing, as the workflow does to record
@@ -46,6 +46,7 @@ from journeys.engine.commands import (
     Observation,
     Send,
     SendSettled,
+    SendStatus,
     Wait,
     WebhookAnswered,
     Woke,
@@ -298,18 +299,21 @@ def drive(
                     reason = refusal or tape(st.sampled_from([REENTRY_BLOCKED, RATE_LIMITED]))
                     observation = EntryDecided(admitted=False, reason=reason)
             case Send():
-                outcomes = ["sent", "blocked", "failed"] + ["postponed"] * (disruptions > 0)
+                outcomes = [SendStatus.SENT, SendStatus.BLOCKED, SendStatus.FAILED]
+                outcomes += [SendStatus.POSTPONED] * (disruptions > 0)
                 status = tape(st.sampled_from(outcomes))
-                if status == "postponed":
+                if status is SendStatus.POSTPONED:
                     disruptions -= 1
                     until = now + tape(st.timedeltas(timedelta(hours=-2), timedelta(days=3)))
-                    observation = SendSettled("postponed", reason="quiet_time", until=until)
+                    observation = SendSettled(
+                        SendStatus.POSTPONED, reason="quiet_time", until=until
+                    )
                 else:
                     done.add(command.step)
                     observation = SendSettled(
                         status,
                         message_id=tape(st.one_of(st.none(), st.just(f"m-{command.step}"))),
-                        reason=None if status == "sent" else tape(st.text(max_size=12)),
+                        reason=None if status is SendStatus.SENT else tape(st.text(max_size=12)),
                     )
             case Activate():
                 done.add(command.step)

@@ -44,7 +44,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from worker.workflow import JourneyWorkflow
+from worker.workflows.journey import JourneyWorkflow
 
 HERE = Path(__file__).parent
 # Named like record.py names them: 1-store-activities, 2-local-store-activities, ...

@@ -20,7 +20,7 @@ from tests.keys import self_signed, service_account_file
 from tests.sinks import HttpSink, free_port
 from worker.channels import PermanentSendError
 from worker.channels.fcm import FcmProvider
-from worker.channels.smtp import SmtpChannel
+from worker.channels.smtp import SmtpProvider
 from worker.channels.twilio import TwilioProvider
 
 
@@ -60,7 +60,7 @@ def test_smtp_with_starttls_and_auth(tmp_path: Path) -> None:
     )
     server.start()
     try:
-        channel = SmtpChannel(
+        channel = SmtpProvider(
             "localhost",
             port,
             "Shop <shop@example.com>",
@@ -74,7 +74,7 @@ def test_smtp_with_starttls_and_auth(tmp_path: Path) -> None:
                 RenderedEmail("Hi", "Hello", "<p>Hello</p>"), channel.sender, "a@example.com", "m-1"
             )
         )
-        untrusted = SmtpChannel("localhost", port, "Shop <shop@example.com>", starttls=True)
+        untrusted = SmtpProvider("localhost", port, "Shop <shop@example.com>", starttls=True)
         with pytest.raises(ssl.SSLCertVerificationError):
             untrusted.deliver(
                 mime_email(RenderedEmail("Hi", "Hello"), untrusted.sender, "a@example.com", "m-3")
@@ -152,7 +152,7 @@ def test_a_refused_recipient_is_final() -> None:
     server = Controller(Refuse(), hostname="127.0.0.1", port=port)
     server.start()
     try:
-        channel = SmtpChannel("127.0.0.1", port, "shop@example.com")
+        channel = SmtpProvider("127.0.0.1", port, "shop@example.com")
         with pytest.raises(PermanentSendError, match="recipient refused"):
             channel.deliver(
                 mime_email(RenderedEmail("Hi", "Hello"), channel.sender, "x@example.com", "m")

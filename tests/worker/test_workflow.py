@@ -28,7 +28,7 @@ from journeys.temporal.messages import RunView
 from journeys.temporal.runs import signal_run
 from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
 from tests.worker.harness import Harness, running_worker, unique
-from worker.workflow import JourneyWorkflow
+from worker.workflows.journey import JourneyWorkflow
 
 WORKFLOWS = load_bundle([Path(__file__).parents[2] / "workflows"])
 JOURNEYS: dict[str, JourneyDefinition] = {j.id: j for j in WORKFLOWS.journeys}

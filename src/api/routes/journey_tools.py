@@ -22,10 +22,11 @@ from journeys.authoring.simulate import Simulation, SimulationResult, simulate
 from journeys.definitions.common import ContactId, JourneyId
 from journeys.definitions.documents import to_document
 from journeys.definitions.journeys import EmailStep, JourneyDefinition, PushStep, SmsStep
+from journeys.engine.commands import SendSettled
 from journeys.ingest.dispatch import TemporalUnavailable
 from journeys.store import journeys as store
 from journeys.temporal import names
-from journeys.temporal.messages import TestSendInput, TestSendResult
+from journeys.temporal.messages import TestSendInput
 
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
 
@@ -167,7 +168,7 @@ class TestSendIn(BaseModel):
 )
 async def send_test(
     journey_id: JourneyId, step_id: str, body: TestSendIn, services: ServicesDep, _: Admin
-) -> TestSendResult:
+) -> SendSettled:
     """Send one step's message to one contact, marked as a test, without entering the journey.
     Consent still applies."""
 
@@ -194,13 +195,13 @@ async def send_test(
         trigger=body.attributes,
     )
     try:
-        result: TestSendResult = await services.temporal.execute_workflow(
+        result: SendSettled = await services.temporal.execute_workflow(
             names.TEST_SEND_WORKFLOW,
             request,
             id=f"test-send/{journey_id}/{step_id}/{body.contact_id}/{uuid.uuid4().hex[:8]}",
             task_queue=services.settings.task_queue,
             execution_timeout=timedelta(seconds=60),
-            result_type=TestSendResult,
+            result_type=SendSettled,
         )
     except (RPCError, RuntimeError) as error:
         raise TemporalUnavailable(str(error)) from error

@@ -29,6 +29,7 @@ from journeys.engine.commands import (
     Observation,
     Send,
     SendSettled,
+    SendStatus,
     Wait,
     WebhookAnswered,
     Woke,
@@ -105,7 +106,7 @@ class SimulatedMessage(BaseModel):
     at: datetime
     step: str
     channel: str
-    status: str  # sent, blocked, or postponed (a quiet time: it is sent again after)
+    status: SendStatus  # postponed: a quiet time holds it; it is tried again after
     reason: str | None = None
     until: datetime | None = None  # postponed until
     to: str | None = None
@@ -282,7 +283,9 @@ def _render(
     settings: MessagingSettings,
 ) -> SimulatedMessage:
     base = {"at": now, "step": send.step, "channel": send.channel.value}
-    commercial = [m.at for m in sent if m.status == "sent" and m.channel == send.channel.value]
+    commercial = [
+        m.at for m in sent if m.status is SendStatus.SENT and m.channel == send.channel.value
+    ]
     verdict = decide(
         SendFacts(
             contact=contact,
@@ -300,9 +303,11 @@ def _render(
     )
     match verdict:
         case Block(reason=reason):
-            return SimulatedMessage(**base, status="blocked", reason=reason.value)
+            return SimulatedMessage(**base, status=SendStatus.BLOCKED, reason=reason.value)
         case Postpone(until=until):
-            return SimulatedMessage(**base, status="postponed", reason="quiet_time", until=until)
+            return SimulatedMessage(
+                **base, status=SendStatus.POSTPONED, reason="quiet_time", until=until
+            )
     values = compose.context(
         contact.as_scope(),
         run.state.start.attributes,
@@ -311,7 +316,7 @@ def _render(
     try:
         return _rendered(send, contact, values, base)
     except TemplateRenderError as error:  # as the worker does: the message fails, the run goes on
-        return SimulatedMessage(**base, status="failed", reason=str(error))
+        return SimulatedMessage(**base, status=SendStatus.FAILED, reason=str(error))
 
 
 def _rendered(
@@ -322,7 +327,7 @@ def _rendered(
             email = compose.render_email(message, values, tracking=None)
             return SimulatedMessage(
                 **base,
-                status="sent",
+                status=SendStatus.SENT,
                 to=contact.email,
                 subject=email.subject,
                 text=email.text,
@@ -330,11 +335,11 @@ def _rendered(
             )
         case SmsMessage() as message:
             text = compose.render_sms(message, values).text
-            return SimulatedMessage(**base, status="sent", to=contact.phone, text=text)
+            return SimulatedMessage(**base, status=SendStatus.SENT, to=contact.phone, text=text)
         case PushMessage() as message:
             push = compose.render_push(message, values)
             return SimulatedMessage(
-                **base, status="sent", to=contact.id, subject=push.title, text=push.body
+                **base, status=SendStatus.SENT, to=contact.id, subject=push.title, text=push.body
             )
     raise AssertionError(send.message)  # pragma: no cover
 

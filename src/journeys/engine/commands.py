@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from journeys.definitions.common import Channel
@@ -86,9 +87,18 @@ class EntryDecided:
     reason: str | None = None
 
 
+class SendStatus(StrEnum):
+    """How a send ended, for the run: every channel, the simulator and test sends alike."""
+
+    SENT = "sent"  # the provider accepted it
+    BLOCKED = "blocked"  # not sent on purpose: consent, address, caps, ... (`reason`)
+    FAILED = "failed"  # the provider refused it for good, or retries ran out
+    POSTPONED = "postponed"  # a quiet time holds it until `until`; then it is tried again
+
+
 @dataclass(frozen=True)
 class SendSettled:
-    status: str  # sent | blocked | failed | postponed
+    status: SendStatus
     message_id: str | None = None
     reason: str | None = None
     until: datetime | None = None  # postponed: when to try again

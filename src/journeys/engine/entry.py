@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from journeys.definitions.conditions import Scope, scopes_of
-from journeys.definitions.journeys import JourneyDefinition, Reentry, ReentryAfter
+from journeys.definitions.journeys import EntryRateLimit, JourneyDefinition, Reentry, ReentryAfter
 from journeys.engine.conditions import evaluate
 
 # Why an entry was refused.
@@ -48,3 +50,18 @@ def early_refusal(
     ):
         return CONDITION_FALSE
     return None
+
+
+class EntryRequest(BaseModel):
+    """A run asks to admit its contact: the facts the entry ledger decides on."""
+
+    journey_id: str
+    version: int
+    contact_id: str
+    binding_id: str | None
+    instance_id: str
+    event_id: str
+    reentry: Reentry
+    rate_limit: EntryRateLimit | None = None
+    refusal: str | None  # already refused by the run (its start condition)
+    at: datetime

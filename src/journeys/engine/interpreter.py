@@ -47,6 +47,7 @@ from journeys.engine.commands import (
     Observation,
     Send,
     SendSettled,
+    SendStatus,
     Wait,
     WebhookAnswered,
     Woke,
@@ -205,12 +206,13 @@ class Interpreter:
                 state.record(now, "entered", f"version {state.version}")
             case EntryDecided(reason=reason):
                 self._finish(RunStatus.REFUSED, reason, now)
-            case SendSettled(status="postponed", until=until) if until is not None:
+            case SendSettled(status=SendStatus.POSTPONED, until=until) if until is not None:
                 # A quiet time: the same message (same iteration) goes again when it ends.
                 state.postponed = True
                 self._begin_wait(now, until, detail="quiet time")
             case SendSettled(status=status, message_id=message_id, reason=reason):
-                state.record(now, status, " ".join(p for p in (message_id, reason) if p) or None)
+                detail = " ".join(p for p in (message_id, reason) if p) or None
+                state.record(now, status.value, detail)
                 self._goto(self._node().next)
             case Activated(started=started, signaled=signaled, error=None):
                 state.record(now, "activated", f"started {started}, signaled {signaled}")

@@ -5,6 +5,9 @@ A tracking token names the run, step and message it belongs to, so an open or a 
 signalled straight to that run without a lookup; and only links Journeys signed can be
 redirected to (no open redirect). SMS links, where every character counts, use short
 codes stored instead (see `store.links`).
+
+This module owns the links' shapes: the worker writes them with `Links` and the gateway
+serves the same paths.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from typing import TypeVar
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, ValidationError
+
+OPEN_PATH = "/t/o"  # /{token}: the open pixel of an email
+CLICK_PATH = "/t/c"  # /{token}, or /{short code} for SMS: a tracked link
+UNSUBSCRIBE_PATH = "/u"  # /{token}: one-click unsubscribe (RFC 8058)
 
 
 class MessageRef(BaseModel):
@@ -88,3 +95,23 @@ def _read(serializer: URLSafeSerializer, token: str, model: type[_Ref]) -> _Ref 
         return model.model_validate(long)
     except ValidationError:
         return None
+
+
+class Links:
+    """The links of one deployment's messages, under its public address."""
+
+    def __init__(self, public_url: str, tokens: Tokens) -> None:
+        self._base = public_url.rstrip("/")
+        self._tokens = tokens
+
+    def open_pixel(self, ref: MessageRef) -> str:
+        return f"{self._base}{OPEN_PATH}/{self._tokens.open_token(ref)}"
+
+    def click(self, ref: ClickRef) -> str:
+        return f"{self._base}{CLICK_PATH}/{self._tokens.click_token(ref)}"
+
+    def short_click(self, code: str) -> str:
+        return f"{self._base}{CLICK_PATH}/{code}"
+
+    def unsubscribe(self, ref: UnsubscribeRef) -> str:
+        return f"{self._base}{UNSUBSCRIBE_PATH}/{self._tokens.unsubscribe_token(ref)}"

@@ -9,40 +9,21 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from journeys.definitions.journeys import EntryRateLimit, Reentry
-from journeys.engine.entry import RATE_LIMITED, reentry_refusal
+from journeys.engine.commands import EntryDecided
+from journeys.engine.entry import RATE_LIMITED, EntryRequest, reentry_refusal
 from journeys.store.tables import EntryRow
 
 
-class EntryRequest(BaseModel):
-    journey_id: str
-    version: int
-    contact_id: str
-    binding_id: str | None
-    instance_id: str
-    event_id: str
-    reentry: Reentry
-    rate_limit: EntryRateLimit | None = None
-    refusal: str | None  # already refused by the run (its start condition)
-    at: datetime
-
-
-class EntryDecision(BaseModel):
-    admitted: bool
-    reason: str | None = None
-
-
-def decide_entry(session: Session, request: EntryRequest) -> EntryDecision:
+def decide_entry(session: Session, request: EntryRequest) -> EntryDecided:
     """Admit or refuse, and record it; asking twice for one run gives the same answer."""
     existing = session.exec(
         select(EntryRow).where(EntryRow.instance_id == request.instance_id)
     ).first()
     if existing is not None:
-        return EntryDecision(admitted=existing.admitted, reason=existing.reason)
+        return EntryDecided(admitted=existing.admitted, reason=existing.reason)
     reason = request.refusal
     if reason is None:
         reason = reentry_refusal(request.reentry, _last_entry(session, request), request.at)
@@ -61,7 +42,7 @@ def decide_entry(session: Session, request: EntryRequest) -> EntryDecision:
             at=request.at,
         )
     )
-    return EntryDecision(admitted=reason is None, reason=reason)
+    return EntryDecided(admitted=reason is None, reason=reason)
 
 
 def _last_entry(session: Session, request: EntryRequest) -> datetime | None:

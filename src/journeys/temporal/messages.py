@@ -67,9 +67,3 @@ class TestSendInput(BaseModel):
     contact_id: str
     message: EmailMessage | SmsMessage | PushMessage
     trigger: dict[str, Any] = {}
-
-
-class TestSendResult(BaseModel):
-    message_id: str
-    status: str
-    reason: str | None = None

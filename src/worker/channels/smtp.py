@@ -13,7 +13,7 @@ from worker.channels import PermanentSendError
 
 
 @dataclass(frozen=True)
-class SmtpChannel:
+class SmtpProvider:
     host: str
     port: int
     sender: str
@@ -24,7 +24,7 @@ class SmtpChannel:
     ca_file: Path | None = None  # a private CA to trust for STARTTLS
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SmtpChannel:
+    def from_settings(cls, settings: Settings) -> SmtpProvider:
         return cls(
             host=settings.smtp_host,
             port=settings.smtp_port,

@@ -12,6 +12,7 @@ from journeys.engine.commands import (
     LoadContact,
     Send,
     SendSettled,
+    SendStatus,
     Wait,
     Woke,
 )
@@ -64,7 +65,7 @@ def test_enters_sends_and_waits_for_the_open() -> None:
     command = enter(run)
     assert isinstance(command, Send)
     assert (command.step, command.channel, command.iteration) == ("welcome", "email", 1)
-    wait = run.resume(T0, SendSettled("sent", "m1"))
+    wait = run.resume(T0, SendSettled(SendStatus.SENT, "m1"))
     assert wait == Wait(T0 + timedelta(days=3))
     assert run.state.status is RunStatus.WAITING
 
@@ -72,15 +73,15 @@ def test_enters_sends_and_waits_for_the_open() -> None:
 def test_wait_for_satisfied_takes_then_and_branches_rejoin() -> None:
     run = begin()
     enter(run)
-    run.resume(T0, SendSettled("sent", "m1"))
+    run.resume(T0, SendSettled(SendStatus.SENT, "m1"))
     assert not run.can_resume()
     assert run.receive(opened(), T0 + timedelta(hours=5)) is Reception.BUFFERED
     assert run.can_resume()
     thanks = run.resume(T0 + timedelta(hours=5), Woke())
     assert isinstance(thanks, Send) and thanks.step == "thanks"
-    bye = run.resume(T0 + timedelta(hours=5), SendSettled("sent", "m2"))
+    bye = run.resume(T0 + timedelta(hours=5), SendSettled(SendStatus.SENT, "m2"))
     assert isinstance(bye, Send) and bye.step == "bye"
-    done = run.resume(T0 + timedelta(hours=5), SendSettled("sent", "m3"))
+    done = run.resume(T0 + timedelta(hours=5), SendSettled(SendStatus.SENT, "m3"))
     assert isinstance(done, Finish) and done.outcome.status is RunStatus.COMPLETED
     assert run.state.event == {"message_id": "m1", "step": "welcome"}
 
@@ -88,7 +89,7 @@ def test_wait_for_satisfied_takes_then_and_branches_rejoin() -> None:
 def test_wait_for_timed_out_takes_else() -> None:
     run = begin()
     enter(run)
-    run.resume(T0, SendSettled("sent", "m1"))
+    run.resume(T0, SendSettled(SendStatus.SENT, "m1"))
     reminder = run.resume(T0 + timedelta(days=3), Woke())
     assert isinstance(reminder, Send) and reminder.step == "reminder"
     assert [h.what for h in run.state.history][-1] == "timed_out"
@@ -99,7 +100,7 @@ def test_an_event_that_came_before_the_wait_began_still_counts() -> None:
     enter(run)
     # The open arrives while the send activity is still settling.
     assert run.receive(opened(), T0) is Reception.BUFFERED
-    thanks = run.resume(T0, SendSettled("sent", "m1"))
+    thanks = run.resume(T0, SendSettled(SendStatus.SENT, "m1"))
     assert isinstance(thanks, Send) and thanks.step == "thanks"
 
 
@@ -127,7 +128,7 @@ steps:
 def test_an_interaction_for_another_run_is_ignored() -> None:
     run = begin()
     enter(run)
-    run.resume(T0, SendSettled("sent", "m1"))
+    run.resume(T0, SendSettled(SendStatus.SENT, "m1"))
     assert run.receive(opened(instance_id="an-older-run"), T0) is Reception.IGNORED
     assert run.receive(opened(event_id="e2", step="reminder"), T0) is Reception.BUFFERED
     assert not run.can_resume()  # an open of another step does not satisfy the wait
@@ -136,7 +137,7 @@ def test_an_interaction_for_another_run_is_ignored() -> None:
 def test_an_exit_trigger_interrupts_a_wait_at_once() -> None:
     run = begin()
     enter(run)
-    run.resume(T0, SendSettled("sent", "m1"))
+    run.resume(T0, SendSettled(SendStatus.SENT, "m1"))
     assert run.receive(event("order.placed", "o1"), T0 + timedelta(hours=1)) is Reception.EXIT
     assert run.can_resume()
     finish = run.resume(T0 + timedelta(hours=1), Woke())
@@ -151,7 +152,7 @@ def test_an_exit_during_a_send_stops_before_the_next_send() -> None:
     run = begin()
     enter(run)
     run.receive(event("order.placed", "o1"), T0)
-    finish = run.resume(T0, SendSettled("sent", "m1"))
+    finish = run.resume(T0, SendSettled(SendStatus.SENT, "m1"))
     assert isinstance(finish, Finish) and finish.outcome.status is RunStatus.EXITED
 
 
@@ -211,7 +212,7 @@ steps: [{id: w, wait: PT1H}]
 def test_a_blocked_message_is_recorded_and_the_journey_goes_on() -> None:
     run = begin()
     enter(run)
-    wait = run.resume(T0, SendSettled("blocked", "m1", "no_consent"))
+    wait = run.resume(T0, SendSettled(SendStatus.BLOCKED, "m1", "no_consent"))
     assert isinstance(wait, Wait)
     assert ("blocked", "m1 no_consent") in [(h.what, h.detail) for h in run.state.history]
 

@@ -20,6 +20,7 @@ from journeys.engine.commands import (
     LoadContact,
     Send,
     SendSettled,
+    SendStatus,
     Wait,
     WebhookAnswered,
     Woke,
@@ -82,7 +83,7 @@ def test_branch_first_match_wins_then_rejoins(amount: int, country: str, path: l
     sent = []
     while isinstance(command, Send):
         sent.append(command.step)
-        command = interpreter.resume(T0, SendSettled("sent", "m"))
+        command = interpreter.resume(T0, SendSettled(SendStatus.SENT, "m"))
     assert sent == path
     assert isinstance(command, Finish)
     decision = next(h.detail for h in interpreter.state.history if h.what == "branched")
@@ -190,7 +191,7 @@ steps:
 def test_wait_for_any_and_the_event_is_available_afterwards(incoming, reason) -> None:  # type: ignore[no-untyped-def]
     interpreter = run(ANY)
     admit(interpreter)
-    interpreter.resume(T0, SendSettled("sent", "m"))
+    interpreter.resume(T0, SendSettled(SendStatus.SENT, "m"))
     ignored = event("order.placed", "zero", attributes={"order_id": "0", "amount": 0})
     interpreter.receive(ignored, T0)
     assert not interpreter.can_resume()
@@ -258,7 +259,7 @@ steps:
 """)
     interpreter = run(definition)
     admit(interpreter)
-    assert interpreter.resume(T0, SendSettled("sent", "m")) == Wait(T0 + timedelta(days=1))
+    assert interpreter.resume(T0, SendSettled(SendStatus.SENT, "m")) == Wait(T0 + timedelta(days=1))
     interpreter.pause(T0 + timedelta(hours=2))
     assert interpreter.state.status is RunStatus.PAUSED
     opened = event(
@@ -320,9 +321,11 @@ def test_a_postponed_message_goes_again_when_the_quiet_time_ends() -> None:
     first = admit(interpreter)
     assert isinstance(first, Send)
     until = T0 + timedelta(hours=10)
-    assert interpreter.resume(T0, SendSettled("postponed", "m", "quiet_time", until)) == Wait(until)
+    assert interpreter.resume(
+        T0, SendSettled(SendStatus.POSTPONED, "m", "quiet_time", until)
+    ) == Wait(until)
     assert interpreter.state.status is RunStatus.POSTPONED
     again = interpreter.resume(until, Woke())
     assert again == first  # the same step and iteration: the same delivery row
-    finish = interpreter.resume(until, SendSettled("sent", "m"))
+    finish = interpreter.resume(until, SendSettled(SendStatus.SENT, "m"))
     assert isinstance(finish, Finish)

@@ -5,8 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, inspect
 
+from journeys.contacts.model import Consent, ContactChanges
 from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.triggers import TriggerDefinition
+from journeys.engine.commands import EntryDecided
+from journeys.engine.entry import EntryRequest
 from journeys.kit.problems import ProblemsError
 from journeys.store import api_keys, contacts, deliveries, entries, journeys, triggers
 from journeys.store.db import transaction
@@ -86,7 +89,7 @@ def test_trigger_changes_bump_the_catalog_revision(engine: Engine) -> None:
 
 def test_contacts_merge_changes_and_keep_consent(engine: Engine) -> None:
     with transaction(engine) as session:
-        changes = contacts.ContactChanges.model_validate(
+        changes = ContactChanges.model_validate(
             {
                 "email": "ada@example.com",
                 "attributes": {"plan": "pro", "age": 36},
@@ -96,22 +99,22 @@ def test_contacts_merge_changes_and_keep_consent(engine: Engine) -> None:
         contact, created = contacts.upsert_contact(session, "c1", changes)
         assert created
     with transaction(engine) as session:
-        changes = contacts.ContactChanges.model_validate(
+        changes = ContactChanges.model_validate(
             {"first_name": "Ada", "attributes": {"age": None}, "consent": {"sms": False}}
         )
         contact, created = contacts.upsert_contact(session, "c1", changes)
     assert not created
     assert contact.email == "ada@example.com"
     assert contact.attributes == {"plan": "pro"}
-    assert contact.consent == contacts.Consent(email=True, sms=False, push=None)
+    assert contact.consent == Consent(email=True, sms=False, push=None)
     assert contact.as_scope()["first_name"] == "Ada"
 
 
 def test_entry_ledger_applies_reentry_beyond_temporal_retention(engine: Engine) -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
 
-    def ask(instance: str, at: datetime, refusal: str | None = None) -> entries.EntryDecision:
-        request = entries.EntryRequest(
+    def ask(instance: str, at: datetime, refusal: str | None = None) -> EntryDecided:
+        request = EntryRequest(
             journey_id="welcome",
             version=1,
             contact_id="c1",
@@ -127,7 +130,7 @@ def test_entry_ledger_applies_reentry_beyond_temporal_retention(engine: Engine) 
 
     assert ask("r1", t0).admitted
     assert ask("r1", t0).admitted  # asked again by a retried activity: same answer
-    assert ask("r2", t0 + timedelta(days=3)) == entries.EntryDecision(
+    assert ask("r2", t0 + timedelta(days=3)) == EntryDecided(
         admitted=False, reason="reentry_blocked"
     )
     assert ask("r3", t0 + timedelta(days=8)).admitted

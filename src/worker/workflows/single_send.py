@@ -1,7 +1,7 @@
-"""TestSendWorkflow: one step's message to one contact, outside any journey run.
+"""One step's message sent to one contact, outside any run (the API's test send).
 
-A workflow (not a direct call from the API) because only the worker holds the channels;
-it also makes every test send visible in the Temporal UI.
+A workflow, not a call from the API, because only the worker holds the channels; it also
+makes every test send visible in the Temporal UI.
 """
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from journeys.definitions.journeys import channel_of_message
+    from journeys.engine.commands import SendSettled, SendStatus
     from journeys.temporal import names
-    from journeys.temporal.messages import TestSendInput, TestSendResult
-    from worker.activities import SendRequest
-    from worker.workflow import SENDERS
+    from journeys.temporal.messages import TestSendInput
+    from worker.contracts import SENDS, SendRequest
 
 # Someone is waiting for the answer: a few quick retries, then say it failed.
 TEST_SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 
 
 @workflow.defn(name=names.TEST_SEND_WORKFLOW)
-class TestSendWorkflow:
+class SingleSendWorkflow:
     @workflow.run
-    async def run(self, input: TestSendInput) -> TestSendResult:
+    async def run(self, input: TestSendInput) -> SendSettled:
         info = workflow.info()
         request = SendRequest(
             workflow_id=info.workflow_id,
@@ -42,15 +42,15 @@ class TestSendWorkflow:
             at=workflow.now(),
             test=True,
         )
+        send = SENDS[channel_of_message(input.message)]
         try:
-            result = await workflow.execute_activity_method(
-                SENDERS[channel_of_message(input.message)],
+            result: SendSettled = await workflow.execute_activity(
+                send.name,
                 request,
+                result_type=send.result_type,
                 start_to_close_timeout=timedelta(seconds=20),
                 retry_policy=TEST_SEND_RETRY,
             )
         except ActivityError as error:
-            return TestSendResult(message_id="", status="failed", reason=str(error.cause or error))
-        return TestSendResult(
-            message_id=result.message_id, status=result.status, reason=result.reason
-        )
+            return SendSettled(SendStatus.FAILED, reason=str(error.cause or error))
+        return result

@@ -8,7 +8,6 @@ the history grows long, carrying the interpreter's state over whole.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, TypeVar
@@ -18,7 +17,6 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from journeys.definitions.common import Channel
     from journeys.engine.commands import (
         Activate,
         Activated,
@@ -32,20 +30,28 @@ with workflow.unsafe.imports_passed_through():
         Observation,
         Send,
         SendSettled,
+        SendStatus,
         Wait,
         WebhookAnswered,
         Woke,
     )
+    from journeys.engine.entry import EntryRequest
     from journeys.engine.events import TriggerEvent
     from journeys.engine.interpreter import Interpreter
     from journeys.engine.program import compile_journey
     from journeys.engine.state import Outcome
-    from journeys.store.entries import EntryRequest
     from journeys.temporal import names
     from journeys.temporal.messages import JourneyInput, RunView, StopRequest
-    from worker.activities import (
+    from worker.contracts import (
+        ACTIVATE_TRIGGER,
+        CALL_WEBHOOK,
+        ENTER_JOURNEY,
+        LOAD_CONTACT,
+        RECORD_OUTCOME,
+        RECORD_RUN_EVENTS,
+        SENDS,
         ActivateRequest,
-        JourneyActivities,
+        Activity,
         OutcomeRequest,
         RunEventsRequest,
         SendRequest,
@@ -102,12 +108,6 @@ STORE_LOCAL_ACTIVITY: ActivityOptions = {
 }
 _Request = TypeVar("_Request")
 _Result = TypeVar("_Result")
-
-SENDERS = {
-    Channel.EMAIL: JourneyActivities.send_email,
-    Channel.SMS: JourneyActivities.send_sms,
-    Channel.PUSH: JourneyActivities.send_push,
-}
 
 
 @workflow.defn(name=names.JOURNEY_WORKFLOW)
@@ -178,13 +178,13 @@ class JourneyWorkflow:
     # -- commands -----------------------------------------------------------------------
 
     async def _load_contact(self) -> ContactLoaded:
-        contact = await self._store(JourneyActivities.load_contact, self._run.state.contact_id)
+        contact = await self._store(LOAD_CONTACT, self._run.state.contact_id)
         return ContactLoaded(contact)
 
     async def _enter(self, refusal: str | None) -> EntryDecided:
         state = self._run.state
-        decision = await self._store(
-            JourneyActivities.enter_journey,
+        return await self._store(
+            ENTER_JOURNEY,
             EntryRequest(
                 journey_id=state.journey_id,
                 version=state.version,
@@ -198,7 +198,6 @@ class JourneyWorkflow:
                 at=workflow.now(),
             ),
         )
-        return EntryDecided(decision.admitted, decision.reason)
 
     async def _send(self, command: Send) -> SendSettled:
         state = self._run.state
@@ -220,13 +219,10 @@ class JourneyWorkflow:
             at=workflow.now(),
         )
         try:
-            result = await workflow.execute_activity_method(
-                SENDERS[command.channel], request, **SEND_ACTIVITY
-            )
+            return await _call(SENDS[command.channel], request, **SEND_ACTIVITY)
         except ActivityError as error:
             # Retries ran out: the message is lost for this run, the journey goes on.
-            return SendSettled("failed", None, f"gave up: {error.cause or error}")
-        return SendSettled(result.status.value, result.message_id, result.reason, result.until)
+            return SendSettled(SendStatus.FAILED, None, f"gave up: {error.cause or error}")
 
     async def _activate(self, command: Activate) -> Activated:
         state = self._run.state
@@ -239,10 +235,7 @@ class JourneyWorkflow:
             trigger=command.trigger,
             attributes=command.attributes,
         )
-        result = await workflow.execute_activity_method(
-            JourneyActivities.activate_trigger, request, **ACTIVATE_ACTIVITY
-        )
-        return Activated(result.started, result.signaled, result.error)
+        return await _call(ACTIVATE_TRIGGER, request, **ACTIVATE_ACTIVITY)
 
     async def _call_webhook(self, command: CallWebhook) -> WebhookAnswered:
         state = self._run.state
@@ -260,8 +253,8 @@ class JourneyWorkflow:
             response=state.response,
         )
         try:
-            result = await workflow.execute_activity_method(
-                JourneyActivities.call_webhook,
+            return await _call(
+                CALL_WEBHOOK,
                 request,
                 start_to_close_timeout=command.call.timeout + timedelta(seconds=5),
                 retry_policy=RetryPolicy(
@@ -271,7 +264,6 @@ class JourneyWorkflow:
             )
         except ActivityError as error:
             return WebhookAnswered(None, {}, f"no answer: {error.cause or error}")
-        return WebhookAnswered(result.status, result.response, result.error)
 
     async def _record_events(self) -> None:
         """Store the history entries not stored yet, for analytics. Batched: once before each
@@ -281,7 +273,7 @@ class JourneyWorkflow:
         if not entries:
             return
         await self._store(
-            JourneyActivities.record_run_events,
+            RECORD_RUN_EVENTS,
             RunEventsRequest(
                 instance_id=state.instance_id,
                 journey_id=state.journey_id,
@@ -298,7 +290,7 @@ class JourneyWorkflow:
         if not state.entered:
             return  # the ledger recorded the refusal when it made it
         await self._store(
-            JourneyActivities.record_outcome,
+            RECORD_OUTCOME,
             OutcomeRequest(
                 instance_id=state.instance_id,
                 status=outcome.status.value,
@@ -308,19 +300,21 @@ class JourneyWorkflow:
             ),
         )
 
-    async def _store(
-        self, activity: Callable[[Any, _Request], _Result], request: _Request
-    ) -> _Result:
+    async def _store(self, activity: Activity[_Request, _Result], request: _Request) -> _Result:
         """Run a store-only activity: local for runs started since LOCAL_STORE_ACTIVITIES, and
         an ordinary activity if that has not succeeded in five attempts."""
         if workflow.patched(LOCAL_STORE_ACTIVITIES):
             try:
-                return await workflow.execute_local_activity_method(
-                    activity, request, **STORE_LOCAL_ACTIVITY
+                result: _Result = await workflow.execute_local_activity(
+                    activity.name,
+                    request,
+                    result_type=activity.result_type,
+                    **STORE_LOCAL_ACTIVITY,
                 )
+                return result
             except FailureError as error:  # a local activity's failure is not an ActivityError
                 workflow.logger.warning("store call handed to the server's retries: %s", error)
-        return await workflow.execute_activity_method(activity, request, **STORE_ACTIVITY)
+        return await _call(activity, request, **STORE_ACTIVITY)
 
     async def _sleep(self, until: datetime | None) -> Woke:
         """Sleep until `until` (or without end), until the interpreter can act, until a signal
@@ -361,3 +355,13 @@ class JourneyWorkflow:
             ]
         workflow.upsert_search_attributes(updates)
         self._published = progress
+
+
+async def _call(
+    activity: Activity[_Request, _Result], request: _Request, **options: Any
+) -> _Result:
+    """Run an activity by its name, its result decoded as the type the contract gives."""
+    result: _Result = await workflow.execute_activity(
+        activity.name, request, result_type=activity.result_type, **options
+    )
+    return result

@@ -1,0 +1,66 @@
+"""Activities that only read and write the store: the contact, the entry ledger, the run's
+events and its outcome. The workflow runs them as local activities (short, idempotent, no
+provider to wait for)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+from temporalio import activity
+
+from journeys.engine.commands import EntryDecided
+from journeys.engine.entry import EntryRequest
+from journeys.store.analytics import record_run_events
+from journeys.store.contacts import get_contact
+from journeys.store.db import transaction
+from journeys.store.entries import decide_entry, record_outcome
+from worker.contracts import (
+    ENTER_JOURNEY,
+    LOAD_CONTACT,
+    RECORD_OUTCOME,
+    RECORD_RUN_EVENTS,
+    OutcomeRequest,
+    RunEventsRequest,
+)
+
+
+class StoreActivities:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name=LOAD_CONTACT.name)
+    def load_contact(self, contact_id: str) -> dict[str, Any] | None:
+        with transaction(self._engine) as session:
+            contact = get_contact(session, contact_id)
+        return contact.as_scope() if contact else None
+
+    @activity.defn(name=ENTER_JOURNEY.name)
+    def enter_journey(self, request: EntryRequest) -> EntryDecided:
+        with transaction(self._engine) as session:
+            return decide_entry(session, request)
+
+    @activity.defn(name=RECORD_OUTCOME.name)
+    def record_outcome(self, request: OutcomeRequest) -> None:
+        with transaction(self._engine) as session:
+            record_outcome(
+                session,
+                request.instance_id,
+                request.status,
+                request.reason,
+                request.at,
+                request.goal_reached_at,
+            )
+
+    @activity.defn(name=RECORD_RUN_EVENTS.name)
+    def record_run_events(self, request: RunEventsRequest) -> None:
+        with transaction(self._engine) as session:
+            record_run_events(
+                session,
+                instance_id=request.instance_id,
+                journey_id=request.journey_id,
+                version=request.version,
+                contact_id=request.contact_id,
+                first_seq=request.first_seq,
+                entries=request.entries,
+            )
