@@ -17,30 +17,19 @@ from api.auth import Authenticator, RateLimiter
 from api.errors import document_errors, install_error_handlers
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics, RequestMetrics
-from api.routes import (
-    api_keys,
-    channels,
-    cloudevents,
-    contacts,
-    dev_outbox,
-    events,
-    health,
-    journey_tools,
-    journeys,
-    messaging,
-    records,
-    segment,
-    stats,
-    tracking,
-    triggers,
-    unsubscribe,
-)
+from api.routes import ROUTERS, dev_outbox
 from api.services import Services
 from api.ui.routes import router as dashboard_router
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.dispatch import Dispatcher
 from journeys.ingest.ingestion import Ingestion
+from journeys.ingest.interactions import Interactions
 from journeys.ingest.ledger import EventLedger
+from journeys.ingest.provider_events import ProviderEvents
+from journeys.ingest.record_changes import RecordChanges
+from journeys.lifecycle.contacts import ContactLifecycle
+from journeys.lifecycle.journeys import JourneyLifecycle
+from journeys.lifecycle.triggers import TriggerLifecycle
 from journeys.messaging.tracking import Tokens
 from journeys.observability.tracing import tracing_active
 from journeys.settings import Settings
@@ -75,23 +64,35 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         client = temporal or await connect(settings, lazy=True, retry_config=API_RETRY)
         catalog = CatalogCache(engine)
         await asyncio.to_thread(catalog.reload)
-        dispatcher = Dispatcher(client, settings.task_queue)
         ledger = EventLedger(engine, timedelta(hours=settings.event_id_window_hours))
+        ingestion = Ingestion(
+            catalog,
+            Dispatcher(client, settings.task_queue),
+            ledger,
+            observe=metrics.accepted,
+        )
+        interactions = Interactions(engine, client, observe=metrics.signal_sent)
+        secret = settings.signing_secret.get_secret_value()
         app.state.services = Services(
             settings=settings,
             engine=engine,
             temporal=client,
             catalog=catalog,
-            dispatcher=dispatcher,
             auth=Authenticator(
                 engine,
                 settings.api_key.get_secret_value() if settings.api_key else None,
-                settings.signing_secret.get_secret_value(),
+                secret,
             ),
             rate_limiter=RateLimiter(settings.rate_limit_per_key),
-            tokens=Tokens(settings.signing_secret.get_secret_value()),
-            ingestion=Ingestion(catalog, dispatcher, ledger, observe=metrics.accepted),
+            tokens=Tokens(secret),
             metrics=metrics,
+            ingestion=ingestion,
+            records=RecordChanges(engine, ingestion),
+            interactions=interactions,
+            provider_events=ProviderEvents(engine, interactions),
+            journeys=JourneyLifecycle(engine, catalog, client, settings.task_queue),
+            triggers=TriggerLifecycle(engine, catalog),
+            contacts=ContactLifecycle(engine, client, settings.task_queue),
         )
         background = [
             asyncio.create_task(catalog.watch(settings.catalog_refresh_seconds)),
@@ -123,24 +124,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
-    for module in (
-        health,
-        events,
-        cloudevents,
-        segment,
-        records,
-        triggers,
-        journeys,
-        journey_tools,
-        stats,
-        contacts,
-        api_keys,
-        channels,
-        messaging,
-        tracking,
-        unsubscribe,
-    ):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.include_router(dashboard_router)
     if settings.dev_outbox:
         app.include_router(dev_outbox.router)

@@ -15,9 +15,11 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from journeys.ingest.contracts import Rejected
-from journeys.ingest.dispatch import TemporalUnavailable
 from journeys.kit.problems import Problem, ProblemsError, format_path
-from journeys.store.journeys import JourneyNotFound
+from journeys.lifecycle.journeys import NoMessageStep
+from journeys.lifecycle.triggers import TriggerConflict, TriggerNotFound
+from journeys.store.journeys import JourneyNotFound, NotLive, VersionNotFound
+from journeys.temporal.errors import TemporalUnavailable
 
 RETRY_AFTER_SECONDS = 5
 STORE_UNAVAILABLE = (
@@ -100,6 +102,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(JourneyNotFound)
     async def journey_not_found(_: Request, error: JourneyNotFound) -> JSONResponse:
         return error_response(HTTPStatus.NOT_FOUND, f"no journey {error.args[0]!r}")
+
+    async def not_found(_: Request, error: Exception) -> JSONResponse:
+        return error_response(HTTPStatus.NOT_FOUND, str(error))
+
+    async def conflict(_: Request, error: Exception) -> JSONResponse:
+        return error_response(HTTPStatus.CONFLICT, str(error))
+
+    for missing in (VersionNotFound, NoMessageStep, TriggerNotFound):
+        app.add_exception_handler(missing, not_found)
+    for clash in (NotLive, TriggerConflict):
+        app.add_exception_handler(clash, conflict)
 
     @app.exception_handler(TemporalUnavailable)
     async def temporal_unavailable(_: Request, error: TemporalUnavailable) -> JSONResponse:

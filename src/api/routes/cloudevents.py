@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from api.deps import EventWriter, ServicesDep
-from api.routes.events import MAX_BATCH, EventAccepted, accept_all, batch_out
+from api.event_answers import MAX_BATCH, EventAccepted, accept_all, batch_out
 from journeys.definitions.common import BindingId, ContactId
 from journeys.ingest.contracts import Attributes, EventRequest
 from journeys.kit import jsontext
@@ -103,7 +103,9 @@ async def cloudevents(request: Request, services: ServicesDep, _: EventWriter) -
                 HTTPStatus.BAD_REQUEST, f"a batch is a JSON array of 1 to {MAX_BATCH} events"
             )
         blank = Response()  # batch_out sets Retry-After on it when an item may be retried
-        out = batch_out(await accept_all(services, [_parse(item) for item in body]), blank)
+        out = batch_out(
+            await accept_all(services.ingestion, [_parse(item) for item in body]), blank
+        )
         # Only that header carries over: the blank response's own Content-Length (0) must not.
         retry = {name: blank.headers[name] for name in ("retry-after",) if name in blank.headers}
         return JSONResponse(out.model_dump(mode="json", exclude_none=True), headers=retry)

@@ -6,21 +6,15 @@ from datetime import datetime
 from http import HTTPStatus
 
 from fastapi import APIRouter, HTTPException, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.deps import Admin, ServicesDep, SessionDep
-from api.services import Services
 from journeys.contacts.model import Contact, ContactChanges
 from journeys.definitions.common import ContactId
-from journeys.ingest.dispatch import TemporalUnavailable
 from journeys.store.contacts import get_contact, upsert_contact
-from journeys.store.db import transaction
 from journeys.store.deliveries import deliveries_of_contact
 from journeys.store.entries import entries_of_contact
-from journeys.store.erasure import Erasure, erase_contact
 from journeys.temporal import names
-from journeys.temporal.runs import stop_runs
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
@@ -128,16 +122,5 @@ async def erase(contact_id: ContactId, services: ServicesDep, _: Admin) -> Erase
 
     Temporal keeps the histories of ended runs until the namespace's retention period ends.
     """
-    try:
-        stopping = await stop_runs(
-            services.temporal, services.settings.task_queue, "contact_erased", contact_id=contact_id
-        )
-    except RuntimeError as error:
-        raise TemporalUnavailable(str(error)) from error
-    erasure = await run_in_threadpool(_erase, services, contact_id)
+    stopping, erasure = await services.contacts.erase(contact_id)
     return Erased(id=contact_id, runs_stopping=stopping, **vars(erasure))
-
-
-def _erase(services: Services, contact_id: str) -> Erasure:
-    with transaction(services.engine) as session:
-        return erase_contact(session, contact_id)

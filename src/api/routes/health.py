@@ -8,11 +8,10 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
 from api.deps import ServicesDep
+from journeys.store.db import reachable
 
 router = APIRouter(tags=["health"])
 
@@ -34,7 +33,7 @@ def metrics(services: ServicesDep) -> Response:
 async def readyz(services: ServicesDep) -> JSONResponse:
     """Ready to take events: the store and Temporal both answer."""
     checks = {
-        "store": await run_in_threadpool(_store_ok, services),
+        "store": await run_in_threadpool(reachable, services.engine),
         "temporal": await _temporal_ok(services),
     }
     ready = all(checks.values())
@@ -42,15 +41,6 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE,
     )
-
-
-def _store_ok(services: ServicesDep) -> bool:
-    try:
-        with services.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        return False
-    return True
 
 
 async def _temporal_ok(services: ServicesDep) -> bool:

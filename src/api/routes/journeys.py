@@ -1,31 +1,37 @@
-"""Journeys: drafts, publishing, stopping, and where each contact is."""
+"""Journeys: drafts and versions, their lifecycle, where each contact is, their figures, and
+the authoring tools (diffs, graphs, the simulator, test sends)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.bodies import definition_body, journey_body
 from api.deps import Admin, ServicesDep, SessionDep
-from api.routes.definitions_body import definition_body, journey_body
-from api.services import Services
+from journeys.authoring.diff import Diff, diff
+from journeys.authoring.graph import html_page, mermaid, svg
+from journeys.authoring.simulate import Simulation, SimulationResult, simulate
 from journeys.definitions.common import BindingId, ContactId, JourneyId
 from journeys.definitions.documents import to_document
 from journeys.definitions.journeys import JourneyDefinition
-from journeys.definitions.validation import validate_journey
+from journeys.engine.commands import SendSettled
 from journeys.engine.state import HistoryEntry, Outcome, RunStatus
-from journeys.ingest.dispatch import TemporalUnavailable
-from journeys.kit.problems import ProblemsError
 from journeys.store import journeys as store
-from journeys.store.db import transaction
-from journeys.temporal import names
-from journeys.temporal.runs import latest_entered_run, signal_runs, stop_runs
+from journeys.store.analytics import Stats, journey_stats
+from journeys.temporal.errors import reaching_temporal
+from journeys.temporal.runs import latest_entered_run
 
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
+
+VersionRef = Annotated[
+    int | Literal["draft", "live"],
+    Query(description="A version number, `draft` or `live` (default: draft)"),
+]
 
 
 class VersionOut(BaseModel):
@@ -74,6 +80,12 @@ class Stopped(BaseModel):
     runs_stopping: int
 
 
+class Paused(BaseModel):
+    id: str
+    status: store.JourneyStatus
+    runs_signaled: int
+
+
 class InstanceOut(BaseModel):
     workflow_id: str
     run_id: str
@@ -84,6 +96,25 @@ class InstanceOut(BaseModel):
     outcome: Outcome | None
     history: list[HistoryEntry]
     temporal_ui: str
+
+
+class SimulationIn(Simulation):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | Literal["draft", "live"] = "draft"
+
+
+class TestSendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: ContactId
+    version: int | Literal["draft", "live"] = "draft"
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, description="Start trigger attributes used to personalize it."
+    )
+
+
+# -- drafts and versions ----------------------------------------------------------------
 
 
 @router.get("")
@@ -105,11 +136,7 @@ def put_journey(
     _: Admin,
 ) -> JourneyOut:
     """Save a journey's draft (JSON, or YAML with `Content-Type: application/yaml`)."""
-    problems = validate_journey(definition, services.catalog.snapshot.catalog)
-    if problems:
-        raise ProblemsError(problems)
-    created = store.save_draft(session, definition)
-    session.commit()
+    created = services.journeys.save_draft(definition)
     response.status_code = HTTPStatus.CREATED if created else HTTPStatus.OK
     return JourneyOut.of(store.get_journey(session, journey_id))
 
@@ -125,45 +152,43 @@ def list_versions(journey_id: JourneyId, session: SessionDep, _: Admin) -> list[
     return JourneyOut.of(store.get_journey(session, journey_id)).versions
 
 
+@router.get("/{journey_id}/versions/{version}")
+def read_version(
+    journey_id: JourneyId, version: int, session: SessionDep, _: Admin
+) -> dict[str, Any]:
+    """A published version's definition, as it was published."""
+    return to_document(store.definition_at(session, journey_id, version)[0])
+
+
+@router.get("/{journey_id}/diff")
+def diff_versions(
+    journey_id: JourneyId,
+    session: SessionDep,
+    _: Admin,
+    from_: Annotated[int | Literal["draft", "live"], Query(alias="from")] = "live",
+    to: Annotated[int | Literal["draft", "live"], Query()] = "draft",
+) -> Diff:
+    """What changed between two versions (or a version and the draft)."""
+    old = store.definition_at(session, journey_id, from_)[0]
+    new = store.definition_at(session, journey_id, to)[0]
+    return diff(old, new, str(from_), str(to))
+
+
+# -- lifecycle ----------------------------------------------------------------------------
+
+
 @router.post("/{journey_id}/publish", responses={422: {"description": "Every problem found"}})
-def publish_journey(
-    journey_id: str, services: ServicesDep, session: SessionDep, principal: Admin
-) -> Published:
+def publish_journey(journey_id: str, services: ServicesDep, principal: Admin) -> Published:
     """Publish the draft: new entries use it; running instances keep their version."""
-    version, created = store.publish(
-        session, journey_id, principal.name, services.catalog.snapshot.catalog
-    )
-    session.commit()
-    services.catalog.reload()
+    version, created = services.journeys.publish(journey_id, principal.name)
     return Published(id=journey_id, version=version, new_version=created)
 
 
 @router.post("/{journey_id}/stop", responses={503: {"description": "Temporal unreachable"}})
 async def stop_journey(journey_id: JourneyId, services: ServicesDep, _: Admin) -> Stopped:
     """Stop new entries at once, and end every running instance."""
-    await run_in_threadpool(_stop_entries, services, journey_id)
-    try:
-        asked = await stop_runs(
-            services.temporal,
-            services.settings.task_queue,
-            "journey_stopped",
-            journey_id=journey_id,
-        )
-    except RuntimeError as error:
-        raise TemporalUnavailable(str(error)) from error
+    asked = await services.journeys.stop(journey_id)
     return Stopped(id=journey_id, status=store.JourneyStatus.STOPPED, runs_stopping=asked)
-
-
-def _stop_entries(services: Services, journey_id: str) -> None:
-    with transaction(services.engine) as session:
-        store.stop(session, journey_id)
-    services.catalog.reload()
-
-
-class Paused(BaseModel):
-    id: str
-    status: store.JourneyStatus
-    runs_signaled: int
 
 
 @router.post(
@@ -173,7 +198,8 @@ class Paused(BaseModel):
 async def pause_journey(journey_id: JourneyId, services: ServicesDep, _: Admin) -> Paused:
     """No new entries (each refusal is recorded as journey_paused); running instances freeze:
     their waits stop counting, the events they get are kept for when the journey resumes."""
-    return await _pause(services, journey_id, paused=True)
+    reached = await services.journeys.pause(journey_id)
+    return Paused(id=journey_id, status=store.JourneyStatus.PAUSED, runs_signaled=reached)
 
 
 @router.post(
@@ -183,28 +209,11 @@ async def pause_journey(journey_id: JourneyId, services: ServicesDep, _: Admin) 
 async def resume_journey(journey_id: JourneyId, services: ServicesDep, _: Admin) -> Paused:
     """New entries again; running instances go on where they were, their waits extended by
     the time spent paused."""
-    return await _pause(services, journey_id, paused=False)
+    reached = await services.journeys.resume(journey_id)
+    return Paused(id=journey_id, status=store.JourneyStatus.PUBLISHED, runs_signaled=reached)
 
 
-async def _pause(services: Services, journey_id: str, paused: bool) -> Paused:
-    def change() -> None:
-        with transaction(services.engine) as session:
-            store.set_paused(session, journey_id, paused)
-        services.catalog.reload()
-
-    try:
-        await run_in_threadpool(change)
-    except store.NotLive as error:
-        raise HTTPException(HTTPStatus.CONFLICT, str(error)) from None
-    signal = names.PAUSE_SIGNAL if paused else names.RESUME_SIGNAL
-    try:
-        reached = await signal_runs(
-            services.temporal, services.settings.task_queue, signal, journey_id=journey_id
-        )
-    except RuntimeError as error:
-        raise TemporalUnavailable(str(error)) from error
-    status = store.JourneyStatus.PAUSED if paused else store.JourneyStatus.PUBLISHED
-    return Paused(id=journey_id, status=status, runs_signaled=reached)
+# -- runs and figures ---------------------------------------------------------------------
 
 
 @router.get(
@@ -221,10 +230,8 @@ async def get_instance(
     ] = None,
 ) -> InstanceOut:
     """Where a contact is in a journey: its newest run's status, step, version and history."""
-    try:
+    with reaching_temporal():
         found = await latest_entered_run(services.temporal, journey_id, contact_id, binding_id)
-    except RuntimeError as error:
-        raise TemporalUnavailable(str(error)) from error
     if found is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, f"{contact_id} never entered {journey_id}")
     workflow_id, run_id, view = found
@@ -238,4 +245,77 @@ async def get_instance(
         outcome=view.outcome,
         history=view.history,
         temporal_ui=services.temporal_ui_link(workflow_id, run_id),
+    )
+
+
+@router.get("/{journey_id}/stats", responses={404: {"description": "Unknown journey or version"}})
+def stats(
+    journey_id: JourneyId,
+    session: SessionDep,
+    _: Admin,
+    version: Annotated[
+        int | None, Query(description="Count one published version (default: all of them)")
+    ] = None,
+) -> Stats:
+    """Entries, refusals, exits, goals, the per-step funnel and channel figures, counted from
+    the ledgers the workers write as runs go: seconds old, not hours."""
+    if version is not None:
+        store.definition_at(session, journey_id, version)  # 404 for a version never published
+    return journey_stats(session, journey_id, version, datetime.now(UTC))
+
+
+# -- before going live --------------------------------------------------------------------
+
+
+@router.get(
+    "/{journey_id}/graph",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/plain": {}, "image/svg+xml": {}, "text/html": {}},
+            "description": "Mermaid text, an SVG drawing or an HTML page, by `Accept`",
+        }
+    },
+)
+def graph(
+    journey_id: JourneyId,
+    request: Request,
+    session: SessionDep,
+    _: Admin,
+    version: VersionRef = "draft",
+) -> Response:
+    """The journey as a graph: Mermaid text (the default), SVG, or HTML by `Accept`."""
+    definition, _number = store.definition_at(session, journey_id, version)
+    accept = request.headers.get("accept", "")
+    if "image/svg+xml" in accept:
+        return Response(svg(definition), media_type="image/svg+xml")
+    if "text/html" in accept:
+        return HTMLResponse(html_page(definition))
+    return PlainTextResponse(mermaid(definition))
+
+
+@router.post("/{journey_id}/simulate")
+def simulate_journey(
+    journey_id: JourneyId, body: SimulationIn, session: SessionDep, _: Admin
+) -> SimulationResult:
+    """Run the journey for a given contact and a timed script of events, on a virtual clock:
+    the path taken, each message rendered, each wait, each decision. Nothing is sent and
+    Temporal is not used."""
+    definition, number = store.definition_at(session, journey_id, body.version)
+    return simulate(
+        definition, Simulation.model_validate(body.model_dump(exclude={"version"})), number
+    )
+
+
+@router.post(
+    "/{journey_id}/steps/{step_id}/test-send",
+    responses={404: {"description": "No such message step"}, 504: {"description": "No worker"}},
+)
+async def send_test(
+    journey_id: JourneyId, step_id: str, body: TestSendIn, services: ServicesDep, _: Admin
+) -> SendSettled:
+    """Send one step's message to one contact, marked as a test, without entering the journey.
+    Consent still applies."""
+    return await services.journeys.send_test(
+        journey_id, step_id, body.version, body.contact_id, body.attributes
     )

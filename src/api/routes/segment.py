@@ -15,9 +15,8 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import EventWriter, ServicesDep
-from api.routes.events import RefusedEntry
 from journeys.definitions.common import BindingId, ContactId
-from journeys.ingest.contracts import Attributes, EventRequest
+from journeys.ingest.contracts import Attributes, EventRequest, RefusedEntry
 
 router = APIRouter(prefix="/v1/segment", tags=["events"])
 

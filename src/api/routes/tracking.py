@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import logging
 import uuid
 from http import HTTPStatus
 
@@ -12,28 +11,28 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from api.deps import ServicesDep
-from api.interactions import raise_interaction
-from journeys.messaging.tracking import ClickRef
+from journeys.messaging.tracking import CLICK_PATH, OPEN_PATH, ClickRef
 from journeys.store.db import transaction
 from journeys.store.links import CODE_LENGTH, resolve
 
-router = APIRouter(prefix="/t", tags=["tracking"])
-log = logging.getLogger("journeys.api.tracking")
+router = APIRouter(tags=["tracking"])
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
-@router.get("/o/{token}", response_class=Response, responses={200: {"content": {"image/gif": {}}}})
+@router.get(
+    OPEN_PATH + "/{token}", response_class=Response, responses={200: {"content": {"image/gif": {}}}}
+)
 async def opened(token: str, services: ServicesDep) -> Response:
     """The open pixel: raises email.opened for its message. Always answers the image."""
     ref = services.tokens.read_open(token)
     if ref is not None:
-        await raise_interaction(services, "email.opened", ref, uuid.uuid4().hex)
+        await services.interactions.report("email.opened", ref, uuid.uuid4().hex)
     return Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store, max-age=0"})
 
 
 @router.get(
-    "/c/{token}",
+    CLICK_PATH + "/{token}",
     status_code=HTTPStatus.FOUND,
     response_class=RedirectResponse,
     responses={404: {"description": "Not a link Journeys made"}},
@@ -50,7 +49,7 @@ async def clicked(token: str, services: ServicesDep) -> RedirectResponse:
     if ref is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, "unknown link")
     trigger = f"{ref.channel}.link_clicked"
-    await raise_interaction(services, trigger, ref, uuid.uuid4().hex, {"url": ref.url})
+    await services.interactions.report(trigger, ref, uuid.uuid4().hex, {"url": ref.url})
     return RedirectResponse(ref.url, status_code=HTTPStatus.FOUND)
 
 

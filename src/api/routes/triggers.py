@@ -8,16 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from api.deps import Admin, EventWriter, ServicesDep, SessionDep
-from api.routes.definitions_body import definition_body, trigger_body
-from journeys.definitions.catalog import BUILT_IN, Trigger, incompatible_changes
+from api.bodies import definition_body, trigger_body
+from api.deps import Admin, EventWriter, ServicesDep
+from journeys.definitions.catalog import Trigger
 from journeys.definitions.documents import to_document
 from journeys.definitions.triggers import AttributeSpec, TriggerDefinition
-from journeys.definitions.validation import validate_trigger
 from journeys.ingest.routing import RoutingIndex
-from journeys.kit.problems import ProblemsError
-from journeys.store import triggers as store
-from journeys.store.journeys import live_journeys
 
 router = APIRouter(prefix="/v1/triggers", tags=["triggers"])
 
@@ -94,32 +90,19 @@ async def read_trigger(name: str, services: ServicesDep, _: EventWriter) -> Trig
         409: {"description": "In use, or built in"},
     },
 )
-def delete_custom_trigger(
-    name: str, services: ServicesDep, session: SessionDep, _: Admin
-) -> Response:
+def delete_custom_trigger(name: str, services: ServicesDep, _: Admin) -> Response:
     """Delete a custom trigger that no published journey uses."""
-    if name in BUILT_IN:
-        raise HTTPException(HTTPStatus.CONFLICT, f"{name} is built in: it cannot be deleted")
-    users = _users(session, name)
-    if users:
-        raise HTTPException(
-            HTTPStatus.CONFLICT, f"published journeys use {name}: {', '.join(users)}"
-        )
-    if not store.delete_trigger(session, name):
-        raise HTTPException(HTTPStatus.NOT_FOUND, f"unknown trigger {name!r}")
-    session.commit()
-    services.catalog.reload()
+    services.triggers.delete(name)
     return Response(status_code=HTTPStatus.NO_CONTENT)
-
-
-def _users(session: SessionDep, name: str) -> list[str]:
-    """Published journeys that use the trigger, read from the store (not a cached index)."""
-    return sorted(RoutingIndex(live_journeys(session)).uses(name))
 
 
 @router.put(
     "/{name}",
-    responses={201: {"description": "Created"}, 422: {"description": "Every problem found"}},
+    responses={
+        201: {"description": "Created"},
+        409: {"description": "Published journeys rely on what the change takes away"},
+        422: {"description": "Every problem found"},
+    },
     openapi_extra=definition_body(TriggerDefinition.model_json_schema(by_alias=True)),
 )
 def put_custom_trigger(
@@ -127,24 +110,9 @@ def put_custom_trigger(
     definition: Annotated[TriggerDefinition, Depends(trigger_body)],
     response: Response,
     services: ServicesDep,
-    session: SessionDep,
     _: Admin,
 ) -> TriggerOut:
     """Define a custom trigger (or a record_change trigger), or replace its definition."""
-    problems = validate_trigger(definition)
-    if problems:
-        raise ProblemsError(problems)
-    current = store.get_trigger(session, name)
-    if current is not None:
-        breaking = incompatible_changes(current, definition)
-        users = _users(session, name)
-        if breaking and users:
-            raise HTTPException(
-                HTTPStatus.CONFLICT,
-                f"{'; '.join(breaking)}: published journeys use {name} ({', '.join(users)})",
-            )
-    created = store.put_trigger(session, definition)
-    session.commit()
-    snapshot = services.catalog.reload()
+    created, snapshot = services.triggers.put(definition)
     response.status_code = HTTPStatus.CREATED if created else HTTPStatus.OK
     return TriggerOut.of(snapshot.catalog[name], snapshot.routing)

@@ -15,12 +15,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.deps import ServicesDep
-from journeys.contacts.model import Consent, ContactChanges
-from journeys.messaging.tracking import UnsubscribeRef
-from journeys.store.contacts import get_contact, upsert_contact
-from journeys.store.db import transaction
+from journeys.messaging.tracking import UNSUBSCRIBE_PATH, UnsubscribeRef
 
-router = APIRouter(prefix="/u", tags=["unsubscribe"])
+router = APIRouter(prefix=UNSUBSCRIBE_PATH, tags=["unsubscribe"])
 
 
 def _ref(services: ServicesDep, token: str) -> UnsubscribeRef:
@@ -34,7 +31,7 @@ def _ref(services: ServicesDep, token: str) -> UnsubscribeRef:
 def confirm(token: str, services: ServicesDep) -> HTMLResponse:
     """A page that asks for the click (GET never unsubscribes: link scanners fetch it)."""
     ref = _ref(services, token)
-    action = html.escape(f"/u/{token}")
+    action = html.escape(f"{UNSUBSCRIBE_PATH}/{token}")
     return HTMLResponse(
         _page(
             "Unsubscribe",
@@ -49,15 +46,8 @@ def confirm(token: str, services: ServicesDep) -> HTMLResponse:
 async def unsubscribe(token: str, services: ServicesDep) -> HTMLResponse:
     """Withdraw the contact's consent for the channel; doing it twice changes nothing."""
     ref = _ref(services, token)
-    await run_in_threadpool(_withdraw, services, ref)
+    await run_in_threadpool(services.contacts.withdraw_consent, ref.contact_id, ref.channel)
     return HTMLResponse(_page("Unsubscribed", "<p>Done: you will not hear from us again.</p>"))
-
-
-def _withdraw(services: ServicesDep, ref: UnsubscribeRef) -> None:
-    with transaction(services.engine) as session:
-        if get_contact(session, ref.contact_id) is not None:
-            consent = Consent.model_validate({ref.channel: False})
-            upsert_contact(session, ref.contact_id, ContactChanges(consent=consent))
 
 
 def _page(title: str, body: str) -> str:

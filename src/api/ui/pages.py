@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from api.routes.journey_tools import definition_at
 from api.services import Services
-from api.ui.queries import EntryCounts, entry_counts, latest_entries
 from journeys.definitions.journeys import JourneyDefinition, kind_of
 from journeys.store import journeys as store
 from journeys.store.analytics import Stats, VersionFigures, journey_stats
+from journeys.store.entries import EntryCounts, entry_counts, latest_entries
 from journeys.temporal import names
 
 RECENT = 25  # runs and refusals listed on a journey's page
@@ -80,8 +79,10 @@ def journey_page(
     session: Session, services: Services, journey_id: str, version: int | None
 ) -> JourneyPage:
     journey = store.get_journey(session, journey_id)
-    shown_ref = version if version is not None else ("live" if journey.live_version else "draft")
-    shown, shown_version = definition_at(session, journey_id, shown_ref)  # 404 if unknown
+    shown_ref: store.VersionRef = (
+        version if version is not None else ("live" if journey.live_version else "draft")
+    )
+    shown, shown_version = store.definition_at(session, journey_id, shown_ref)  # 404 if unknown
     # The very figures of GET /v1/journeys/{id}/stats.
     figures = journey_stats(session, journey_id, version, datetime.now(UTC))
     runs = [

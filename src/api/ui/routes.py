@@ -18,13 +18,12 @@ from pydantic import BaseModel, Field
 
 from api.auth import Unauthenticated, key_from_header
 from api.deps import Admin, ServicesDep, SessionDep, services_of
-from api.routes.journey_tools import definition_at
 from api.ui.pages import journey_list, journey_page
 from api.ui.session import COOKIE, LOGIN_LINK_SECONDS, SESSION_HOURS, Sessions
 from api.ui.templating import STYLESHEET, templates
 from journeys.authoring.graph import svg
 from journeys.store.api_keys import Principal, Scope
-from journeys.store.journeys import JourneyNotFound
+from journeys.store.journeys import JourneyNotFound, VersionNotFound, definition_at
 
 HOME = "/ui"
 
@@ -58,6 +57,8 @@ class DashboardRoute(APIRoute):
                 response = _to_login(request)
             except JourneyNotFound as error:
                 response = _not_found(request, f"There is no journey {error.args[0]!r}.")
+            except VersionNotFound as error:
+                response = _not_found(request, str(error))
             except HTTPException as error:
                 if error.status_code != HTTPStatus.NOT_FOUND:
                     raise

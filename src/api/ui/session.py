@@ -29,8 +29,7 @@ from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlmodel import Session
 
 from api.auth import BOOTSTRAP
-from journeys.store.api_keys import Principal, Scope
-from journeys.store.tables import ApiKeyRow
+from journeys.store.api_keys import Principal, Scope, admin_key
 
 COOKIE = "journeys_session"
 SESSION_HOURS = 12
@@ -95,11 +94,11 @@ class Sessions:
             expected = fingerprint(self._bootstrap) if self._bootstrap else None
             name = BOOTSTRAP.key_id
         else:
-            row = session.get(ApiKeyRow, key_id)
-            admin = row is not None and str(Scope.ADMIN) in row.scopes
-            if row is None or row.revoked_at is not None or row.signed or not admin:
+            found = admin_key(session, key_id)
+            if found is None:
                 return None
-            expected, name = _of_stored(row.secret_hash), row.name
+            name, stored_hash = found
+            expected = _of_stored(stored_hash)
         if expected is None or not hmac.compare_digest(expected, given):
             return None
         return Principal(key_id=key_id, name=name, scopes=frozenset({Scope.ADMIN}))

@@ -8,7 +8,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, Field
 
 from journeys.kit.problems import Problem
 
@@ -50,13 +50,18 @@ class EventRequest:
     occurred_at: datetime | None = None
 
 
+class RefusedEntry(BaseModel):
+    journey: str
+    reason: str = Field(description="condition_false, outside_window or journey_paused")
+
+
 @dataclass(frozen=True)
 class Accepted:
     event_id: str
     trigger: str
     started: list[str]
     signaled: list[str]
-    refused: list[dict[str, str]]  # journeys that refused to start, each with its reason
+    refused: list[RefusedEntry]  # journeys that refused to start, each with its reason
     duplicate: bool
     missed: list[str] = field(default_factory=list)  # to continue or stop, but no run there
 

@@ -7,22 +7,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from journeys.engine.events import TriggerEvent
 from journeys.store.journeys import LiveJourney
 from journeys.temporal import names
+from journeys.temporal.errors import reaching_temporal
 from journeys.temporal.runs import signal_contact_runs, signal_run, start_run
 
 # A producer is better served by a quick 503 it can retry than by a hanging request.
 RPC_TIMEOUT = timedelta(seconds=5)
-
-
-class TemporalUnavailable(Exception):
-    """Temporal could not be reached: the caller should retry later with the same event id."""
-
-
-_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
 
 
 @dataclass
@@ -47,14 +40,8 @@ class Dispatcher:
         (same event id) redoes it, and runs that already have the event ignore it.
         """
         calls = [self._start(j, event) for j in starts] + [self._signal(j, event) for j in signals]
-        try:
+        with reaching_temporal():
             outcomes = await asyncio.gather(*calls)
-        except RuntimeError as error:  # the lazy client could not connect
-            raise TemporalUnavailable(str(error)) from error
-        except RPCError as error:
-            if error.status in _UNAVAILABLE:
-                raise TemporalUnavailable(error.message) from error
-            raise
         result = Dispatched()
         for journey, (started, reached) in zip([*starts, *signals], outcomes, strict=True):
             if started:

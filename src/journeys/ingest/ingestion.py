@@ -16,7 +16,7 @@ from journeys.engine.conditions import evaluate
 from journeys.engine.entry import JOURNEY_PAUSED, early_refusal
 from journeys.engine.events import TriggerEvent
 from journeys.ingest.catalog_cache import CatalogCache
-from journeys.ingest.contracts import Accepted, EventRequest, Refusal, Rejected
+from journeys.ingest.contracts import Accepted, EventRequest, Refusal, RefusedEntry, Rejected
 from journeys.ingest.dispatch import Dispatched, Dispatcher
 from journeys.ingest.ledger import EventLedger
 from journeys.store.event_ids import Claim
@@ -39,6 +39,10 @@ class Ingestion:
         self._dispatcher = dispatcher
         self._ledger = ledger
         self._observe = observe  # told of every accepted event (metrics)
+
+    @property
+    def catalog(self) -> CatalogCache:
+        return self._catalog
 
     async def accept(self, request: EventRequest) -> Accepted:
         """Check the event against its trigger, then start or signal the runs it concerns.
@@ -141,7 +145,7 @@ def _accepted(
         trigger=event.trigger,
         started=dispatched.started,
         signaled=dispatched.signaled,
-        refused=[{"journey": r.journey_id, "reason": r.reason} for r in refusals],
+        refused=[RefusedEntry(journey=r.journey_id, reason=r.reason) for r in refusals],
         duplicate=duplicate,
         missed=dispatched.missed,
     )

@@ -79,6 +79,14 @@ def find_key(session: Session, key_id: str) -> Principal | None:
     return _principal(row) if row is not None and row.revoked_at is None else None
 
 
+def admin_key(session: Session, key_id: str) -> tuple[str, str] | None:
+    """(name, secret hash) of an active admin key that is sent as itself (not signed)."""
+    row = session.get(ApiKeyRow, key_id)
+    if row is None or row.revoked_at is not None or row.signed or Scope.ADMIN not in row.scopes:
+        return None
+    return row.name, row.secret_hash
+
+
 def signing_secret(server_secret: str, key_id: str) -> str:
     """A signed key's signing secret, derived from the deployment's secret: nothing to store,
     and rotating JOURNEYS_SIGNING_SECRET rotates every one of them."""

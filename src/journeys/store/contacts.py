@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from journeys.contacts.model import Consent, Contact, ContactChanges
 from journeys.store.tables import ContactRow
@@ -51,6 +51,10 @@ def upsert_contact(
 def get_contact(session: Session, contact_id: str) -> Contact | None:
     row = session.get(ContactRow, contact_id)
     return contact_of(row) if row else None
+
+
+def contacts_with_phone(session: Session, phone: str) -> list[str]:
+    return list(session.exec(select(ContactRow.id).where(ContactRow.phone == phone)).all())
 
 
 def lock_contact(session: Session, contact_id: str) -> None:

@@ -7,9 +7,11 @@ does not, so re-entry rules hold for as long as the journey exists.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import case, func, update
 from sqlmodel import Session, col, select
 
 from journeys.engine.commands import EntryDecided
@@ -147,3 +149,41 @@ def entries_of_contact(session: Session, contact_id: str) -> list[EntryRow]:
             .order_by(col(EntryRow.at).desc())
         ).all()
     )
+
+
+@dataclass(frozen=True)
+class EntryCounts:
+    entered: int = 0
+    active: int = 0
+
+
+def entry_counts(session: Session) -> dict[str, EntryCounts]:
+    """Admitted runs per journey, and how many of them are still going."""
+    rows = session.exec(
+        select(
+            EntryRow.journey_id,
+            func.count(),
+            func.sum(case((col(EntryRow.ended_at).is_(None), 1), else_=0)),
+        )
+        .where(col(EntryRow.admitted).is_(True))
+        .group_by(col(EntryRow.journey_id))
+    ).all()
+    return {
+        journey: EntryCounts(int(entered), int(active or 0)) for journey, entered, active in rows
+    }
+
+
+def latest_entries(
+    session: Session, journey_id: str, *, admitted: bool, version: int | None, limit: int
+) -> Sequence[EntryRow]:
+    """The journey's newest admitted runs (or refused entries), newest first."""
+    return session.exec(
+        select(EntryRow)
+        .where(
+            EntryRow.journey_id == journey_id,
+            col(EntryRow.admitted).is_(admitted),
+            *([EntryRow.version == version] if version is not None else []),
+        )
+        .order_by(col(EntryRow.at).desc(), col(EntryRow.id).desc())
+        .limit(limit)
+    ).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from sqlmodel import Session, col, select
 
@@ -63,6 +64,13 @@ class LiveJourney:
 
 class JourneyNotFound(LookupError):
     pass
+
+
+class VersionNotFound(LookupError):
+    """The journey exists, but has no such version (never published, or no live one)."""
+
+    def __init__(self, journey_id: str, version: int | str) -> None:
+        super().__init__(f"journey {journey_id} has no version {version}")
 
 
 def save_draft(session: Session, definition: JourneyDefinition) -> bool:
@@ -184,6 +192,23 @@ def list_journeys(session: Session) -> list[Journey]:
 def get_version(session: Session, journey_id: str, version: int) -> JourneyDefinition | None:
     row = session.get(JourneyVersionRow, (journey_id, version))
     return JourneyDefinition.model_validate(row.definition) if row else None
+
+
+VersionRef = int | Literal["draft", "live"]
+
+
+def definition_at(
+    session: Session, journey_id: str, version: VersionRef
+) -> tuple[JourneyDefinition, int]:
+    """A journey's definition at a version, with its number (the draft is number 0)."""
+    journey = get_journey(session, journey_id)
+    if version == "draft":
+        return journey.draft, 0
+    number = journey.live_version if version == "live" else version
+    definition = get_version(session, journey_id, number) if isinstance(number, int) else None
+    if definition is None or not isinstance(number, int):
+        raise VersionNotFound(journey_id, version)
+    return definition, number
 
 
 def live_journeys(session: Session) -> list[LiveJourney]:

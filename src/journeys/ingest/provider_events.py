@@ -1,0 +1,175 @@
+"""What email, SMS and push providers report: receipts, bounces, complaints, opens and
+replies, recorded on the message and raised to the run that sent it.
+
+A hard bounce or a complaint puts the address on the suppression list; a STOP reply
+withdraws the number's SMS consent. An event raised twice carries the same id and acts
+once. An event about a message Journeys does not know is counted as ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+
+from journeys.contacts.model import Consent, ContactChanges
+from journeys.ingest.interactions import Interactions, message_ref
+from journeys.store.contacts import contacts_with_phone, upsert_contact
+from journeys.store.db import transaction
+from journeys.store.deliveries import find_delivery, last_sms_to, record_engagement
+from journeys.store.suppressions import suppress
+from journeys.store.tables import DeliveryRow
+
+# Replies that mean "stop texting me", in English and French, as carriers expect.
+STOP_WORDS = frozenset(
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "arret", "arrêt"}
+)
+
+
+class EmailEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # providers add their own fields
+
+    message_id: str = Field(description="Journeys' message id, or the provider's for it.")
+    event: Literal["delivered", "bounced", "complained"]
+    bounce_type: Literal["hard", "soft"] | None = None
+
+
+class SmsEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    message_id: str
+    event: Literal["delivered", "failed"]
+
+
+class PushEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    message_id: str
+    event: Literal["delivered", "opened"]
+
+
+class InboundSms(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    from_: str = Field(alias="from", min_length=3, max_length=40)
+    text: str = Field(max_length=2000)
+
+
+class Handled(BaseModel):
+    accepted: int = Field(description="Events that reached Journeys' records (and their runs).")
+    ignored: int = Field(description="Events about messages Journeys does not know.")
+    action: str | None = None
+
+
+class ProviderEvents:
+    def __init__(self, engine: Engine, interactions: Interactions) -> None:
+        self._engine = engine
+        self._interactions = interactions
+
+    async def email(self, events: list[EmailEvent]) -> Handled:
+        handled = Handled(accepted=0, ignored=0)
+        for event in events:
+            delivery = await asyncio.to_thread(self._find, event.message_id)
+            if delivery is None:
+                handled.ignored += 1
+                continue
+            handled.accepted += 1
+            if event.event == "complained" or event.bounce_type == "hard":
+                reason = "complaint" if event.event == "complained" else "hard_bounce"
+                await asyncio.to_thread(self._suppress, delivery, reason)
+            if event.event == "complained":
+                await asyncio.to_thread(self._record, delivery.message_id, "complained", None)
+                continue
+            attributes = {"bounce_type": event.bounce_type} if event.event == "bounced" else {}
+            if event.event == "bounced":
+                await asyncio.to_thread(
+                    self._record, delivery.message_id, "bounced", event.bounce_type
+                )
+            await self._raise(delivery, f"email.{event.event}", event.event, attributes)
+        return handled
+
+    async def sms(self, events: list[SmsEvent]) -> Handled:
+        handled = Handled(accepted=0, ignored=0)
+        for event in events:
+            delivery = await asyncio.to_thread(self._find, event.message_id)
+            if delivery is None:
+                handled.ignored += 1
+                continue
+            handled.accepted += 1
+            if event.event == "delivered":
+                await self._raise(delivery, "sms.delivered", "delivered")
+        return handled
+
+    async def sms_reply(self, reply: InboundSms) -> Handled:
+        """STOP (or ARRET, UNSUBSCRIBE, ...) withdraws the number's SMS consent. Anything else
+        raises sms.replied, with its `text`, to the run whose SMS the number got last."""
+        phone = "".join(c for c in reply.from_ if c.isdigit() or c == "+")
+        if reply.text.strip().lower() in STOP_WORDS:
+            stopped = await asyncio.to_thread(self._stop, phone)
+            return Handled(
+                accepted=stopped, ignored=0 if stopped else 1, action="sms consent withdrawn"
+            )
+        delivery = await asyncio.to_thread(self._last_sms, phone)
+        if delivery is None:
+            return Handled(accepted=0, ignored=1)
+        text = reply.text.strip()
+        await self._raise(delivery, "sms.replied", f"reply:{text[:100]}", {"text": text})
+        return Handled(accepted=1, ignored=0)
+
+    async def push(self, events: list[PushEvent]) -> Handled:
+        handled = Handled(accepted=0, ignored=0)
+        for event in events:
+            delivery = await asyncio.to_thread(self._find, event.message_id)
+            if delivery is None:
+                handled.ignored += 1
+                continue
+            handled.accepted += 1
+            await self._raise(delivery, f"push.{event.event}", event.event)
+        return handled
+
+    async def _raise(
+        self,
+        delivery: DeliveryRow,
+        trigger: str,
+        what: str,
+        attributes: Mapping[str, str | None] | None = None,
+    ) -> None:
+        """Raise the interaction to the message's run, under an id that makes a provider's
+        retry act once; Temporal being away fails the call, so that the provider retries."""
+        await self._interactions.report(
+            trigger,
+            message_ref(delivery),
+            f"{delivery.message_id}:{what}",
+            dict(attributes or {}),
+            strict=True,
+        )
+
+    def _find(self, message_id: str) -> DeliveryRow | None:
+        with transaction(self._engine) as session:
+            return find_delivery(session, message_id)
+
+    def _record(self, message_id: str, what: str, bounce_type: str | None) -> None:
+        with transaction(self._engine) as session:
+            record_engagement(session, message_id, what, datetime.now(UTC), bounce_type)
+
+    def _suppress(self, delivery: DeliveryRow, reason: str) -> None:
+        if delivery.recipient is None:
+            return
+        with transaction(self._engine) as session:
+            suppress(session, delivery.channel, delivery.recipient, reason, delivery.message_id)
+
+    def _last_sms(self, phone: str) -> DeliveryRow | None:
+        with transaction(self._engine) as session:
+            return last_sms_to(session, phone)
+
+    def _stop(self, phone: str) -> int:
+        """Withdraw SMS consent from every contact with this number; how many."""
+        with transaction(self._engine) as session:
+            ids = contacts_with_phone(session, phone)
+            for contact_id in ids:
+                upsert_contact(session, contact_id, ContactChanges(consent=Consent(sms=False)))
+            return len(ids)

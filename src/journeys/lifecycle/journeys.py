@@ -1,0 +1,128 @@
+"""A journey's lifecycle: drafts, versions, pause and resume, stop, and test sends."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from journeys.definitions.journeys import EmailStep, JourneyDefinition, PushStep, SmsStep
+from journeys.definitions.validation import validate_journey
+from journeys.engine.commands import SendSettled
+from journeys.ingest.catalog_cache import CatalogCache
+from journeys.kit.problems import ProblemsError
+from journeys.store import journeys as store
+from journeys.store.db import transaction
+from journeys.temporal import names
+from journeys.temporal.errors import reaching_temporal
+from journeys.temporal.messages import TestSendInput
+from journeys.temporal.runs import signal_runs, stop_runs
+
+TEST_SEND_TIMEOUT = timedelta(seconds=60)
+
+
+class NoMessageStep(LookupError):
+    def __init__(self, journey_id: str, step_id: str) -> None:
+        super().__init__(f"no message step {step_id!r} in {journey_id}")
+
+
+class JourneyLifecycle:
+    def __init__(
+        self, engine: Engine, catalog: CatalogCache, temporal: Client, task_queue: str
+    ) -> None:
+        self._engine = engine
+        self._catalog = catalog
+        self._temporal = temporal
+        self._task_queue = task_queue
+
+    def save_draft(self, definition: JourneyDefinition) -> bool:
+        """Check the draft against the catalog and save it; True when the journey is new."""
+        problems = validate_journey(definition, self._catalog.snapshot.catalog)
+        if problems:
+            raise ProblemsError(problems)
+        with transaction(self._engine) as session:
+            return store.save_draft(session, definition)
+
+    def publish(self, journey_id: str, by: str) -> tuple[int, bool]:
+        """Publish the draft: (its version, whether that version is new)."""
+        with transaction(self._engine) as session:
+            published = store.publish(session, journey_id, by, self._catalog.snapshot.catalog)
+        self._catalog.reload()
+        return published
+
+    async def stop(self, journey_id: str) -> int:
+        """No new entries, and every running instance ends; how many were asked to."""
+        await asyncio.to_thread(self._change, store.stop, journey_id)
+        with reaching_temporal():
+            return await stop_runs(
+                self._temporal, self._task_queue, "journey_stopped", journey_id=journey_id
+            )
+
+    async def pause(self, journey_id: str) -> int:
+        """No new entries (each refusal recorded as journey_paused); running instances freeze.
+        How many were told (raises store.NotLive unless the journey is published)."""
+        await asyncio.to_thread(self._change, store.set_paused, journey_id, True)
+        return await self._signal(names.PAUSE_SIGNAL, journey_id)
+
+    async def resume(self, journey_id: str) -> int:
+        """New entries again; running instances go on where they were."""
+        await asyncio.to_thread(self._change, store.set_paused, journey_id, False)
+        return await self._signal(names.RESUME_SIGNAL, journey_id)
+
+    async def send_test(
+        self,
+        journey_id: str,
+        step_id: str,
+        version: store.VersionRef,
+        contact_id: str,
+        attributes: dict[str, Any],
+    ) -> SendSettled:
+        """One step's message to one contact, marked as a test, outside any run."""
+        definition, number = await asyncio.to_thread(self._definition, journey_id, version)
+        step = next((s for _, s in definition.walk() if s.id == step_id), None)
+        match step:
+            case EmailStep(email=message) | SmsStep(sms=message) | PushStep(push=message):
+                pass
+            case _:
+                raise NoMessageStep(journey_id, step_id)
+        request = TestSendInput(
+            journey_id=journey_id,
+            journey_name=definition.name,
+            version=number,
+            step=step_id,
+            contact_id=contact_id,
+            message=message,
+            trigger=attributes,
+        )
+        with reaching_temporal():
+            result: SendSettled = await self._temporal.execute_workflow(
+                names.TEST_SEND_WORKFLOW,
+                request,
+                id=f"test-send/{journey_id}/{step_id}/{contact_id}/{uuid.uuid4().hex[:8]}",
+                task_queue=self._task_queue,
+                execution_timeout=TEST_SEND_TIMEOUT,
+                result_type=SendSettled,
+            )
+        return result
+
+    def _change(self, change: Callable[..., object], journey_id: str, *args: Any) -> None:
+        with transaction(self._engine) as session:
+            change(session, journey_id, *args)
+        self._catalog.reload()
+
+    def _definition(
+        self, journey_id: str, version: store.VersionRef
+    ) -> tuple[JourneyDefinition, int]:
+        with transaction(self._engine) as session:
+            return store.definition_at(session, journey_id, version)
+
+    async def _signal(self, signal: str, journey_id: str) -> int:
+        with reaching_temporal():
+            return await signal_runs(
+                self._temporal, self._task_queue, signal, journey_id=journey_id
+            )
