@@ -48,11 +48,11 @@ from journeys.definitions.documents import (
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.engine.events import TriggerEvent
 from journeys.engine.state import Outcome, RunStatus
-from journeys.messaging.rules import MessagingSettings, QuietWindow
+from journeys.messaging.rules import MessagingRules, QuietWindow
 from journeys.messaging.tracking import Tokens
 from journeys.store.db import transaction
 from journeys.store.journeys import publish, save_draft
-from journeys.store.messaging import put_settings
+from journeys.store.messaging_rules import put_rules
 from journeys.store.triggers import load_catalog, put_trigger
 from journeys.temporal import names
 from journeys.temporal.messages import RunView, StopRequest
@@ -106,9 +106,9 @@ class Lab:
             for journey_id in journey_ids:
                 publish(session, journey_id, "tests.histories.record", catalog)
 
-    def messaging(self, settings: MessagingSettings) -> None:
+    def messaging(self, settings: MessagingRules) -> None:
         with transaction(self.harness.engine) as session:
-            put_settings(session, settings)
+            put_rules(session, settings)
 
     async def start(
         self,
@@ -446,13 +446,13 @@ async def quiet_time_postponed(lab: Lab) -> None:
             "to": (now + timedelta(hours=1)).strftime("%H:%M"),
         }
     )
-    lab.messaging(MessagingSettings(quiet_times={Channel.PUSH: [window]}))
+    lab.messaging(MessagingRules(quiet_times={Channel.PUSH: [window]}))
     try:
         contact = ada(lab, "ada-at-night", attributes={"push_token": "device-2"})
         handle = await lab.start(QUIET_PUSH, contact)
         await lab.ends(handle, RunStatus.COMPLETED)
     finally:
-        lab.messaging(MessagingSettings())
+        lab.messaging(MessagingRules())
     whats = [entry.what for entry in (await lab.view(handle)).history]
     assert whats.count("sent") == 1 and "waiting" in whats, whats
     await lab.save("quiet_time_postponed", handle)

@@ -39,7 +39,7 @@ from journeys.engine.interpreter import Interpreter
 from journeys.engine.program import compile_journey
 from journeys.messaging import compose
 from journeys.messaging.policy import Block, Postpone, SendFacts, decide
-from journeys.messaging.rules import MessagingSettings
+from journeys.messaging.rules import MessagingRules
 
 SIMULATED_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning
 MAX_MOVES = 10_000  # a journey has no loops; this only guards against a broken script
@@ -95,8 +95,8 @@ class Simulation(BaseModel):
     responses: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="What each webhook step answers, by step id."
     )
-    messaging: MessagingSettings = Field(
-        default_factory=MessagingSettings,
+    messaging: MessagingRules = Field(
+        default_factory=MessagingRules,
         description="Quiet times and frequency caps to apply (the deployment's are not read).",
     )
     start_at: datetime = SIMULATED_START
@@ -280,7 +280,7 @@ def _render(
     contact: Contact,
     now: datetime,
     sent: list[SimulatedMessage],
-    settings: MessagingSettings,
+    rules: MessagingRules,
 ) -> SimulatedMessage:
     base = {"at": now, "step": send.step, "channel": send.channel.value}
     commercial = [
@@ -293,7 +293,7 @@ def _render(
             purpose=send.purpose,
             suppressed=lambda _: False,
             sent_since=lambda since: sum(at >= since for at in commercial),
-            settings=settings,
+            rules=rules,
             now=now,
             timezone=zone(contact.timezone, journey.timezone),
             due_since=run.state.wait_started_at or now,

@@ -351,8 +351,6 @@ class ExitStep(StepBase):
     )
 
 
-MessageStep = EmailStep | SmsStep | PushStep
-
 # The key that names a step's kind, in the order the discriminator looks for it.
 STEP_KINDS: dict[str, type[StepBase]] = {
     "email": EmailStep,

@@ -36,9 +36,6 @@ class RenderedPush:
     data: dict[str, str] = field(default_factory=dict)
 
 
-Rendered = RenderedEmail | RenderedSms | RenderedPush
-
-
 @dataclass(frozen=True)
 class Tracking:
     """How to track one message: a signed URL for its open pixel, and one per link."""

@@ -1,7 +1,7 @@
 """Whether a message may go out now: decided at send time, from current contact data.
 
 Pure: the caller gathers the facts (the contact, the suppression list, the recent sends,
-the settings, the clock) and this module decides. In order: an address to send to, the
+the rules, the clock) and this module decides. In order: an address to send to, the
 suppression list, consent, expiry, quiet times, then frequency caps.
 """
 
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from journeys.contacts.model import Contact
 from journeys.definitions.common import Channel
 from journeys.definitions.journeys import Purpose, Weekday
-from journeys.messaging.rules import MessagingSettings, QuietWindow
+from journeys.messaging.rules import MessagingRules, QuietWindow
 
 _WEEKDAYS = list(Weekday)
 
@@ -31,7 +31,7 @@ class BlockReason(StrEnum):
 
 
 @dataclass(frozen=True)
-class Send:
+class Allow:
     pass
 
 
@@ -45,7 +45,7 @@ class Postpone:
     until: datetime  # the end of the quiet time
 
 
-Verdict = Send | Block | Postpone
+Verdict = Allow | Block | Postpone
 
 
 def recipient(contact: Contact, channel: Channel) -> str | None:
@@ -82,7 +82,7 @@ class SendFacts:
     purpose: Purpose
     suppressed: Callable[[str], bool]  # is this address on the suppression list?
     sent_since: Callable[[datetime], int]  # commercial messages sent to the contact since
-    settings: MessagingSettings
+    rules: MessagingRules
     now: datetime
     timezone: ZoneInfo  # the contact's, else the journey's
     due_since: datetime  # when the message was first due
@@ -106,17 +106,17 @@ def decide(facts: SendFacts) -> Verdict:
     if expires is not None and facts.now >= expires:
         return Block(BlockReason.EXPIRED)
     quiet_end = quiet_until(
-        facts.now, facts.settings.quiet_times.get(facts.channel, []), facts.timezone
+        facts.now, facts.rules.quiet_times.get(facts.channel, []), facts.timezone
     )
     if quiet_end is not None:
         if expires is not None and quiet_end >= expires:
             return Block(BlockReason.EXPIRED)
         return Postpone(quiet_end)
     if facts.purpose is Purpose.COMMERCIAL and facts.capped:
-        for cap in facts.settings.frequency_caps.get(facts.channel, []):
+        for cap in facts.rules.frequency_caps.get(facts.channel, []):
             if facts.sent_since(facts.now - cap.per) >= cap.count:
                 return Block(BlockReason.FREQUENCY_CAP)
-    return Send()
+    return Allow()
 
 
 def quiet_until(now: datetime, windows: list[QuietWindow], tz: ZoneInfo) -> datetime | None:

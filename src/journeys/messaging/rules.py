@@ -1,4 +1,6 @@
-"""Messaging settings for every journey: frequency caps and quiet times, per channel."""
+"""Messaging rules for every journey: frequency caps and quiet times, per channel.
+
+Stored policy, set by admins at /v1/settings/messaging (not the process `Settings`)."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ class QuietWindow(BaseModel):
     to: Annotated[str, AfterValidator(clock_time)]
 
 
-class MessagingSettings(BaseModel):
+class MessagingRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     frequency_caps: dict[Channel, list[FrequencyCap]] = Field(

@@ -65,10 +65,6 @@ def settle(
     session.add(row)
 
 
-def get_delivery(session: Session, message_id: str) -> DeliveryRow | None:
-    return session.get(DeliveryRow, message_id)
-
-
 def deliveries_of_contact(session: Session, contact_id: str, limit: int = 200) -> list[DeliveryRow]:
     return list(
         session.exec(

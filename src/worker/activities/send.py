@@ -29,7 +29,7 @@ from journeys.store.deliveries import (
     settle,
 )
 from journeys.store.links import shorten
-from journeys.store.messaging import get_settings
+from journeys.store.messaging_rules import get_rules
 from journeys.store.suppressions import is_suppressed
 from journeys.store.tables import DeliveryRow
 from worker.channels import PermanentSendError, PushProvider, SmsProvider
@@ -133,7 +133,7 @@ class SendActivities:
             sent_since=lambda since: count_sent(
                 session, request.contact_id, channel, since, excluding=delivery.message_id
             ),
-            settings=get_settings(session),
+            rules=get_rules(session),
             now=request.at,
             timezone=zone(contact.timezone if contact else None, request.timezone),
             due_since=min(delivery.created_at, request.at),

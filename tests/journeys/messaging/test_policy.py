@@ -11,21 +11,21 @@ from journeys.contacts.model import Contact
 from journeys.definitions.common import Channel
 from journeys.definitions.journeys import Purpose
 from journeys.messaging.policy import (
+    Allow,
     Block,
     BlockReason,
     Postpone,
-    Send,
     SendFacts,
     decide,
     quiet_until,
 )
-from journeys.messaging.rules import MessagingSettings, QuietWindow
+from journeys.messaging.rules import MessagingRules, QuietWindow
 
 PARIS = ZoneInfo("Europe/Paris")
 # Tuesday 6 January 2026, 22:30 in Paris.
 LATE = datetime(2026, 1, 6, 21, 30, tzinfo=UTC)
 NOON = datetime(2026, 1, 6, 11, 0, tzinfo=UTC)
-NIGHTS = MessagingSettings.model_validate(
+NIGHTS = MessagingRules.model_validate(
     {
         "quiet_times": {
             "sms": [
@@ -47,7 +47,7 @@ def facts(channel: Channel = Channel.SMS, **overrides) -> SendFacts:  # type: ig
         "purpose": Purpose.COMMERCIAL,
         "suppressed": lambda address: False,
         "sent_since": lambda since: 0,
-        "settings": MessagingSettings(),
+        "rules": MessagingRules(),
         "now": NOON,
         "timezone": PARIS,
         "due_since": NOON,
@@ -64,17 +64,17 @@ def with_consent(**consent: bool) -> Contact:
 @pytest.mark.parametrize(
     ("overrides", "verdict"),
     [
-        ({}, Send()),
+        ({}, Allow()),
         ({"contact": None}, Block(BlockReason.UNKNOWN_CONTACT)),
         ({"contact": Contact(id="c1")}, Block(BlockReason.INVALID_ADDRESS)),
         ({"suppressed": lambda address: address == "+33612345678"}, Block(BlockReason.SUPPRESSED)),
         ({"contact": with_consent()}, Block(BlockReason.NO_CONSENT)),  # SMS needs an opt-in
-        ({"contact": with_consent(), "purpose": Purpose.TRANSACTIONAL}, Send()),
+        ({"contact": with_consent(), "purpose": Purpose.TRANSACTIONAL}, Allow()),
         (
             {"contact": with_consent(sms=False), "purpose": Purpose.TRANSACTIONAL},
             Block(BlockReason.NO_CONSENT),
         ),
-        ({"channel": Channel.EMAIL, "contact": with_consent()}, Send()),  # email unless withdrawn
+        ({"channel": Channel.EMAIL, "contact": with_consent()}, Allow()),  # email unless withdrawn
         (
             {"channel": Channel.EMAIL, "contact": with_consent(email=False)},
             Block(BlockReason.NO_CONSENT),
@@ -85,7 +85,7 @@ def with_consent(**consent: bool) -> Contact:
                 "contact": with_consent(email=False),
                 "purpose": Purpose.TRANSACTIONAL,
             },
-            Send(),
+            Allow(),
         ),
         (
             {"expires_after": timedelta(hours=1), "due_since": NOON - timedelta(hours=2)},
@@ -98,12 +98,10 @@ def test_who_may_be_messaged(overrides: dict, verdict: object) -> None:
 
 
 def test_a_quiet_time_postpones_to_its_end_in_the_contacts_zone() -> None:
-    assert decide(facts(settings=NIGHTS, now=LATE)) == Postpone(
-        datetime(2026, 1, 7, 7, 0, tzinfo=UTC)
-    )
-    assert decide(facts(settings=NIGHTS, now=LATE, channel=Channel.EMAIL)) == Send()  # SMS only
+    assert decide(facts(rules=NIGHTS, now=LATE)) == Postpone(datetime(2026, 1, 7, 7, 0, tzinfo=UTC))
+    assert decide(facts(rules=NIGHTS, now=LATE, channel=Channel.EMAIL)) == Allow()  # SMS only
     # ...unless it would wait past the message's expiry.
-    expiring = facts(settings=NIGHTS, now=LATE, due_since=LATE, expires_after=timedelta(hours=2))
+    expiring = facts(rules=NIGHTS, now=LATE, due_since=LATE, expires_after=timedelta(hours=2))
     assert decide(expiring) == Block(BlockReason.EXPIRED)
 
 
@@ -124,16 +122,16 @@ def test_quiet_windows_cross_midnight_and_chain() -> None:
 
 
 def test_frequency_caps_count_commercial_messages_only() -> None:
-    caps = MessagingSettings.model_validate(
+    caps = MessagingRules.model_validate(
         {"frequency_caps": {"email": [{"count": 2, "per": "P1D"}, {"count": 5, "per": "P7D"}]}}
     )
 
     def sent(n_day: int, n_week: int):  # type: ignore[no-untyped-def]
         return lambda since: n_day if since >= NOON - timedelta(days=1) else n_week
 
-    email = {"channel": Channel.EMAIL, "settings": caps}
-    assert decide(facts(**email, sent_since=sent(1, 4))) == Send()
+    email = {"channel": Channel.EMAIL, "rules": caps}
+    assert decide(facts(**email, sent_since=sent(1, 4))) == Allow()
     assert decide(facts(**email, sent_since=sent(2, 2))) == Block(BlockReason.FREQUENCY_CAP)
     assert decide(facts(**email, sent_since=sent(0, 5))) == Block(BlockReason.FREQUENCY_CAP)
-    assert decide(facts(**email, sent_since=sent(9, 9), purpose=Purpose.TRANSACTIONAL)) == Send()
-    assert decide(facts(**email, sent_since=sent(9, 9), capped=False)) == Send()
+    assert decide(facts(**email, sent_since=sent(9, 9), purpose=Purpose.TRANSACTIONAL)) == Allow()
+    assert decide(facts(**email, sent_since=sent(9, 9), capped=False)) == Allow()

@@ -1,21 +1,21 @@
-"""The deployment's messaging settings (frequency caps, quiet times)."""
+"""The deployment's messaging rules (frequency caps, quiet times), set at /v1/settings/messaging."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from journeys.messaging.rules import MessagingSettings
+from journeys.messaging.rules import MessagingRules
 from journeys.store.tables import MessagingSettingsRow
 from journeys.store.types import utcnow
 
 
-def get_settings(session: Session) -> MessagingSettings:
+def get_rules(session: Session) -> MessagingRules:
     row = session.get(MessagingSettingsRow, 1)
-    return MessagingSettings.model_validate(row.settings) if row else MessagingSettings()
+    return MessagingRules.model_validate(row.settings) if row else MessagingRules()
 
 
-def put_settings(session: Session, settings: MessagingSettings) -> None:
-    document = settings.model_dump(mode="json", by_alias=True)
+def put_rules(session: Session, rules: MessagingRules) -> None:
+    document = rules.model_dump(mode="json", by_alias=True)
     row = session.get(MessagingSettingsRow, 1, with_for_update=True)
     if row is None:
         session.add(MessagingSettingsRow(id=1, settings=document))
