@@ -21,8 +21,9 @@ from pydantic import BaseModel
 
 from bench.figures import Rate
 from bench.load import Events, wrk
-from tests.faults.processes import Child, port_open
-from tests.sinks import free_port
+from journeys.cli.dev.processes import Child, free_port, port_open
+
+ROOT = Path(__file__).parents[1]
 
 app = FastAPI()
 
@@ -51,7 +52,9 @@ class BareServer:
             *[sys.executable, "-m", "uvicorn", "bench.bare:app", "--port", str(self.port)],
             *["--log-level", "warning", "--no-access-log"],
         ]
-        self._server = Child("bare_api", command, self._log, ready=lambda _: port_open(self.port))
+        self._server = Child(
+            "bare_api", command, self._log, cwd=ROOT, ready=lambda _: port_open(self.port)
+        )
 
     def __enter__(self) -> BareServer:
         try:

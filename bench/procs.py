@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.faults.processes import children
+from journeys.cli.dev.processes import children
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 

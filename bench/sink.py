@@ -1,4 +1,4 @@
-"""The SMTP sink of the tests, noting when each message was accepted."""
+"""An SMTP sink on loopback noting when each message was accepted."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import threading
 import time
 from collections.abc import Collection
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import Envelope
 
-from tests.sinks import SmtpSink
+from journeys.cli.dev.smtp import LoopbackSmtp
 
 
-class TimedSmtpSink(SmtpSink):
+class TimedSmtpSink(LoopbackSmtp):
     """Keeps the moment (time.perf_counter) each recipient's message was accepted.
 
     Only the arrival time is kept, not the message: a latency run sends thousands.
@@ -22,12 +22,11 @@ class TimedSmtpSink(SmtpSink):
         self.accepted_at: dict[str, float] = {}
         self._times = threading.Lock()
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    def received(self, envelope: Envelope) -> None:
         now = time.perf_counter()
         with self._times:
             for recipient in envelope.rcpt_tos:
                 self.accepted_at.setdefault(recipient, now)
-        return "250 Message accepted for delivery"
 
     def arrived(self, recipients: Collection[str]) -> int:
         """How many of these recipients got their message."""

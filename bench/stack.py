@@ -22,10 +22,9 @@ from temporalio.client import Client
 
 from bench import procs
 from bench.sink import TimedSmtpSink
+from journeys.cli.dev.processes import Child, children, free_port, journeys_dev_command
 from journeys.settings import Settings
 from journeys.temporal.client import connect
-from tests.faults.processes import Child, children, journeys_dev_command
-from tests.sinks import free_port
 
 ROOT = Path(__file__).parents[1]
 WORKFLOWS = Path(__file__).parent / "workflows"
@@ -73,6 +72,7 @@ class Stack:
                 command,
                 data_dir / "dev.log",
                 env={**os.environ, **env},
+                cwd=ROOT,
                 ready=lambda dev: "Journeys is running" in dev.output(),
             ),
             sink=sink,

@@ -1,66 +1,38 @@
-"""Real SMTP and HTTP servers on loopback that keep what they receive, for tests."""
+"""Real SMTP and HTTP servers on loopback that keep what they receive, for tests, and waits
+for what they receive that never block the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 import json
-import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import Envelope
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from journeys.cli.dev.processes import free_port
+from journeys.cli.dev.smtp import LoopbackSmtp
 
 
-def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> None:
-    """Poll until the predicate holds; fail after the timeout (a bound, not a speed test)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
-class SmtpSink:
-    """An aiosmtpd server that keeps every message."""
+class SmtpSink(LoopbackSmtp):
+    """Keeps every message."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
-        self.port = free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._started = False
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.original_content or b""
-        message = message_from_bytes(content, policy=policy.default)
+    def received(self, envelope: Envelope) -> None:
+        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
         assert isinstance(message, EmailMessage)
         with self._lock:
             self.messages.append(message)
-        return "250 Message accepted for delivery"
-
-    def start(self) -> Self:
-        self._controller.start()
-        self._started = True
-        return self
-
-    def stop(self) -> None:
-        if self._started:
-            self._controller.stop()
-            self._started = False
 
     def to(self, address: str) -> list[EmailMessage]:
         with self._lock:

@@ -21,7 +21,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from tests.sinks import HttpSink, SmtpSink, free_port
+from journeys.cli.dev.processes import free_port
+from tests.sinks import HttpSink, SmtpSink
 from tests.worker.harness import running_worker
 
 STARTUP_SECONDS = 30.0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from temporalio.contrib.opentelemetry import create_tracer_provider
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from journeys.cli.dev.processes import free_port
 from journeys.observability.logs import TraceIdFilter
 from journeys.observability.tracing import temporal_plugins, tracing_active
 from journeys.settings import Settings
@@ -97,13 +97,6 @@ async def own_client(env: WorkflowEnvironment, **options: Any) -> Client:
         data_converter=pydantic_data_converter,
         **options,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_the_worker_serves_sdk_metrics_and_sends_by_channel_and_outcome(

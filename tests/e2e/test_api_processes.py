@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from journeys.cli.dev.processes import children, free_port
 from journeys.store.db import migrate
-from tests.faults.processes import children, journeys_api
-from tests.sinks import free_port
+from tests.faults.processes import journeys_api
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.faults.processes import journeys_dev_command
-from tests.sinks import HttpSink, SmtpSink, free_port, wait_until
+from journeys.cli.dev.processes import free_port, journeys_dev_command, wait_until
+from tests.sinks import HttpSink, SmtpSink
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]

@@ -15,17 +15,17 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from journeys.cli.dev.processes import Child, free_port
 from journeys.store.db import create_db_engine, migrate, transaction
 from journeys.store.tables import AcceptedEventRow, DeliveryRow, EntryRow
 from tests.faults.processes import (
     ADMIN_KEY,
-    Child,
     journeys_api,
     journeys_worker,
     temporal_address,
     temporal_server,
 )
-from tests.sinks import HttpSink, SmtpSink, free_port
+from tests.sinks import HttpSink, SmtpSink
 
 YAML = {"Content-Type": "application/yaml"}
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from journeys.cli.dev.processes import wait_until
 from tests.faults.definitions import GREET, SIGNUP, bundle
 from tests.faults.smtp_faults import RefusingSmtp
 from tests.faults.stack import FaultStack, fault_stack
-from tests.sinks import HttpSink, SmtpSink, wait_until
+from tests.sinks import HttpSink, SmtpSink
 
 pytestmark = pytest.mark.faults
 

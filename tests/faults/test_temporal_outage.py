@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from journeys.cli.dev.processes import wait_until
 from tests.faults.definitions import ORDER, RECEIPT, SIGNUP, bundle
 from tests.faults.stack import FaultStack, fault_stack
-from tests.sinks import HttpSink, SmtpSink, wait_until
+from tests.sinks import HttpSink, SmtpSink
 
 pytestmark = pytest.mark.faults
 

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from journeys.cli.dev.processes import wait_until
 from tests.faults.definitions import GREET, SIGNUP, bundle
 from tests.faults.smtp_faults import Stall, StallingSmtpSink
 from tests.faults.stack import FaultStack, fault_stack
-from tests.sinks import HttpSink, wait_until
+from tests.sinks import HttpSink
 
 pytestmark = pytest.mark.faults
 

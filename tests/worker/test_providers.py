@@ -15,9 +15,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from journeys.cli.dev.processes import free_port
 from journeys.messaging.compose import RenderedEmail, mime_email
 from tests.keys import self_signed, service_account_file
-from tests.sinks import HttpSink, free_port
+from tests.sinks import HttpSink
 from worker.channels import PermanentSendError
 from worker.channels.fcm import FcmProvider
 from worker.channels.smtp import SmtpProvider

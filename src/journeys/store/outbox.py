@@ -1,6 +1,6 @@
 """The dev outbox: every message `journeys dev` would have sent, kept as files in the data dir.
 
-Email comes from the dev stack's SMTP capture (`journeys.cli.dev.outbox`), SMS and push
+Email comes from the dev stack's SMTP capture (`journeys.cli.dev.smtp`), SMS and push
 from the API's /dev/outbox routes (the webhook provider of `journeys dev`), which also
 show it all.
 """

@@ -8,12 +8,9 @@ supervisor if it is killed outright.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +21,8 @@ from types import FrameType
 import httpx
 
 from journeys.cli.apply import ApiClient, apply
-from journeys.cli.dev.outbox import SmtpCapture
+from journeys.cli.dev.processes import Child, port_open
+from journeys.cli.dev.smtp import SmtpCapture
 from journeys.cli.dev.temporal_server import dev_server_command
 from journeys.settings import Settings
 from journeys.store.db import migrate
@@ -32,13 +30,6 @@ from journeys.store.outbox import Outbox
 
 GRACE_SECONDS = 10.0
 STARTUP_SECONDS = 60.0
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path | None = None
 
 
 @dataclass
@@ -55,12 +46,12 @@ class DevStack:
         try:
             self._start_temporal(settings)
             if not _smtp_configured(self.settings):
-                capture = SmtpCapture(Outbox(settings.outbox_dir), "127.0.0.1", settings.smtp_port)
+                capture = SmtpCapture(Outbox(settings.outbox_dir), settings.smtp_port)
                 capture.start()
             migrate(settings.resolved_database_url)
             env = _environment(settings)
-            self._spawn("worker", [sys.executable, "-m", "journeys", "worker"], env)
-            self._spawn("api", [sys.executable, "-m", "journeys", "api"], env)
+            self._spawn(Child("worker", [sys.executable, "-m", "journeys", "worker"], env=env))
+            self._spawn(Child("api", [sys.executable, "-m", "journeys", "api"], env=env))
             self._wait_for_api(settings)
             self._apply_workflows(settings)
             self._banner(settings, capture is not None)
@@ -104,7 +95,7 @@ class DevStack:
 
     def _start_temporal(self, settings: Settings) -> None:
         for port in (settings.temporal_port, settings.ui_port, settings.api_port):
-            if _port_open("127.0.0.1", port):
+            if port_open(port):
                 raise StartupError(f"port {port} is already in use; choose another with a flag")
         args = dev_server_command(
             settings.data_dir / "temporal.db",
@@ -112,23 +103,12 @@ class DevStack:
             ui_port=settings.ui_port,
             namespace=settings.temporal_namespace,
         )
-        log = settings.data_dir / "logs" / "temporal.log"
-        self._spawn("temporal", args, dict(os.environ), log=log)
-        self._wait("Temporal", lambda: _port_open("127.0.0.1", settings.temporal_port))
+        self._spawn(Child("temporal", args, settings.data_dir / "logs" / "temporal.log"))
+        self._wait("Temporal", lambda: port_open(settings.temporal_port))
 
-    def _spawn(
-        self, name: str, args: list[str], env: dict[str, str], log: Path | None = None
-    ) -> None:
-        output = log.open("ab") if log else None
-        process = subprocess.Popen(  # noqa: S603 - our own binaries, no shell
-            args,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT if output else None,
-            start_new_session=True,  # Ctrl-C reaches the supervisor, which stops children in order
-            preexec_fn=_die_with_parent,
-        )
-        self.children.append(Child(name, process, log))
+    def _spawn(self, child: Child) -> None:
+        child.spawn()
+        self.children.append(child)
 
     def _wait_for_api(self, settings: Settings) -> None:
         url = f"{settings.public_url}/readyz"
@@ -190,7 +170,7 @@ class DevStack:
 
     def _check_children(self) -> None:
         for child in self.children:
-            code = child.process.poll()
+            code = child.exited
             if code is not None and not self._stopping:
                 where = f" (see {child.log})" if child.log else ""
                 raise StartupError(f"{child.name} exited with code {code}{where}")
@@ -201,13 +181,7 @@ class DevStack:
     def _stop_children(self) -> None:
         self._stopping = True
         for child in reversed(self.children):
-            if child.process.poll() is None:
-                child.process.terminate()
-                try:
-                    child.process.wait(GRACE_SECONDS)
-                except subprocess.TimeoutExpired:
-                    child.process.kill()
-                    child.process.wait()
+            child.stop(GRACE_SECONDS)
         self.children.clear()
 
 
@@ -242,15 +216,3 @@ def _persisted_secret(path: Path, prefix: str) -> str:
     path.write_text(value)
     path.chmod(0o600)
     return value
-
-
-def _port_open(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
