@@ -29,10 +29,11 @@ test: install $(CHROMIUM) ## Every test: unit, store (SQLite and PostgreSQL), wo
 bench: install $(WRK) ## The benchmarks of BENCHMARKS.md, its figures rewritten (about 30 minutes; run it alone).
 	$(BIN)/python -m bench --write BENCHMARKS.md
 
-lint: install
+lint: install ## Style, types, and the import contracts of pyproject.toml (the layers).
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: install
 	$(BIN)/ruff format src tests bench
@@ -46,4 +47,4 @@ lock: install
 	$(BIN)/python -m pip freeze --exclude-editable --exclude pip > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
