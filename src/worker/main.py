@@ -40,10 +40,9 @@ from worker.workflows.single_send import SingleSendWorkflow
 
 log = logging.getLogger("journeys.worker")
 
-# The sandbox with its defaults, on purpose. Passing every module through it would spare
-# re-importing the workflow module for each new run (a sixth of the worker's CPU per run,
-# BENCHMARKS.md), but that module's `datetime` would then be the real one: a call to the
-# clock in the workflow would pass unnoticed (tests/worker/test_sandbox.py).
+# The sandbox's defaults: passing every module through would spare re-importing the workflow
+# module for each run, but would hand it the real `datetime`, so a clock read in a workflow
+# would go unnoticed (tests/worker/test_sandbox.py).
 WORKFLOW_RUNNER = SandboxedWorkflowRunner()
 
 

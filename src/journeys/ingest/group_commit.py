@@ -2,7 +2,7 @@
 
 Writes that arrive while a transaction is running wait for it and then go together in the
 next one. Under load, one commit and one hop to a thread serve many events; when idle, a
-write goes at once, as before. Each write still gets its own result.
+write goes at once. Each write still gets its own result.
 """
 
 from __future__ import annotations

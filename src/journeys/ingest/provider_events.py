@@ -9,9 +9,9 @@ once. An event about a message Journeys does not know is counted as ignored.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
@@ -59,6 +59,9 @@ class InboundSms(BaseModel):
     text: str = Field(max_length=2000)
 
 
+_Report = TypeVar("_Report", EmailEvent, SmsEvent, PushEvent)
+
+
 class Handled(BaseModel):
     accepted: int = Field(description="Events that reached Journeys' records (and their runs).")
     ignored: int = Field(description="Events about messages Journeys does not know.")
@@ -71,38 +74,29 @@ class ProviderEvents:
         self._interactions = interactions
 
     async def email(self, events: list[EmailEvent]) -> Handled:
-        handled = Handled(accepted=0, ignored=0)
-        for event in events:
-            delivery = await asyncio.to_thread(self._find, event.message_id)
-            if delivery is None:
-                handled.ignored += 1
-                continue
-            handled.accepted += 1
+        async def act(delivery: DeliveryRow, event: EmailEvent) -> None:
             if event.event == "complained" or event.bounce_type == "hard":
                 reason = "complaint" if event.event == "complained" else "hard_bounce"
                 await asyncio.to_thread(self._suppress, delivery, reason)
             if event.event == "complained":
                 await asyncio.to_thread(self._record, delivery.message_id, "complained", None)
-                continue
-            attributes = {"bounce_type": event.bounce_type} if event.event == "bounced" else {}
+                return
+            attributes = {}
             if event.event == "bounced":
+                attributes = {"bounce_type": event.bounce_type}
                 await asyncio.to_thread(
                     self._record, delivery.message_id, "bounced", event.bounce_type
                 )
             await self._raise(delivery, f"email.{event.event}", event.event, attributes)
-        return handled
+
+        return await self._each(events, act)
 
     async def sms(self, events: list[SmsEvent]) -> Handled:
-        handled = Handled(accepted=0, ignored=0)
-        for event in events:
-            delivery = await asyncio.to_thread(self._find, event.message_id)
-            if delivery is None:
-                handled.ignored += 1
-                continue
-            handled.accepted += 1
+        async def act(delivery: DeliveryRow, event: SmsEvent) -> None:
             if event.event == "delivered":
                 await self._raise(delivery, "sms.delivered", "delivered")
-        return handled
+
+        return await self._each(events, act)
 
     async def sms_reply(self, reply: InboundSms) -> Handled:
         """STOP (or ARRET, UNSUBSCRIBE, ...) withdraws the number's SMS consent. Anything else
@@ -121,6 +115,17 @@ class ProviderEvents:
         return Handled(accepted=1, ignored=0)
 
     async def push(self, events: list[PushEvent]) -> Handled:
+        async def act(delivery: DeliveryRow, event: PushEvent) -> None:
+            await self._raise(delivery, f"push.{event.event}", event.event)
+
+        return await self._each(events, act)
+
+    async def _each(
+        self,
+        events: Sequence[_Report],
+        act: Callable[[DeliveryRow, _Report], Awaitable[None]],
+    ) -> Handled:
+        """Act on each report about a message Journeys sent; count the others as ignored."""
         handled = Handled(accepted=0, ignored=0)
         for event in events:
             delivery = await asyncio.to_thread(self._find, event.message_id)
@@ -128,7 +133,7 @@ class ProviderEvents:
                 handled.ignored += 1
                 continue
             handled.accepted += 1
-            await self._raise(delivery, f"push.{event.event}", event.event)
+            await act(delivery, event)
         return handled
 
     async def _raise(

@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         OutcomeRequest,
         RunEventsRequest,
         SendRequest,
+        StepRef,
         WebhookRequest,
     )
 
@@ -87,17 +88,14 @@ SEND_ACTIVITY: ActivityOptions = {
 }
 # Activating a trigger waits for Temporal itself: retry as long as the store would be.
 ACTIVATE_ACTIVITY: ActivityOptions = STORE_ACTIVITY
-# The store-only activities (load the contact, record the entry, the run's events, its
-# outcome) run as local activities: in the worker that holds the run, inside its workflow
-# task, leaving one marker in the history instead of a task-queue round trip and three
-# events. They are short, idempotent and need nothing but the store, which is what local
-# activities are for; on the embedded server this was most of a run's cost. Runs started
-# before this change hold them as activities in their histories and keep doing so.
+# Store-only activities (load the contact, record the entry, the run's events, its outcome)
+# are short, idempotent and need nothing but the store: as local activities they leave a
+# marker in the history instead of a task-queue round trip and three events. The patch keeps
+# histories recorded without it replaying as they ran.
 LOCAL_STORE_ACTIVITIES = "store-activities-local"
-# A local activity retries inside the workflow task, which is kept open by completing it
-# every few seconds: three events each time. For a store away for hours that would fill the
-# history, so after five attempts (15 s of backoff) the call is handed to an ordinary
-# activity, which the server retries (STORE_ACTIVITY) without adding to the history.
+# A local activity's retries keep its workflow task open, adding three events every few
+# seconds: after five attempts the call becomes an ordinary activity, which the server
+# retries (STORE_ACTIVITY) without growing the history.
 STORE_LOCAL_ACTIVITY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(
@@ -202,14 +200,8 @@ class JourneyWorkflow:
     async def _send(self, command: Send) -> SendSettled:
         state = self._run.state
         request = SendRequest(
+            **self._step_ref(command.step, command.iteration),
             workflow_id=workflow.info().workflow_id,
-            instance_id=state.instance_id,
-            journey_id=state.journey_id,
-            journey_name=self._input.definition.name,
-            version=state.version,
-            contact_id=state.contact_id,
-            step=command.step,
-            iteration=command.iteration,
             message=command.message,
             trigger=state.start.attributes,
             purpose=command.purpose,
@@ -240,13 +232,7 @@ class JourneyWorkflow:
     async def _call_webhook(self, command: CallWebhook) -> WebhookAnswered:
         state = self._run.state
         request = WebhookRequest(
-            instance_id=state.instance_id,
-            journey_id=state.journey_id,
-            journey_name=self._input.definition.name,
-            version=state.version,
-            contact_id=state.contact_id,
-            step=command.step,
-            iteration=command.iteration,
+            **self._step_ref(command.step, command.iteration),
             call=command.call,
             trigger=state.start.attributes,
             event=state.event,
@@ -264,6 +250,19 @@ class JourneyWorkflow:
             )
         except ActivityError as error:
             return WebhookAnswered(None, {}, f"no answer: {error.cause or error}")
+
+    def _step_ref(self, step: str, iteration: int) -> dict[str, Any]:
+        """The fields that say which step of this run asks (`StepRef`)."""
+        state = self._run.state
+        return StepRef(
+            instance_id=state.instance_id,
+            journey_id=state.journey_id,
+            journey_name=self._input.definition.name,
+            version=state.version,
+            contact_id=state.contact_id,
+            step=step,
+            iteration=iteration,
+        ).model_dump()
 
     async def _record_events(self) -> None:
         """Store the history entries not stored yet, for analytics. Batched: once before each
