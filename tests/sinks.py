@@ -56,6 +56,7 @@ class HttpSink:
     requests: list[Received] = field(default_factory=list)
     failures_left: int = 0  # answer this many requests with 503 before accepting
     answers: dict[str, Any] = field(default_factory=dict)  # path -> JSON to answer with
+    statuses: dict[str, int] = field(default_factory=dict)  # path -> a refusal to answer with
     port: int = field(default_factory=free_port)
 
     def __post_init__(self) -> None:
@@ -70,6 +71,10 @@ class HttpSink:
                     self.end_headers()
                     return
                 sink.requests.append(Received(self.path, dict(self.headers), body))
+                if self.path in sink.statuses:
+                    self.send_response(sink.statuses[self.path])
+                    self.end_headers()
+                    return
                 reply = sink.answers.get(self.path, {"id": f"provider-{len(sink.requests)}"})
                 answer = json.dumps(reply).encode()
                 self.send_response(HTTPStatus.OK)

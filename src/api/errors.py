@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from journeys.ingest.contracts import Rejected
 from journeys.kit.problems import Problem, ProblemsError, format_path
-from journeys.lifecycle.journeys import NoMessageStep
+from journeys.lifecycle.journeys import NoMessageStep, NotInJourney
 from journeys.lifecycle.triggers import TriggerConflict, TriggerNotFound
 from journeys.store.journeys import JourneyNotFound, NotLive, VersionNotFound
 from journeys.temporal.errors import TemporalUnavailable
@@ -109,7 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def conflict(_: Request, error: Exception) -> JSONResponse:
         return error_response(HTTPStatus.CONFLICT, str(error))
 
-    for missing in (VersionNotFound, NoMessageStep, TriggerNotFound):
+    for missing in (VersionNotFound, NoMessageStep, TriggerNotFound, NotInJourney):
         app.add_exception_handler(missing, not_found)
     for clash in (NotLive, TriggerConflict):
         app.add_exception_handler(clash, conflict)

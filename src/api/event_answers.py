@@ -25,7 +25,11 @@ class EventAccepted(BaseModel):
     started: list[str] = Field(description="Journeys in which the event started a new run.")
     signaled: list[str] = Field(description="Journeys whose running run received the event.")
     refused: list[RefusedEntry] = Field(
-        default_factory=list, description="Journeys the event could start but that refused it."
+        default_factory=list,
+        description="Journeys the event could start that did not admit the contact, each with why.",
+    )
+    drafts: list[str] = Field(
+        default_factory=list, description="Draft journeys (never published) it would start."
     )
     duplicate: bool = Field(description="True when this event id was accepted already.")
 
@@ -42,6 +46,7 @@ class ItemResult(BaseModel):
     started: list[str] | None = None
     signaled: list[str] | None = None
     refused: list[RefusedEntry] | None = None
+    drafts: list[str] | None = None
     duplicate: bool | None = None
     detail: str | None = None
     problems: list[Problem] | None = None

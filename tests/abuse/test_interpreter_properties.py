@@ -51,7 +51,7 @@ from journeys.engine.commands import (
     WebhookAnswered,
     Woke,
 )
-from journeys.engine.entry import CONDITION_FALSE, RATE_LIMITED, REENTRY_BLOCKED
+from journeys.engine.entry import EntryRefusal
 from journeys.engine.events import TriggerEvent
 from journeys.engine.interpreter import Interpreter, Reception
 from journeys.engine.program import Program, compile_journey
@@ -296,7 +296,9 @@ def drive(
                 if refusal is None and tape(st.sampled_from([True] * 7 + [False])):
                     observation = EntryDecided(admitted=True)
                 else:
-                    reason = refusal or tape(st.sampled_from([REENTRY_BLOCKED, RATE_LIMITED]))
+                    reason = refusal or tape(
+                        st.sampled_from([EntryRefusal.REENTRY_BLOCKED, EntryRefusal.RATE_LIMITED])
+                    )
                     observation = EntryDecided(admitted=False, reason=reason)
             case Send():
                 outcomes = [SendStatus.SENT, SendStatus.BLOCKED, SendStatus.FAILED]
@@ -394,7 +396,7 @@ def check_command(
             assert state.awaiting is Awaiting.CONTACT and state.contact is None
         case Enter(refusal=refusal):
             assert state.awaiting is Awaiting.ENTRY and not state.entered
-            assert refusal in (None, CONDITION_FALSE)
+            assert refusal in (None, EntryRefusal.CONDITION_FALSE)
         case Send():
             node = program[command.step]
             assert isinstance(node.step, MessageStepBase)

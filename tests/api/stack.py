@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from journeys.definitions.documents import load_bundle, to_document
 from tests.sinks import HttpSink, SmtpSink
-from tests.worker.harness import Harness, running_worker
+from tests.worker.harness import Harness, running_worker, unique
 
 ADMIN = {"Authorization": "Bearer test-admin-key"}
 WORKFLOWS = Path(__file__).parents[2] / "workflows"
@@ -41,6 +41,14 @@ class Stack:
             assert response.status_code in (200, 201), response.text
             response = await self.api.post(f"/v1/journeys/{journey.id}/publish")
             assert response.status_code == 200, response.text
+
+    async def contact(self, prefix: str = "c", **fields: Any) -> str:
+        """A new contact, with an email address unless `fields` say otherwise."""
+        contact_id = unique(prefix)
+        fields.setdefault("email", f"{contact_id}@example.com")
+        response = await self.api.put(f"/v1/contacts/{contact_id}", json=fields)
+        assert response.status_code == 201, response.text
+        return contact_id
 
     async def fire(self, trigger: str, **body: Any) -> httpx.Response:
         return await self.api.post(f"/v1/triggers/{trigger}/events", json=body)

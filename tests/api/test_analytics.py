@@ -84,9 +84,9 @@ async def test_stats_count_exactly_what_the_runs_did(
     await stack.fire("quiz.taken", contact_id=bea, attributes={"score": 15})
     assert (await outcome_of(run(bea)))["status"] == "completed"
 
-    # Ada again: the journey never lets a contact in twice.
-    await stack.fire("quiz.taken", contact_id=ada, attributes={"score": 20})
-    assert (await outcome_of(run(ada)))["reason"] == "reentry_blocked"
+    # Ada again: the journey never lets a contact in twice, and says so.
+    again = await stack.fire("quiz.taken", contact_id=ada, attributes={"score": 20})
+    assert again.json()["refused"] == [{"journey": "quiz", "reason": "reentry_blocked"}]
 
     # Version 2 changes the nudge; Eve enters it and is still waiting at the end.
     await publish(stack, QUIZ.replace("Come back", "We miss you"))

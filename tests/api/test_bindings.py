@@ -7,7 +7,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.api.stack import Stack
 from tests.sinks import eventually, outcome_of
-from tests.worker.harness import unique
 
 PER_CART = """
 kind: Journey
@@ -39,7 +38,7 @@ async def test_one_run_per_binding_and_binding_scoped_exits(
     per_cart: Stack, temporal_env: WorkflowEnvironment
 ) -> None:
     stack = per_cart
-    contact = unique("c")
+    contact = await stack.contact()
     client = temporal_env.client
 
     def cart(binding: str) -> dict:

@@ -5,10 +5,13 @@ frequency caps across journeys, quiet times, forged webhooks."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from pydantic import SecretStr
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
@@ -223,13 +226,19 @@ async def test_provider_webhooks_must_be_authenticated(stack: Stack) -> None:
     assert malformed.json()["problems"][0]["path"] == "[0].event"
 
 
-async def test_twilio_callbacks_are_checked_against_their_signature(stack: Stack) -> None:
+TWILIO_TOKEN = "tw-token"
+
+
+def with_twilio(stack: Stack) -> None:
+    """The gateway as set up for a Twilio account: it checks Twilio's form posts."""
     settings = stack.harness.settings.model_copy(
-        update={"twilio_auth_token": __import__("pydantic").SecretStr("tw-token")}
+        update={"twilio_auth_token": SecretStr(TWILIO_TOKEN)}
     )
-    stack.app.state.services = stack.app.state.services.__class__(
-        **{**vars(stack.app.state.services), "settings": settings}
-    )
+    stack.app.state.services = replace(stack.app.state.services, settings=settings)
+
+
+async def test_twilio_callbacks_are_checked_against_their_signature(stack: Stack) -> None:
+    with_twilio(stack)
     form = {"MessageSid": "SM-unknown", "MessageStatus": "delivered", "To": "+33600000000"}
     url = "http://journeys.test/v1/channels/sms/events"
     headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": ""}
@@ -338,3 +347,117 @@ steps: [{id: late, email: {subject: "After the quiet time", text: x}}]
     assert [
         m["Subject"] for m in smtp_sink.to(f"{contact_id}@example.com") if "quiet" in m["Subject"]
     ] == ["After the quiet time"]
+
+
+INTERACTIONS = """
+kind: Journey
+id: reactions
+name: Every reaction a message can get
+start: {trigger: contact.created}
+steps:
+  - {id: mail, email: {subject: "Hi", html: "<p>Hi</p>"}}
+  - {id: text, sms: {text: "Hi"}}
+  - {id: ping, push: {title: Hi, body: there}}
+  - id: react
+    wait_for:
+      any:
+        - {trigger: email.complained, of: mail}
+        - {trigger: email.unsubscribed, of: mail}
+        - {trigger: sms.failed, of: text}
+        - {trigger: push.clicked, of: ping}
+        - {trigger: push.failed, of: ping}
+      within: P1D
+    then: [{id: reacted, exit: reacted}]
+"""
+
+
+@pytest.mark.parametrize(
+    "reaction",
+    [
+        "complained",
+        "unsubscribed",
+        "sms_failed",
+        "twilio_undelivered",
+        "push_clicked",
+        "push_failed",
+    ],
+)
+async def test_each_new_interaction_reaches_the_run_through_its_channel(
+    reaction: str,
+    stack: Stack,
+    temporal_env: WorkflowEnvironment,
+    smtp_sink: SmtpSink,
+    http_sink: HttpSink,
+) -> None:
+    """email.complained and email.unsubscribed, sms.failed (a JSON report, or Twilio's
+    `undelivered` status callback with its ErrorCode), push.clicked and push.failed: each
+    raised by the path that reports it, each matched by a wait_for with `of`."""
+    await publish(stack, INTERACTIONS)
+    phone = "+3361235" + str(hash(unique("p")) % 10000).rjust(4, "0")
+    contact_id = await contact(stack, phone=phone, consent={"email": True, "sms": True})
+    with temporal_env.with_time_skipping_disabled():
+        await stack.fire("contact.created", contact_id=contact_id)
+        await eventually(
+            lambda: [
+                r for r in http_sink.posted_to("/push") if r.json()["contact_id"] == contact_id
+            ]
+        )
+        sent = {d.step: d for d in deliveries(stack, contact_id)}
+        match reaction:
+            case "complained":
+                report = {"message_id": sent["mail"].message_id, "event": "complained"}
+                answer = await stack.api.post("/v1/channels/email/events", json=report)
+            case "unsubscribed":
+                [email] = [
+                    m for m in smtp_sink.to(f"{contact_id}@example.com") if m["Subject"] == "Hi"
+                ]
+                header = email["List-Unsubscribe"]
+                path = re.search(r"http://journeys.test(/u/[^>]+)>", header).group(1)  # type: ignore[union-attr]
+                answer = await stack.api.post(path, headers={})
+            case "sms_failed":
+                report = {
+                    "message_id": sent["text"].message_id,
+                    "event": "failed",
+                    "error_code": "30003",
+                }
+                answer = await stack.api.post("/v1/channels/sms/events", json=report)
+            case "twilio_undelivered":
+                answer = await twilio_status(stack, sent["text"].provider_message_id or "", "30005")
+            case "push_clicked" | "push_failed":
+                report = {"message_id": sent["ping"].message_id, "event": reaction[5:]}
+                answer = await stack.api.post("/v1/channels/push/events", json=report)
+        assert answer.is_success, answer.text
+        outcome = await outcome_of(
+            temporal_env.client.get_workflow_handle(f"journey/reactions/{contact_id}")
+        )
+    trigger, step = {
+        "complained": ("email.complained", "mail"),
+        "unsubscribed": ("email.unsubscribed", "mail"),
+        "sms_failed": ("sms.failed", "text"),
+        "twilio_undelivered": ("sms.failed", "text"),
+        "push_clicked": ("push.clicked", "ping"),
+        "push_failed": ("push.failed", "ping"),
+    }[reaction]
+    assert outcome["reason"] == "reacted"
+    run = (await stack.api.get(f"/v1/journeys/reactions/instances/{contact_id}")).json()
+    [matched] = [h["detail"] for h in run["history"] if h["what"] == "matched"]
+    assert matched.startswith(trigger) and sent[step].message_id in matched
+    row = next(d for d in deliveries(stack, contact_id) if d.step == step)
+    if reaction in ("sms_failed", "twilio_undelivered"):
+        assert row.failed_at is not None
+        assert row.error_code == ("30003" if reaction == "sms_failed" else "30005")
+    if reaction == "unsubscribed":
+        assert row.unsubscribed_at is not None
+
+
+async def twilio_status(stack: Stack, sid: str, error_code: str) -> Any:
+    """A status callback as Twilio posts it, signed with the account's auth token."""
+    with_twilio(stack)
+    form = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": error_code}
+    url = "http://journeys.test/v1/channels/sms/events"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": "",
+        "X-Twilio-Signature": twilio_signature("tw-token", url, form),
+    }
+    return await stack.api.post("/v1/channels/sms/events", content=urlencode(form), headers=headers)

@@ -21,10 +21,10 @@ async def stack(stack: Stack) -> Stack:
     return stack
 
 
-async def test_a_start_trigger_starts_then_reaches_the_running_run(
+async def test_a_start_starts_and_a_second_one_is_refused_while_the_contact_is_inside(
     stack: Stack, temporal_env: WorkflowEnvironment
 ) -> None:
-    contact = unique("c")
+    contact = await stack.contact()
     body = {"contact_id": contact, "attributes": {"cart_id": "k1", "total": 80, "currency": "EUR"}}
     with temporal_env.with_time_skipping_disabled():
         first = await stack.fire("cart.abandoned", event_id="e1-" + contact, **body)
@@ -36,10 +36,13 @@ async def test_a_start_trigger_starts_then_reaches_the_running_run(
         "started": ["cart-recovery"],
         "signaled": [],
         "refused": [],
+        "drafts": [],
         "duplicate": False,
     }
     assert second.json()["started"] == []
-    assert second.json()["signaled"] == ["cart-recovery"]
+    assert second.json()["refused"] == [
+        {"journey": "cart-recovery", "reason": "already_in_journey"}
+    ]
 
     exit_event = await stack.fire("order.placed", contact_id=contact, attributes={"order_id": "o1"})
     assert exit_event.json()["signaled"] == ["cart-recovery"]  # welcome has no run for them
@@ -67,12 +70,13 @@ async def test_a_retried_event_is_answered_as_a_duplicate(stack: Stack) -> None:
         "started": [],
         "signaled": [],
         "refused": [],
+        "drafts": [],
         "duplicate": True,
     }
 
 
 async def test_a_condition_on_the_trigger_is_checked_before_touching_temporal(stack: Stack) -> None:
-    contact = unique("c")
+    contact = await stack.contact()
     response = await stack.fire(
         "cart.abandoned", contact_id=contact, attributes={"cart_id": "k", "total": 10}
     )
@@ -191,7 +195,7 @@ async def test_temporal_unreachable_answers_503_and_the_retry_acts_once(
     dead = await Client.connect("127.0.0.1:1", lazy=True, data_converter=pydantic_data_converter)
     settings = stack.harness.settings.model_copy(update={"api_key": SecretStr("k")})
     broken = create_app(settings, temporal=dead)
-    contact = unique("c")
+    contact = await stack.contact()
     body = {
         "contact_id": contact,
         "event_id": f"cart-{contact}",
@@ -215,6 +219,11 @@ async def test_temporal_unreachable_answers_503_and_the_retry_acts_once(
         again = await stack.fire("cart.abandoned", **body)
     assert retried.json()["started"] == ["cart-recovery"]
     assert again.json()["duplicate"] is True
+    # The entry decided before Temporal failed is the one the retry started: one, admitted.
+    entries = (await stack.api.get(f"/v1/contacts/{contact}/journeys")).json()
+    assert [(e["journey_id"], e["admitted"]) for e in entries] == [("cart-recovery", True)]
+    handle = temporal_env.client.get_workflow_handle(f"journey/cart-recovery/{contact}")
+    await handle.describe()  # the run the retry started (NOT_FOUND otherwise)
 
 
 async def test_health(stack: Stack) -> None:

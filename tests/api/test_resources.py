@@ -161,15 +161,15 @@ async def test_the_full_welcome_through_the_gateway(
     assert [(r["journey_id"], r["admitted"]) for r in runs] == [("welcome", True)]
 
     again = await stack.fire("contact.created", contact_id=contact)
-    assert again.json()["started"] == ["welcome"]
-    await outcome_of(temporal_env.client.get_workflow_handle(f"journey/welcome/{contact}"))
+    assert again.json()["started"] == []
+    assert again.json()["refused"] == [{"journey": "welcome", "reason": "reentry_blocked"}]
     runs = (await stack.api.get(f"/v1/contacts/{contact}/journeys")).json()
     assert [(r["admitted"], r["reason"]) for r in runs] == [
         (False, "reentry_blocked"),
         (True, None),
     ]
     instance = (await stack.api.get(f"/v1/journeys/welcome/instances/{contact}")).json()
-    assert instance["status"] == "completed"  # the refused run does not hide the real one
+    assert instance["status"] == "completed"  # the refusal does not hide the real run
 
 
 async def test_bad_tracking_tokens(stack: Stack) -> None:
@@ -208,7 +208,7 @@ async def test_stopping_a_journey_ends_its_runs_and_its_entries(
     stack: Stack, temporal_env: WorkflowEnvironment
 ) -> None:
     await stack.apply_workflows()
-    contact = unique("c")
+    contact = await stack.contact()
     with temporal_env.with_time_skipping_disabled():
         fired = await stack.fire(
             "cart.abandoned", contact_id=contact, attributes={"cart_id": "k", "total": 60}
@@ -227,7 +227,7 @@ async def test_stopping_a_journey_ends_its_runs_and_its_entries(
     assert outcome["status"] == "exited"
     assert outcome["reason"] == "journey_stopped"
     late = await stack.fire(
-        "cart.abandoned", contact_id=unique("c"), attributes={"cart_id": "k", "total": 60}
+        "cart.abandoned", contact_id=await stack.contact(), attributes={"cart_id": "k", "total": 60}
     )
     assert late.json()["started"] == []
 
@@ -300,7 +300,7 @@ async def test_trigger_lifecycle_protects_published_journeys(stack: Stack) -> No
     assert (await stack.api.delete("/v1/triggers/opportunity.won")).status_code == 204
     assert (await stack.api.get("/v1/triggers/opportunity.won")).status_code == 404
 
-    stopped = await stack.api.put(
+    in_use_stopped = await stack.api.put(
         "/v1/triggers/order.placed",
         json={
             "status": "stopped",
@@ -311,11 +311,17 @@ async def test_trigger_lifecycle_protects_published_journeys(stack: Stack) -> No
             ],
         },
     )
-    assert stopped.status_code == 200
-    refused = await stack.fire("order.placed", contact_id="c1", attributes={"order_id": "o"})
+    assert (in_use_stopped.status_code, in_use_stopped.json()["detail"]) == (
+        409,
+        "it would become stopped and take no events: published journeys use order.placed "
+        "(cart-recovery, order-followup, welcome)",
+    )
+    unused = await stack.api.put("/v1/triggers/survey.answered", json={"status": "stopped"})
+    assert unused.status_code == 201
+    refused = await stack.fire("survey.answered", contact_id="c1")
     assert (refused.status_code, refused.json()["detail"]) == (
         409,
-        "trigger order.placed is stopped, not ready",
+        "trigger survey.answered is stopped, not ready",
     )
     uses = (await stack.api.get("/v1/triggers/order.placed")).json()["journeys"]
     assert uses == [

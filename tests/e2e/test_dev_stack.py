@@ -221,6 +221,30 @@ def test_keys_from_the_command_line(dev: DevStack) -> None:
     assert f"{key_id}  revoked  events:write  shop" in journeys("list")
 
 
+def test_a_contact_taken_out_from_the_command_line(dev: DevStack) -> None:
+    key = (dev.data_dir / "api-key").read_text().strip()
+    env = {**os.environ, "JOURNEYS_API_KEY": key, "JOURNEYS_URL": str(dev.api.base_url)}
+    dev.api.put("/v1/contacts/mira", json={"email": "mira@example.com"})
+    cart = {"contact_id": "mira", "attributes": {"cart_id": "k3", "total": 90}}
+    assert dev.api.post("/v1/triggers/cart.abandoned/events", json=cart).json()["started"] == [
+        "cart-recovery"
+    ]
+    command = [sys.executable, "-m", "journeys", "instances", "stop", "cart-recovery", "mira"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout == "1 run(s) of cart-recovery stopping for mira\n"
+
+    def removed() -> bool:
+        instance = dev.api.get("/v1/journeys/cart-recovery/instances/mira").json()
+        return bool(instance.get("status") == "exited")
+
+    wait_until(removed)
+    instance = dev.api.get("/v1/journeys/cart-recovery/instances/mira").json()
+    assert instance["outcome"]["reason"] == "removed"
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1
+    assert "mira is in no run of cart-recovery" in again.stderr
+
+
 def test_sigterm_stops_every_child(dev: DevStack) -> None:
     dev.process.send_signal(signal.SIGTERM)
     assert dev.process.wait(timeout=60) == 0

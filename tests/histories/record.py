@@ -56,7 +56,7 @@ from journeys.store.messaging_rules import put_rules
 from journeys.store.triggers import load_catalog, put_trigger
 from journeys.temporal import names
 from journeys.temporal.messages import RunView, StopRequest
-from journeys.temporal.runs import signal_run, start_run
+from journeys.temporal.runs import signal_run
 from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
 from tests.worker.harness import Harness, running_worker
 
@@ -117,20 +117,17 @@ class Lab:
         attributes: dict[str, Any] | None = None,
         binding_id: str | None = None,
     ) -> WorkflowHandle[Any, Outcome]:
-        """Start a run as the gateway does (signal-with-start), with a fixed event id."""
-        event = TriggerEvent(
+        """Start a run as the gateway does (the entry ledger admits, then the run begins),
+        with a fixed event id."""
+        entry, handle = await self.harness.start(
+            definition,
+            contact_id,
+            attributes,
             event_id=f"{definition.id}-{contact_id}-start",
-            trigger=definition.start.trigger,
-            contact_id=contact_id,
-            occurred_at=datetime.now(UTC),
-            attributes=attributes or {},
             binding_id=binding_id,
         )
-        started = await start_run(self.env.client, self.harness.task_queue, definition, 1, event)
-        assert started, f"{definition.id} was already running for {contact_id}"
-        return self.env.client.get_workflow_handle(
-            names.workflow_id(definition.id, contact_id, binding_id), result_type=Outcome
-        )
+        assert entry.admitted, f"{definition.id} refused {contact_id}: {entry.reason}"
+        return handle
 
     async def send(
         self,
@@ -269,15 +266,6 @@ async def cart_recovery_sms_nudge(lab: Lab) -> None:
     await lab.ends(handle, RunStatus.COMPLETED)
     assert len(lab.http.posted_to("/sms")) >= 1
     await lab.save("cart_recovery_sms_nudge", handle)
-
-
-async def cart_recovery_refused(lab: Lab) -> None:
-    """cart-recovery's start condition (total >= 50) is false: refused, nothing recorded
-    as an outcome by the run (the entry ledger did)."""
-    contact = ada(lab, "ada-small-cart")
-    handle = await lab.start(CART, contact, {"cart_id": "k3", "total": 20})
-    await lab.ends(handle, RunStatus.REFUSED, "condition_false")
-    await lab.save("cart_recovery_refused", handle)
 
 
 def order_followup_with_webhook_at(url: str) -> JourneyDefinition:
@@ -487,6 +475,34 @@ async def welcome_continued_as_new(lab: Lab) -> None:
     await lab.save("welcome_continued_as_new_second_run", second)
 
 
+VISIT = inline_journey(
+    """
+kind: Journey
+id: visit-reminder
+name: The day before the visit
+start: {trigger: contact.created}
+steps:
+  - {id: eve, wait: {until: {from: trigger.visit_at}, offset: -P1D}}
+  - {id: remind, email: {subject: "Tomorrow", text: "See you tomorrow."}}
+  - {id: again, wait: {until: {from: trigger.never_given}}}
+  - id: blocked
+    wait_for: {trigger: email.blocked, of: remind, within: PT1H}
+    then: [{id: told, exit: blocked}]
+"""
+)
+
+
+async def visit_reminder(lab: Lab) -> None:
+    """A wait until a date of the data (a day before the visit the trigger names), one whose
+    date is missing (no wait, and why), and an email blocked by consent that the run raises
+    to itself as `email.blocked`, matched by its wait_for."""
+    contact = lab.contact("ada-visits", email="ada-visits@example.com", consent={"email": False})
+    visit_at = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+    handle = await lab.start(VISIT, contact, {"visit_at": visit_at})
+    await lab.ends(handle, RunStatus.EXITED, "blocked")
+    await lab.save("visit_reminder", handle)
+
+
 async def _sleeping(handle: WorkflowHandle[Any, Any]) -> bool:
     """Whether the run's latest history has started a timer (its wait began)."""
     history = await handle.fetch_history()
@@ -504,12 +520,12 @@ SCENARIOS: dict[str, Scenario] = {
     "welcome_reminder": Scenario(welcome_reminder),
     "cart_recovery_exited": Scenario(cart_recovery_exited),
     "cart_recovery_sms_nudge": Scenario(cart_recovery_sms_nudge),
-    "cart_recovery_refused": Scenario(cart_recovery_refused),
     "order_followup": Scenario(order_followup),
     "paused_and_resumed": Scenario(paused_and_resumed),
     "stopped": Scenario(stopped),
     "goal_while_waiting_and_webhooks": Scenario(goal_while_waiting_and_webhooks),
     "quiet_time_postponed": Scenario(quiet_time_postponed),
+    "visit_reminder": Scenario(visit_reminder),
     "welcome_continued_as_new": Scenario(
         welcome_continued_as_new, server_args=tuple(EARLY_CONTINUE_AS_NEW)
     ),

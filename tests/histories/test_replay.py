@@ -12,12 +12,15 @@ What they cover: each file is one run of a scenario in record.py (its docstrings
 step kinds and code paths each drives: email, SMS and push sends, wait_for matched by a
 signal or timed out, waits by duration, until a moment and until a time of day, branch,
 split, activate, webhooks answered and unanswered, a goal reached by a signal, an exit
-trigger, pause and resume, stop, a refused entry, a quiet time, continue-as-new).
+trigger, pause and resume, stop, a refused entry (runs that decided their own entry), a quiet
+time, continue-as-new).
 
 Histories come in generations: each directory here was recorded by one version of the
 workflow code (1-store-activities: the store-only activities as activities; 2-local-store-
-activities: as local activities, behind `workflow.patched`). Every generation replays on
-the current code, so every version of a run that may still be in flight is covered.
+activities: as local activities, behind `workflow.patched`; 3-gateway-entries: runs the
+entry ledger admitted before they began, which therefore ask it nothing, with a wait until
+a date of the data and a blocked email raised to the run itself). Every generation replays
+on the current code, so every version of a run that may still be in flight is covered.
 
 When this test fails, the change breaks runs in flight. Either make the change
 deterministic, or, when it is meant to change what runs do, guard it for runs already

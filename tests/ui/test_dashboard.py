@@ -159,6 +159,12 @@ async def test_an_admin_follows_a_journey_in_the_dashboard(
             f"journey/trial/{someone}" for someone in (ada, bea, cleo)
         }
 
+        # Taking one contact out of the journey, from its run's row.
+        await follow(page, f"#runs tr.run:has-text('{bea}') button.remove")
+        assert urlsplit(page.url).path == "/ui/journeys/trial"
+        removed = await outcome_of(client.get_workflow_handle(f"journey/trial/{bea}"))
+        assert removed["reason"] == "removed"
+
         # Refusals, with their reasons.
         assert await page.locator("#refusals tr.refusal").count() == 2
         reasons = await page.locator("#refusals tr.refusal td:last-child").all_inner_texts()

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,11 @@ from journeys.engine.state import Outcome
 from journeys.settings import Settings
 from journeys.store.contacts import upsert_contact
 from journeys.store.db import create_db_engine, migrate, transaction
+from journeys.store.entries import Entry, admit, entry_lock
+from journeys.store.journeys import LiveJourney
+from journeys.store.locks import hold
 from journeys.temporal import names
+from journeys.temporal.messages import JourneyInput
 from journeys.temporal.runs import start_run
 from tests.sinks import HttpSink, SmtpSink
 from worker.main import build_worker, journey_activities
@@ -52,19 +56,62 @@ class Harness:
         attributes: dict[str, Any] | None = None,
         event_id: str | None = None,
         version: int = 1,
-    ) -> tuple[bool, WorkflowHandle[Any, Any]]:
-        event = TriggerEvent(
+        binding_id: str | None = None,
+    ) -> tuple[Entry, WorkflowHandle[Any, Any]]:
+        """Admit the contact as the gateway does (the entry ledger decides, under the
+        contact's lock), then begin the admitted run. The handle is the admitted run's, or
+        for a refused entry the contact's run that would have been."""
+        event = self.event(definition, contact_id, attributes, event_id, binding_id)
+        now = datetime.now(UTC)
+        journey = LiveJourney(definition, version)
+        binding = binding_id if journey.per_binding else None
+        with transaction(self.engine) as session:
+            hold(session, [entry_lock(definition.id, contact_id, binding)])
+            entry = admit(session, journey, event, now=now, retries_since=now - timedelta(days=1))
+        if entry.admitted and entry.workflow_id:
+            await start_run(
+                self.env.client,
+                self.task_queue,
+                definition,
+                version,
+                event,
+                instance_id=entry.instance_id,
+                workflow_id=entry.workflow_id,
+            )
+        workflow_id = entry.workflow_id or names.workflow_id(definition.id, contact_id, binding)
+        return entry, self.env.client.get_workflow_handle(workflow_id, result_type=Outcome)
+
+    async def start_unadmitted(
+        self, definition: JourneyDefinition, contact_id: str, version: int = 1
+    ) -> WorkflowHandle[Any, Any]:
+        """Begin a run as the previous release did: without an entry, so that the run asks
+        the ledger itself (runs in flight across the upgrade do)."""
+        event = self.event(definition, contact_id)
+        workflow_id = names.workflow_id(definition.id, contact_id)
+        return await self.env.client.start_workflow(
+            names.JOURNEY_WORKFLOW,
+            JourneyInput(definition=definition, version=version, start=event),
+            id=workflow_id,
+            task_queue=self.task_queue,
+            result_type=Outcome,
+        )
+
+    @staticmethod
+    def event(
+        definition: JourneyDefinition,
+        contact_id: str,
+        attributes: dict[str, Any] | None = None,
+        event_id: str | None = None,
+        binding_id: str | None = None,
+    ) -> TriggerEvent:
+        return TriggerEvent(
             event_id=event_id or uuid.uuid4().hex,
             trigger=definition.start.trigger,
             contact_id=contact_id,
+            binding_id=binding_id,
             occurred_at=datetime.now(UTC),
             attributes=attributes or {},
         )
-        started = await start_run(self.env.client, self.task_queue, definition, version, event)
-        handle = self.env.client.get_workflow_handle(
-            names.workflow_id(definition.id, contact_id), result_type=Outcome
-        )
-        return started, handle
 
 
 def unique(prefix: str) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlmodel import select
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -22,7 +23,7 @@ from journeys.engine.state import Outcome, RunStatus
 from journeys.kit.signing import SIGNATURE_HEADER, verify
 from journeys.messaging.tracking import Tokens
 from journeys.store.db import transaction
-from journeys.store.tables import DeliveryRow, EntryRow
+from journeys.store.tables import DeliveryRow, EntryRow, RunEventRow
 from journeys.temporal import names
 from journeys.temporal.messages import RunView
 from journeys.temporal.runs import signal_run
@@ -154,18 +155,18 @@ async def test_an_exit_trigger_ends_a_waiting_run(
     assert smtp_sink.to(email) == []
 
 
-async def test_a_false_start_condition_and_a_blocked_reentry_are_recorded(
+async def test_refused_entries_are_decided_and_recorded_before_any_run_begins(
     h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
 ) -> None:
     contact, _ = new_contact(h)
-    _, cart = await h.start(CART, contact, {"cart_id": "k1", "total": 20})
-    assert (await outcome_of(cart)).reason == "condition_false"
+    cart, _ = await h.start(CART, contact, {"cart_id": "k1", "total": 20})
+    assert (cart.admitted, cart.reason, cart.workflow_id) == (False, "condition_false", None)
 
-    _, first = await h.start(WELCOME, contact)
-    assert (await outcome_of(first)).status is RunStatus.COMPLETED
-    started, second = await h.start(WELCOME, contact)
-    assert started  # a new run, which the ledger refuses
-    assert (await outcome_of(second)).reason == "reentry_blocked"
+    first, handle = await h.start(WELCOME, contact)
+    assert first.admitted
+    assert (await outcome_of(handle)).status is RunStatus.COMPLETED
+    second, _ = await h.start(WELCOME, contact)
+    assert second.reason == "reentry_blocked"
 
     with transaction(h.engine) as session:
         ledger = session.exec(select(EntryRow).where(EntryRow.contact_id == contact)).all()
@@ -176,18 +177,33 @@ async def test_a_false_start_condition_and_a_blocked_reentry_are_recorded(
     ]
 
 
-async def test_a_start_trigger_for_a_contact_inside_reaches_the_running_run(
+async def test_a_start_for_a_contact_inside_is_refused_and_leaves_the_run_alone(
     h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
 ) -> None:
     contact, email = new_contact(h)
     with temporal_env.with_time_skipping_disabled():
-        started, first = await h.start(WELCOME, contact)
-        again, second = await h.start(WELCOME, contact)
+        first, handle = await h.start(WELCOME, contact)
+        again, _ = await h.start(WELCOME, contact)
         await eventually(lambda: smtp_sink.to(email))
-        assert (started, again) == (True, False)
-        assert (await first.describe()).run_id == (await second.describe()).run_id
-        await first.terminate("test over")
+        assert first.admitted
+        assert (again.reason, again.workflow_id) == ("already_in_journey", None)
+        assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+        await handle.terminate("test over")
     assert len(smtp_sink.to(email)) == 1
+
+
+async def test_a_run_begun_by_the_previous_release_still_asks_the_ledger(
+    h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    """Runs in flight across the upgrade were started without an entry: they decide their
+    own, as they did."""
+    contact, _ = new_contact(h)
+    handle = await h.start_unadmitted(CART, contact)  # total missing: the condition is false
+    assert (await outcome_of(handle)).reason == "condition_false"
+    with transaction(h.engine) as session:
+        entry = session.exec(select(EntryRow).where(EntryRow.contact_id == contact)).one()
+    assert (entry.admitted, entry.reason) == (False, "condition_false")
+    assert entry.workflow_id == handle.id
 
 
 async def test_without_sms_consent_the_message_is_blocked_and_the_journey_goes_on(
@@ -232,7 +248,8 @@ async def test_continue_as_new_carries_the_run_over_whole(
     tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
 ) -> None:
     """A server that suggests continue-as-new after a few events: the run keeps its wait,
-    its seen event ids and its instance id (which the open pixel of the first email names)."""
+    its seen event ids and its instance id (the ledger's entry, which the open pixel of the first
+    email names)."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         dev_server_extra_args=[
@@ -245,7 +262,7 @@ async def test_continue_as_new_carries_the_run_over_whole(
     try:
         async with running_worker(env, tmp_path, smtp_sink, http_sink) as h:
             contact, email = new_contact(h)
-            _, handle = await h.start(WELCOME, contact)
+            entry, handle = await h.start(WELCOME, contact)
             await eventually(lambda: smtp_sink.to(email))
             first_run = (await handle.describe()).run_id
             noise = [
@@ -269,7 +286,7 @@ async def test_continue_as_new_carries_the_run_over_whole(
         await env.shutdown()
     assert outcome.status is RunStatus.COMPLETED
     assert last_run != first_run  # it did continue as new
-    assert view.instance_id == first_run
+    assert view.instance_id == entry.instance_id
     assert len(http_sink.posted_to("/sms")) == 1
     assert [e.what for e in view.history].count("sent") == 2
 
@@ -313,35 +330,132 @@ async def test_a_store_away_for_long_is_left_to_the_servers_retries_not_the_hist
 ) -> None:
     """A store-only call runs as a local activity, whose retries keep a workflow task open
     and add events to the history: after five attempts it is handed to an ordinary activity, and
-    the run goes on once the store is back, its history short."""
+    the call succeeds once the store is back, the run's history short."""
     contact, email = new_contact(h)
-    with h.engine.begin() as connection:  # the store is away for the entry ledger
-        connection.exec_driver_sql("ALTER TABLE journey_entries RENAME TO entries_away")
-    try:
-        with temporal_env.with_time_skipping_disabled():
-            _, handle = await h.start(WELCOME, contact)
+    with temporal_env.with_time_skipping_disabled():
+        entry, handle = await h.start(WELCOME, contact)
+        with h.engine.begin() as connection:  # the store is away for the run's events
+            connection.exec_driver_sql("ALTER TABLE run_events RENAME TO run_events_away")
+        try:
 
-        async def handed_over() -> bool:
-            return any(
-                event.HasField("activity_task_scheduled_event_attributes")
-                for event in (await handle.fetch_history()).events
-            )
+            async def handed_over() -> bool:
+                return any(
+                    event.HasField("activity_task_scheduled_event_attributes")
+                    and event.activity_task_scheduled_event_attributes.activity_type.name
+                    == "record_run_events"
+                    for event in (await handle.fetch_history()).events
+                )
 
-        await eventually(handed_over, within=60)
-    finally:
-        with h.engine.begin() as connection:
-            connection.exec_driver_sql("ALTER TABLE entries_away RENAME TO journey_entries")
+            await eventually(handed_over, within=60)
+        finally:
+            with h.engine.begin() as connection:
+                connection.exec_driver_sql("ALTER TABLE run_events_away RENAME TO run_events")
 
-    await eventually(lambda: smtp_sink.to(email), within=120)
+        def recorded() -> bool:
+            with transaction(h.engine) as session:
+                return bool(
+                    session.exec(
+                        select(RunEventRow).where(RunEventRow.instance_id == entry.instance_id)
+                    ).all()
+                )
+
+        await eventually(recorded, within=120)
+        await handle.terminate("test over")
+    assert smtp_sink.to(email)
     history = await handle.fetch_history()
-    [handed] = [
-        event.activity_task_scheduled_event_attributes.activity_type.name
-        for event in history.events
-        if event.HasField("activity_task_scheduled_event_attributes")
-    ][:1]
-    assert handed == "enter_journey"
     # A few local retries, then the server's: tens of events, not thousands.
     assert len(history.events) < 100, len(history.events)
     await Replayer(
         workflows=[JourneyWorkflow], data_converter=pydantic_data_converter
     ).replay_workflow(history)
+
+
+def inline(text: str) -> JourneyDefinition:
+    return JourneyDefinition.model_validate(yaml.safe_load(text))
+
+
+DATED = inline(
+    """
+kind: Journey
+id: dated
+name: A day before the visit
+start: {trigger: visit.booked}
+reentry: always
+steps:
+  - {id: eve, wait: {until: {from: trigger.visit_at}, offset: -P1D}}
+  - {id: remind, email: {subject: "Tomorrow", text: "See you tomorrow."}}
+"""
+)
+
+
+async def test_a_date_wait_waits_for_the_date_of_the_data_and_says_why_it_did_not(
+    h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    """Time skipping: the future visit's run sleeps to a day before it, then reminds; a past
+    date, a missing one and an unreadable one go on at once, each saying why."""
+    now = datetime.now(UTC)
+    cases = {
+        "future": {"visit_at": (now + timedelta(days=10)).isoformat()},
+        "past": {"visit_at": (now - timedelta(days=1)).isoformat()},
+        "missing": {},
+        "unreadable": {"visit_at": "next tuesday"},
+    }
+    outcomes = {}
+    for case, attributes in cases.items():
+        contact, _ = new_contact(h)
+        _, handle = await h.start(DATED, contact, attributes)
+        outcome = await outcome_of(handle)
+        view = await handle.query(names.STATE_QUERY, result_type=RunView)
+        waited = next(e for e in view.history if e.step == "eve" and e.what == "waited")
+        outcomes[case] = (outcome.status, waited.detail, view.history[-1].at - view.history[0].at)
+    assert outcomes["future"][0] is RunStatus.COMPLETED
+    assert outcomes["future"][1] is None
+    assert outcomes["future"][2] >= timedelta(days=8, hours=23)  # slept, on Temporal's clock
+    assert outcomes["past"][1] is not None and outcomes["past"][1].endswith("is past")
+    assert outcomes["missing"][1] == "no wait: no date at trigger.visit_at"
+    assert outcomes["unreadable"][1] == (
+        "no wait: trigger.visit_at is not a date-time: 'next tuesday'"
+    )
+    for case in ("past", "missing", "unreadable"):
+        assert outcomes[case][2] < timedelta(hours=1)
+
+
+UNSENT = inline(
+    """
+kind: Journey
+id: unsent
+name: Blocked and failed messages are interactions of the run
+start: {trigger: visit.booked}
+reentry: always
+steps:
+  - {id: hello, email: {subject: "Hello", text: "Hello."}}
+  - id: blocked
+    wait_for: {trigger: email.blocked, of: hello, within: PT1H}
+    then: [{id: blocked-then, exit: "blocked"}]
+  - {id: text, sms: {text: "Hi"}}
+  - id: failed
+    wait_for: {trigger: sms.failed, of: text, within: PT1H}
+    then: [{id: failed-then, exit: "failed"}]
+"""
+)
+
+
+async def test_a_blocked_or_failed_message_is_an_interaction_a_wait_for_can_match(
+    h: Harness, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> None:
+    withdrawn = unique("ada")
+    h.contact(withdrawn, email=f"{withdrawn}@example.com", consent={"email": False})
+    _, blocked = await h.start(UNSENT, withdrawn)
+    assert (await outcome_of(blocked)).reason == "blocked"
+    view = await blocked.query(names.STATE_QUERY, result_type=RunView)
+    matched = next(e for e in view.history if e.what == "matched")
+    assert matched.detail is not None and matched.detail.startswith("email.blocked")
+
+    refused = unique("bob")  # the SMS provider refuses the message for good (a 4xx)
+    h.contact(refused, email=f"{refused}@example.com", phone="+33612345679", consent={"sms": True})
+    http_sink.statuses["/sms"] = 400
+    _, failed = await h.start(UNSENT, refused)
+    assert (await outcome_of(failed)).reason == "failed"
+    view = await failed.query(names.STATE_QUERY, result_type=RunView)
+    matched = next(e for e in view.history if e.what == "matched")
+    assert matched.detail is not None and matched.detail.startswith("sms.failed")

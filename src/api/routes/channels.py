@@ -85,12 +85,7 @@ async def sms_events(request: Request, services: ServicesDep) -> Handled:
     """Delivery receipts from your SMS provider: JSON `{"message_id", "event"}`, or Twilio's
     status callbacks (which Journeys asks for on every message it sends through Twilio)."""
     provider, body = await _caller(request, services)
-    if provider is Provider.TWILIO:
-        delivered = body.get("MessageStatus") == "delivered"
-        sid = body.get("MessageSid", "")
-        events = [SmsEvent(message_id=sid, event="delivered")] if delivered else []
-    else:
-        events = _events(body, SmsEvent)
+    events = _twilio_status(body) if provider is Provider.TWILIO else _events(body, SmsEvent)
     return _counted(services, "sms", await services.provider_events.sms(events))
 
 
@@ -116,6 +111,18 @@ async def push_events(request: Request, services: ServicesDep) -> Handled:
     _, body = await _caller(request, services)
     handled = await services.provider_events.push(_events(body, PushEvent))
     return _counted(services, "push", handled)
+
+
+def _twilio_status(form: dict[str, str]) -> list[SmsEvent]:
+    """A Twilio status callback as Journeys' SMS events: `delivered`, and `failed` for a
+    message that failed or could not be delivered (its ErrorCode kept); the statuses on the
+    way (queued, sent, ...) say nothing yet."""
+    sid, status = form.get("MessageSid", ""), form.get("MessageStatus")
+    if status == "delivered":
+        return [SmsEvent(message_id=sid, event="delivered")]
+    if status in ("failed", "undelivered"):
+        return [SmsEvent(message_id=sid, event="failed", error_code=form.get("ErrorCode"))]
+    return []
 
 
 def _counted(services: Services, channel: str, handled: Handled) -> Handled:

@@ -6,15 +6,14 @@ from datetime import datetime
 from http import HTTPStatus
 
 from fastapi import APIRouter, HTTPException, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import Admin, ServicesDep, SessionDep
 from journeys.contacts.model import Contact, ContactChanges
 from journeys.definitions.common import ContactId
-from journeys.store.contacts import get_contact, upsert_contact
+from journeys.store.contacts import get_contact
 from journeys.store.deliveries import deliveries_of_contact
 from journeys.store.entries import entries_of_contact
-from journeys.temporal import names
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
@@ -53,8 +52,9 @@ class EntryOut(BaseModel):
     outcome: str | None  # completed or exited, once the run ended
     outcome_reason: str | None
     goal_reached_at: datetime | None
-    workflow_id: str
-    temporal_ui: str
+    binding_id: str | None
+    workflow_id: str | None = Field(description="The run's; none for a refused entry.")
+    temporal_ui: str | None
 
 
 @router.put("/{contact_id}", responses={201: {"description": "Created"}})
@@ -62,12 +62,13 @@ def put_contact(
     contact_id: ContactId,
     changes: ContactChanges,
     response: Response,
-    session: SessionDep,
+    services: ServicesDep,
     _: Admin,
 ) -> Contact:
-    """Create or update a contact; fields left out are kept, `null` clears one."""
-    contact, created = upsert_contact(session, contact_id, changes)
-    session.commit()
+    """Create or update a contact; fields left out are kept, `null` clears one. Quiet: it
+    fires no trigger (POST /v1/records/contact does), so an import starts no journey; a
+    later record change is compared with what it wrote."""
+    contact, created = services.contacts.put(contact_id, changes)
     response.status_code = HTTPStatus.CREATED if created else HTTPStatus.OK
     return contact
 
@@ -96,7 +97,7 @@ def contact_journeys(
     """Every entry of the contact into a journey, and every refused one with its reason."""
     entries = []
     for row in entries_of_contact(session, contact_id):
-        workflow_id = names.workflow_id(row.journey_id, row.contact_id, row.binding_id or None)
+        workflow_id = row.workflow_id if row.admitted else None
         entries.append(
             EntryOut(
                 journey_id=row.journey_id,
@@ -109,8 +110,11 @@ def contact_journeys(
                 outcome=row.outcome,
                 outcome_reason=row.outcome_reason,
                 goal_reached_at=row.goal_reached_at,
+                binding_id=row.binding_id or None,
                 workflow_id=workflow_id,
-                temporal_ui=services.temporal_ui_link(workflow_id, row.instance_id),
+                temporal_ui=services.temporal_ui_link(workflow_id, row.run_id)
+                if workflow_id
+                else None,
             )
         )
     return entries

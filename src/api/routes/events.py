@@ -27,6 +27,7 @@ from api.event_answers import (
     accept_all,
     batch_out,
 )
+from journeys.contacts.model import ContactChanges
 from journeys.definitions.common import BindingId, ContactId
 from journeys.ingest.contracts import Attributes, EventRequest
 from journeys.kit.problems import Problem, problems_from_validation_error
@@ -47,6 +48,12 @@ class EventIn(BaseModel):
     )
     occurred_at: AwareDatetime | None = None
     attributes: Attributes = Field(default_factory=dict)
+    contact: ContactChanges | None = Field(
+        default=None,
+        description="The contact's data (email, phone, names, consent, ...), upserted before "
+        "the event is routed: an event for a contact Journeys does not know starts nothing "
+        "without it (`unknown_contact`).",
+    )
 
     def request(self, trigger: str) -> EventRequest:
         return EventRequest(
@@ -56,6 +63,7 @@ class EventIn(BaseModel):
             event_id=self.event_id,
             binding_id=self.binding_id,
             occurred_at=self.occurred_at,
+            contact=self.contact,
         )
 
 

@@ -248,6 +248,41 @@ async def get_instance(
     )
 
 
+class Removed(BaseModel):
+    journey_id: str
+    contact_id: str
+    binding_id: str | None
+    runs_stopping: int = Field(description="Runs asked to end, each with the reason `removed`.")
+
+
+@router.post(
+    "/{journey_id}/instances/{contact_id}/stop",
+    status_code=HTTPStatus.ACCEPTED,
+    responses={
+        404: {"description": "Unknown journey, or the contact is in no run of it"},
+        503: {"description": "Temporal unreachable"},
+    },
+)
+async def remove_contact(
+    journey_id: JourneyId,
+    contact_id: ContactId,
+    services: ServicesDep,
+    _: Admin,
+    binding_id: Annotated[
+        BindingId | None, Query(description="One run of a journey run per binding.")
+    ] = None,
+) -> Removed:
+    """Take one contact out of one journey: its runs (or the one of that binding) end at
+    once, recorded with the reason `removed`."""
+    stopping = await services.journeys.remove(journey_id, contact_id, binding_id)
+    return Removed(
+        journey_id=journey_id,
+        contact_id=contact_id,
+        binding_id=binding_id,
+        runs_stopping=stopping,
+    )
+
+
 @router.get("/{journey_id}/stats", responses={404: {"description": "Unknown journey or version"}})
 def stats(
     journey_id: JourneyId,

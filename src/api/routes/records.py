@@ -1,19 +1,19 @@
-"""CRM record changes: upsert the contact, then fire the business and record_change triggers."""
+"""CRM record changes: kept, the contact upserted, the business and record_change triggers
+fired."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import EventWriter, ServicesDep
 from api.event_answers import EventId
-from journeys.definitions.common import AttributeName, ContactId
+from journeys.definitions.common import AttributeName, BindingId, ContactId
 from journeys.definitions.triggers import RecordOperation
 from journeys.ingest.contracts import Attributes
-from journeys.ingest.record_changes import RecordFired
-from journeys.ingest.records import RecordChange
+from journeys.ingest.record_changes import RecordEvent, RecordFired
 
 router = APIRouter(prefix="/v1/records", tags=["records"])
 
@@ -24,29 +24,37 @@ class RecordIn(BaseModel):
     operation: RecordOperation
     id: ContactId = Field(description="The record's id (for a contact or lead: the contact id).")
     before: Attributes | None = Field(
-        default=None, description="The record before an update: how changes are detected."
+        default=None,
+        description="The record before an update. Left out: the change is compared with the "
+        "last state Journeys was told of (none known: every column given counts as changed).",
     )
     after: Attributes = Field(default_factory=dict)
     event_id: EventId | None = Field(
         default=None, description="Your id for this change; default: derived from its content."
     )
-
-    @model_validator(mode="after")
-    def _update_has_before(self) -> RecordIn:
-        if self.operation is RecordOperation.UPDATE and self.before is None:
-            raise ValueError("an update needs `before`: it is how Journeys knows what changed")
-        return self
+    binding_id: BindingId | None = Field(
+        default=None, description="The binding of the events it fires (default: `{entity}/{id}`)."
+    )
 
 
 @router.post("/{entity}", status_code=HTTPStatus.ACCEPTED, response_model_exclude_none=True)
 async def record_changed(
     entity: AttributeName, body: RecordIn, services: ServicesDep, _: EventWriter
 ) -> RecordFired:
-    """A record was created or updated in your CRM.
+    """A record was created, updated or deleted in your CRM.
 
     A contact or lead record first upserts that contact, so the journeys it starts use the
     new data. Then the built-in business triggers and your record_change triggers fire,
-    each with the whole record as attributes.
+    each with the whole record as attributes, bound to the record (`{entity}/{id}`).
     """
-    change = RecordChange(entity, body.operation, body.id, body.before or {}, body.after)
-    return await services.records.take(change, body.event_id)
+    return await services.records.take(
+        RecordEvent(
+            entity=entity,
+            operation=body.operation,
+            id=body.id,
+            before=body.before,
+            after=body.after,
+            event_id=body.event_id,
+            binding_id=body.binding_id,
+        )
+    )

@@ -55,6 +55,7 @@ class TrackAccepted(BaseModel):
     started: list[str]
     signaled: list[str]
     refused: list[RefusedEntry]
+    drafts: list[str]
     duplicate: bool
     ignored_properties: list[str] = Field(
         description="Properties the trigger does not declare, left out of its attributes."

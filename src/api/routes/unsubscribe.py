@@ -11,7 +11,6 @@ import html
 from http import HTTPStatus
 
 from fastapi import APIRouter, HTTPException
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.deps import ServicesDep
@@ -46,7 +45,7 @@ def confirm(token: str, services: ServicesDep) -> HTMLResponse:
 async def unsubscribe(token: str, services: ServicesDep) -> HTMLResponse:
     """Withdraw the contact's consent for the channel; doing it twice changes nothing."""
     ref = _ref(services, token)
-    await run_in_threadpool(services.contacts.withdraw_consent, ref.contact_id, ref.channel)
+    await services.provider_events.unsubscribe(ref)
     return HTMLResponse(_page("Unsubscribed", "<p>Done: you will not hear from us again.</p>"))
 
 

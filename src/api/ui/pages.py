@@ -34,6 +34,7 @@ def journey_list(session: Session) -> list[Listing]:
 @dataclass(frozen=True)
 class Run:
     contact_id: str
+    binding_id: str | None
     version: int
     entered_at: datetime
     ended_at: datetime | None
@@ -88,6 +89,7 @@ def journey_page(
     runs = [
         Run(
             contact_id=row.contact_id,
+            binding_id=row.binding_id or None,
             version=row.version,
             entered_at=row.at,
             ended_at=row.ended_at,
@@ -95,8 +97,9 @@ def journey_page(
             reason=row.outcome_reason,
             goal_reached_at=row.goal_reached_at,
             temporal_url=services.temporal_ui_link(
-                names.workflow_id(row.journey_id, row.contact_id, row.binding_id or None),
-                row.instance_id,  # the run id of the run the entry started
+                row.workflow_id
+                or names.workflow_id(row.journey_id, row.contact_id, row.binding_id or None),
+                row.run_id,
             ),
         )
         for row in latest_entries(session, journey_id, admitted=True, version=version, limit=RECENT)

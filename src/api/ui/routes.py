@@ -7,6 +7,7 @@ while Temporal is away. Sign-in is described in `api.ui.session`.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from contextlib import suppress
 from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -22,6 +23,7 @@ from api.ui.pages import journey_list, journey_page
 from api.ui.session import COOKIE, LOGIN_LINK_SECONDS, SESSION_HOURS, Sessions
 from api.ui.templating import STYLESHEET, templates
 from journeys.authoring.graph import svg
+from journeys.lifecycle.journeys import NotInJourney
 from journeys.store.api_keys import Principal, Scope
 from journeys.store.journeys import JourneyNotFound, VersionNotFound, definition_at
 
@@ -126,6 +128,23 @@ def graph_picture(
 ) -> Response:
     definition, _number = definition_at(session, journey_id, version or "draft")
     return Response(svg(definition), media_type="image/svg+xml")
+
+
+@router.post("/journeys/{journey_id}/runs/stop", name="ui_remove_run", include_in_schema=False)
+async def remove_run(
+    request: Request,
+    journey_id: str,
+    services: ServicesDep,
+    _: Viewer,
+    contact_id: Annotated[str, Form()],
+    binding_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Take one contact out of the journey, as POST .../instances/{contact_id}/stop does."""
+    _refuse_cross_site(request)
+    with suppress(NotInJourney):  # ended meanwhile: the page shows it
+        await services.journeys.remove(journey_id, contact_id, binding_id or None)
+    page = request.url_for("ui_journey", journey_id=journey_id).path
+    return RedirectResponse(f"{page}#runs", HTTPStatus.SEE_OTHER)
 
 
 @router.get("/static/dashboard.css", name="ui_stylesheet", include_in_schema=False)

@@ -13,8 +13,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from journeys.definitions.common import format_duration
-from journeys.definitions.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
+from journeys.definitions.common import format_duration, format_signed_duration
+from journeys.definitions.conditions import (
+    AllOf,
+    AnyOf,
+    AttributeFrom,
+    Comparison,
+    Condition,
+    NotOf,
+)
 from journeys.definitions.journeys import (
     ActivateStep,
     BranchStep,
@@ -153,8 +160,9 @@ def _block_labels(step: StepBase) -> list[str]:
 
 def _wait(spec: Any) -> str:
     match spec:
-        case WaitUntil(until=until):
-            return f"until {until.isoformat()}"
+        case WaitUntil(until=until, offset=offset):
+            moment = until.from_ if isinstance(until, AttributeFrom) else until.isoformat()
+            return f"until {moment}" + (f" {format_signed_duration(offset)}" if offset else "")
         case WaitUntilTime(until_time=clock, days=days):
             return f"until {clock} on {','.join(days)}" if len(days) < 7 else f"until {clock}"
         case timedelta():
@@ -164,6 +172,8 @@ def _wait(spec: Any) -> str:
 
 def _condition(condition: Condition) -> str:
     match condition:
+        case Comparison(attr=attr, op=op, value=AttributeFrom(from_=path)):
+            return f"{attr} {op} {path}"
         case Comparison(attr=attr, op=op, value=value):
             return f"{attr} {op}" + ("" if value is None else f" {value}")
         case AllOf(all=items):

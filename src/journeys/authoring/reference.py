@@ -56,7 +56,7 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
             journeys.SplitArm,
             journeys.ActivateStep,
             journeys.Activation,
-            journeys.AttributeFrom,
+            conditions.AttributeFrom,
             journeys.WebhookStep,
             journeys.WebhookCall,
             journeys.ExitStep,

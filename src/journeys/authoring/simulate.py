@@ -225,7 +225,8 @@ def simulate(
         decisions=[
             Decision(at=h.at, step=h.step, what=h.what, detail=h.detail)
             for h in state.history
-            if h.what in _DECISIONS
+            # and a wait that did not wait says why (a date of the data missing or past)
+            if h.what in _DECISIONS or (h.what == "waited" and h.detail)
         ],
         activations=activations,
         goal_reached_at=state.goal_reached_at,

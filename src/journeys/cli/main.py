@@ -275,6 +275,29 @@ def revoke_key(key_id: str, url: Url = None, api_key: AdminKey = None) -> None:
     typer.echo(f"revoked {key_id}")
 
 
+instances = typer.Typer(
+    help="Runs of a journey, through a running API (needs an admin key).", no_args_is_help=True
+)
+app.add_typer(instances, name="instances")
+
+
+@instances.command("stop")
+def stop_instance(
+    journey: Annotated[str, typer.Argument(help="The journey's id.")],
+    contact: Annotated[str, typer.Argument(help="The contact's id.")],
+    binding: Annotated[
+        str | None, typer.Option(help="Only the run of this binding (a journey per binding).")
+    ] = None,
+    url: Url = None,
+    api_key: AdminKey = None,
+) -> None:
+    """Take one contact out of one journey: its runs end at once, with the reason `removed`."""
+    params = {"binding_id": binding} if binding else {}
+    path = f"/v1/journeys/{journey}/instances/{contact}/stop"
+    removed = _call(url, api_key, "POST", path, params=params)
+    typer.echo(f"{removed['runs_stopping']} run(s) of {journey} stopping for {contact}")
+
+
 @app.command("ui-link")
 def ui_link(url: Url = None, api_key: AdminKey = None) -> None:
     """Print a link that signs a browser in to the dashboard (/ui) as this admin key; it

@@ -83,6 +83,9 @@ _MESSAGE = (
 )
 
 
+_REASON = AttributeSpec(name="reason", type=AttributeType.TEXT)
+
+
 def _interaction(name: str, description: str, channel: Channel, *extra: AttributeSpec) -> Trigger:
     return Trigger(
         name,
@@ -122,6 +125,16 @@ BUILT_IN: dict[str, Trigger] = {
             Channel.EMAIL,
             AttributeSpec(name="bounce_type", type=AttributeType.TEXT),
         ),
+        _interaction("email.complained", "The recipient marked an email as spam.", Channel.EMAIL),
+        _interaction(
+            "email.unsubscribed", "The recipient unsubscribed from an email.", Channel.EMAIL
+        ),
+        _interaction(
+            "email.blocked",
+            "An email was not sent: consent, suppression, a cap or no address.",
+            Channel.EMAIL,
+            _REASON,
+        ),
         _interaction("sms.delivered", "An SMS was delivered.", Channel.SMS),
         _interaction(
             "sms.link_clicked",
@@ -135,8 +148,35 @@ BUILT_IN: dict[str, Trigger] = {
             Channel.SMS,
             AttributeSpec(name="text", type=AttributeType.TEXT),
         ),
+        _interaction(
+            "sms.failed",
+            "An SMS could not be delivered: refused, failed or undelivered.",
+            Channel.SMS,
+            _REASON,
+            AttributeSpec(name="error_code", type=AttributeType.TEXT),
+        ),
+        _interaction(
+            "sms.blocked",
+            "An SMS was not sent: consent, suppression, a cap or no number.",
+            Channel.SMS,
+            _REASON,
+        ),
         _interaction("push.delivered", "A push notification was delivered.", Channel.PUSH),
         _interaction("push.opened", "A push notification was opened.", Channel.PUSH),
+        _interaction("push.clicked", "An action of a push notification was tapped.", Channel.PUSH),
+        _interaction(
+            "push.failed",
+            "A push notification could not be delivered.",
+            Channel.PUSH,
+            _REASON,
+            AttributeSpec(name="error_code", type=AttributeType.TEXT),
+        ),
+        _interaction(
+            "push.blocked",
+            "A push notification was not sent: consent, suppression or a cap.",
+            Channel.PUSH,
+            _REASON,
+        ),
     )
 }
 

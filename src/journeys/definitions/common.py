@@ -65,7 +65,16 @@ ContactId = Annotated[
         "an id: letters, digits and . _ : @ + - (no '/'), at most 200 characters",
     ),
 ]
-BindingId = ContactId
+# A binding names what a run is about beside its contact (an order, a cart), as CIJ does:
+# `{entityType}/{entityId}` (`appointment/1`), or a bare id (`k1`, a type of its own).
+BindingId = Annotated[
+    str,
+    matching(
+        r"(?=.{1,200}$)[A-Za-z0-9][A-Za-z0-9._:@+-]*(/[A-Za-z0-9][A-Za-z0-9._:@+-]*)?",
+        "a binding id: `{type}/{id}` such as appointment/1, or an id; letters, digits and "
+        ". _ : @ + -, at most 200 characters",
+    ),
+]
 StepId = Annotated[
     str, matching(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}", "a step id: letters, digits, - and _")
 ]
@@ -110,6 +119,17 @@ def format_duration(value: timedelta) -> str:
     return text if text != "P" else "PT0S"
 
 
+def parse_signed_duration(value: Any) -> timedelta:
+    """An ISO 8601 duration that may be negative: `-P1D` is a day before."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -parse_duration(value.strip()[1:])
+    return parse_duration(value)
+
+
+def format_signed_duration(value: timedelta) -> str:
+    return "-" + format_duration(-value) if value < timedelta(0) else format_duration(value)
+
+
 def _positive(value: timedelta) -> timedelta:
     if value <= timedelta(0):
         raise ValueError("must be longer than zero")
@@ -121,6 +141,13 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     AfterValidator(_positive),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+
+
+SignedDuration = Annotated[
+    timedelta,
+    BeforeValidator(parse_signed_duration),
+    PlainSerializer(format_signed_duration, return_type=str, when_used="json"),
 ]
 
 

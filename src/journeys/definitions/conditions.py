@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from journeys.definitions.common import DefinitionModel, matching
 from journeys.kit.problems import TAG_PREFIX
@@ -31,6 +31,14 @@ AttrPath = Annotated[
 ]
 
 
+class AttributeFrom(DefinitionModel):
+    """A value of the run: `{from: contact.email}`, `{from: trigger.order_id}`."""
+
+    from_: AttrPath = Field(
+        alias="from", description="A path such as `contact.email` or `trigger.order_id`."
+    )
+
+
 class Operator(StrEnum):
     EQ = "eq"
     NE = "ne"
@@ -52,8 +60,17 @@ class Comparison(DefinitionModel):
     op: Operator = Field(description="How to compare.")
     value: Any = Field(
         default=None,
-        description="What to compare with (a list for in / not_in; true or false for exists).",
+        description="What to compare with (a list for in / not_in; true or false for exists), "
+        "or `{from: <path>}`: a value of the run, such as the start trigger's "
+        "`{from: trigger.order_id}`.",
     )
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_from_run(cls, value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"from"}:
+            return AttributeFrom.model_validate(value)
+        return value
 
     @model_validator(mode="after")
     def _value_fits_operator(self) -> Comparison:
@@ -63,6 +80,8 @@ class Comparison(DefinitionModel):
         elif self.op is Operator.EXISTS:
             if self.value is not None and not isinstance(self.value, bool):
                 raise ValueError("'exists' takes true, false or no value")
+        elif isinstance(self.value, AttributeFrom):
+            pass
         elif self.value is None:
             raise ValueError(f"'{self.op}' needs a value")
         elif isinstance(self.value, dict | list):
@@ -142,6 +161,12 @@ def comparisons(condition: Condition, path: str = "") -> Iterator[tuple[str, Com
 
 
 def scopes_of(condition: Condition | None) -> set[Scope]:
+    """Where a condition reads: its paths, and those of the run values it compares with."""
     if condition is None:
         return set()
-    return {comparison.scope for _, comparison in comparisons(condition)}
+    scopes = set()
+    for _, comparison in comparisons(condition):
+        scopes.add(comparison.scope)
+        if isinstance(comparison.value, AttributeFrom):
+            scopes.add(Scope(comparison.value.from_.split(".", 1)[0]))
+    return scopes

@@ -26,11 +26,12 @@ from journeys.definitions.common import (
     DefinitionModel,
     Duration,
     JourneyId,
+    SignedDuration,
     StepId,
     TimeZone,
     TriggerName,
 )
-from journeys.definitions.conditions import AttrPath, Condition
+from journeys.definitions.conditions import AttributeFrom, Condition
 from journeys.kit.problems import TAG_PREFIX
 
 Template = Annotated[str, Field(min_length=1, max_length=100_000)]
@@ -124,11 +125,24 @@ class Weekday(StrEnum):
     SUN = "sun"
 
 
-class WaitUntil(DefinitionModel):
-    """Until a moment, e.g. the day a sale starts."""
+def _within_a_year(value: timedelta) -> timedelta:
+    if abs(value) > MAX_WAIT:
+        raise ValueError("at most 365 days either way")
+    return value
 
-    until: AwareDatetime = Field(
-        description="A date-time with an offset; a moment already past does not wait."
+
+class WaitUntil(DefinitionModel):
+    """Until a moment: a fixed one (the day a sale starts), or a date of the run's data (an
+    appointment), moved by an offset (a day before)."""
+
+    until: AwareDatetime | AttributeFrom = Field(
+        description="A date-time with an offset, or `{from: trigger.*}` / `{from: contact.*}`: "
+        "a date of the run. A moment already past, or a date missing or unreadable, does not "
+        "wait (the run's history says which)."
+    )
+    offset: Annotated[SignedDuration, AfterValidator(_within_a_year)] | None = Field(
+        default=None,
+        description="Moves the moment: `-P1D` is a day before, `PT2H` two hours after.",
     )
 
 
@@ -291,14 +305,6 @@ class SplitStep(StepBase):
         if len(set(names)) != len(names):
             raise ValueError("each arm needs its own name")
         return arms
-
-
-class AttributeFrom(DefinitionModel):
-    """An attribute copied from the run: `{from: contact.email}`, `{from: trigger.order_id}`."""
-
-    from_: AttrPath = Field(
-        alias="from", description="A path such as `contact.email` or `trigger.order_id`."
-    )
 
 
 class Activation(DefinitionModel):
@@ -554,6 +560,12 @@ class JourneyDefinition(DefinitionModel):
     reentry: Reentry = Field(
         default="never",
         description="May a contact enter again: `never`, `always` or after a cooldown.",
+    )
+    parallel: bool = Field(
+        default=False,
+        description="`true`: a start while the contact is in the journey opens another run "
+        "(each with its own workflow id, each ended by the exit triggers); `false`: it is "
+        "refused (`already_in_journey`).",
     )
     goal: Goal | None = Field(
         default=None, description="What success looks like, recorded per run."

@@ -46,6 +46,7 @@ class TriggerStatus(StrEnum):
 class RecordOperation(StrEnum):
     CREATE = "create"
     UPDATE = "update"
+    DELETE = "delete"
 
 
 class TriggerDefinition(DefinitionModel):
@@ -68,7 +69,7 @@ class TriggerDefinition(DefinitionModel):
         default=None, description="record_change: the record type."
     )
     operation: RecordOperation | None = Field(
-        default=None, description="record_change: create or update."
+        default=None, description="record_change: create, update or delete."
     )
     changed: list[AttributeName] = Field(
         default_factory=list,

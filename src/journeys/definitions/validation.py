@@ -13,10 +13,9 @@ from journeys.definitions.catalog import (
     TriggerKind,
     check_attributes,
 )
-from journeys.definitions.conditions import Condition, Scope, comparisons
+from journeys.definitions.conditions import AttributeFrom, Condition, Scope, comparisons
 from journeys.definitions.journeys import (
     ActivateStep,
-    AttributeFrom,
     Awaited,
     BranchStep,
     EmailStep,
@@ -26,13 +25,15 @@ from journeys.definitions.journeys import (
     SmsStep,
     StepBase,
     WaitForStep,
+    WaitStep,
+    WaitUntil,
     WebhookStep,
     blocks,
     channel_of,
     kind_of,
 )
 from journeys.definitions.templating import MESSAGE_ROOTS, WEBHOOK_ROOTS, template_problems
-from journeys.definitions.triggers import TriggerDefinition
+from journeys.definitions.triggers import AttributeType, TriggerDefinition, TriggerStatus
 from journeys.kit.problems import Problem
 
 Scopes = dict[Scope, Trigger | None]  # the scopes a condition may read; a trigger to check names
@@ -46,6 +47,36 @@ def validate_trigger(definition: TriggerDefinition) -> list[Problem]:
 
 def validate_journey(journey: JourneyDefinition, catalog: TriggerCatalog) -> list[Problem]:
     return list(_JourneyChecks(journey, catalog).run())
+
+
+def unready_triggers(journey: JourneyDefinition, catalog: TriggerCatalog) -> list[Problem]:
+    """The triggers a journey needs that take no events (draft or stopped): publishing it
+    would start nothing, or leave its runs unable to go on or to exit."""
+    uses = [("start.trigger", journey.start.trigger)]
+    uses += [(f"exit[{i}].trigger", spec.trigger) for i, spec in enumerate(journey.exit)]
+    if journey.goal is not None:
+        uses.append(("goal.trigger", journey.goal.trigger))
+    for path, step in journey.walk():
+        match step:
+            case WaitForStep(wait_for=spec):
+                single = spec.any is None
+                for i, awaited in enumerate(spec.awaited):
+                    where = f"{path}.wait_for" if single else f"{path}.wait_for.any[{i}]"
+                    uses.append((f"{where}.trigger", awaited.trigger))
+            case ActivateStep(activate=activation):
+                uses.append((f"{path}.activate.trigger", activation.trigger))
+    problems = []
+    for path, name in uses:
+        trigger = catalog.get(name)
+        if trigger is not None and trigger.status is not TriggerStatus.READY:
+            problems.append(
+                Problem(
+                    path=path,
+                    message=f"trigger {name} is {trigger.status}: make it ready before "
+                    "publishing a journey that uses it",
+                )
+            )
+    return problems
 
 
 class _JourneyChecks:
@@ -67,13 +98,14 @@ class _JourneyChecks:
             if goal.when is not None:
                 yield from self._condition(goal.when, "goal.when", {Scope.EVENT: trigger})
                 for inner, comparison in comparisons(goal.when):
+                    where = f"goal.when.{inner}" if inner else "goal.when"
                     if comparison.scope is not Scope.EVENT:
-                        where = f"goal.when.{inner}.attr" if inner else "goal.when.attr"
                         yield Problem(
-                            path=where,
+                            path=f"{where}.attr",
                             message="a goal is judged on its own event, also after the run "
                             "ended: use event.*",
                         )
+
         yield from self._steps()
         yield from self._unreachable(self.journey.steps, "steps")
 
@@ -128,6 +160,8 @@ class _JourneyChecks:
                         )
                 case ActivateStep():
                     yield from self._activate(step, path)
+                case WaitStep(wait=WaitUntil(until=AttributeFrom(from_=date))):
+                    yield from self._date(date, f"{path}.wait.until.from")
             earlier.setdefault(step.id, step)
 
     def _wait_for(
@@ -214,6 +248,17 @@ class _JourneyChecks:
                     message=f"unknown attribute of {trigger.name}",
                 )
 
+    def _date(self, date: str, where: str) -> Iterator[Problem]:
+        """A date of the run to wait for: a path available here that may hold a date-time."""
+        yield from self._path(date, where, _AFTER_ENTRY)
+        root, name = date.split(".")[:2]
+        start = self.start
+        spec = start.attribute(name) if start is not None and root == Scope.TRIGGER else None
+        if start is not None and spec is not None and spec.type is not AttributeType.DATETIME:
+            yield Problem(
+                path=where, message=f"{name} of {start.name} is {spec.type}, not a datetime"
+            )
+
     def _unreachable(self, steps: list[Any], path: str) -> Iterator[Problem]:
         """Steps after an exit step in the same list can never run."""
         for index, step in enumerate(steps):
@@ -230,8 +275,10 @@ class _JourneyChecks:
 
     def _condition(self, condition: Condition, path: str, scopes: Scopes) -> Iterator[Problem]:
         for inner, comparison in comparisons(condition):
-            where = f"{path}.{inner}.attr" if inner else f"{path}.attr"
-            yield from self._path(comparison.attr, where, scopes)
+            where = f"{path}.{inner}" if inner else path
+            yield from self._path(comparison.attr, f"{where}.attr", scopes)
+            if isinstance(comparison.value, AttributeFrom):
+                yield from self._path(comparison.value.from_, f"{where}.value.from", scopes)
 
     def _path(self, attr: str, where: str, scopes: Scopes) -> Iterator[Problem]:
         """Check a path: a scope available here, an attribute the trigger in scope declares."""

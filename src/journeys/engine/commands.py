@@ -109,6 +109,7 @@ class Activated:
     started: list[str] = field(default_factory=list)
     signaled: list[str] = field(default_factory=list)
     error: str | None = None
+    refused: dict[str, str] = field(default_factory=dict)  # journey -> why it did not admit
 
 
 @dataclass(frozen=True)

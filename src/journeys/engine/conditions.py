@@ -9,6 +9,7 @@ from typing import Any
 from journeys.definitions.conditions import (
     AllOf,
     AnyOf,
+    AttributeFrom,
     Comparison,
     Condition,
     NotOf,
@@ -25,8 +26,14 @@ def evaluate(condition: Condition | None, scopes: Scopes) -> bool:
     match condition:
         case None:
             return True
-        case Comparison():
-            return _compare(condition, lookup(scopes, condition.attr))
+        case Comparison(value=AttributeFrom(from_=path)):
+            expected = lookup(scopes, path)
+            if expected is MISSING or expected is None:
+                # Nothing of the run to compare with: it equals nothing, and differs from all.
+                return condition.op is Operator.NE
+            return _compare(condition.op, lookup(scopes, condition.attr), expected)
+        case Comparison(op=op, value=value):
+            return _compare(op, lookup(scopes, condition.attr), value)
         case AllOf(all=items):
             return all(evaluate(item, scopes) for item in items)
         case AnyOf(any=items):
@@ -46,8 +53,7 @@ def lookup(scopes: Scopes, path: str) -> Any:
     return value
 
 
-def _compare(comparison: Comparison, actual: Any) -> bool:
-    op, expected = comparison.op, comparison.value
+def _compare(op: Operator, actual: Any, expected: Any) -> bool:
     missing = actual is MISSING or actual is None
     if op is Operator.EXISTS:
         return (not missing) == (expected is not False)

@@ -15,10 +15,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from journeys.definitions.conditions import Condition, Scope, scopes_of
+from journeys.definitions.conditions import AttributeFrom, Condition, Scope, scopes_of
 from journeys.definitions.journeys import (
     ActivateStep,
-    AttributeFrom,
     BranchStep,
     EmailStep,
     ExitStep,
@@ -53,7 +52,7 @@ from journeys.engine.commands import (
     Woke,
 )
 from journeys.engine.conditions import MISSING, evaluate, lookup
-from journeys.engine.entry import CONDITION_FALSE
+from journeys.engine.entry import EntryRefusal
 from journeys.engine.events import TriggerEvent
 from journeys.engine.program import Node, Program
 from journeys.engine.state import (
@@ -99,7 +98,10 @@ class Interpreter:
         version: int,
         instance_id: str,
         start: TriggerEvent,
+        admitted: bool = False,
     ) -> Interpreter:
+        """A new run. `admitted`: the entry ledger admitted the contact before the run
+        began (else the run asks it, with `Enter`)."""
         state = RunState(
             journey_id=program.journey.id,
             version=version,
@@ -108,6 +110,7 @@ class Interpreter:
             instance_id=instance_id,
             start=start,
             seen=[start.event_id],
+            admitted=admitted,
         )
         return cls(program, state)
 
@@ -180,6 +183,27 @@ class Interpreter:
             and (self._match(node.step) is not None)
         )
 
+    def _raise_unsent(self, settled: SendSettled, now: datetime) -> None:
+        """A message blocked by policy or failed for good is an interaction of the run's own
+        (`email.blocked`, `sms.failed`, ...): a wait_for of this run may be waiting for it."""
+        if settled.status not in (SendStatus.BLOCKED, SendStatus.FAILED):
+            return
+        step = self._node().step
+        trigger = f"{channel_of(step)}.{settled.status.value}"
+        if trigger not in self.program.awaited:
+            return
+        message_id = settled.message_id or f"{step.id}-{self.state.visits.get(step.id, 0)}"
+        attributes = {"message_id": message_id, "step": step.id, "reason": settled.reason}
+        event = TriggerEvent(
+            event_id=f"{message_id}:{settled.status.value}",
+            trigger=trigger,
+            contact_id=self.state.contact_id,
+            occurred_at=now,
+            attributes={name: value for name, value in attributes.items() if value is not None},
+            instance_id=self.state.instance_id,
+        )
+        self.receive(event, now)
+
     # -- progress -----------------------------------------------------------------------
 
     def resume(self, now: datetime, observation: Observation | None = None) -> Command:
@@ -201,9 +225,7 @@ class Interpreter:
             case ContactLoaded(contact=contact):
                 state.contact = contact or {}
             case EntryDecided(admitted=True):
-                state.entered = True
-                self._goto(self.program.first)
-                state.record(now, "entered", f"version {state.version}")
+                self._enter_now(now)
             case EntryDecided(reason=reason):
                 self._finish(RunStatus.REFUSED, reason, now)
             case SendSettled(status=SendStatus.POSTPONED, until=until) if until is not None:
@@ -213,9 +235,14 @@ class Interpreter:
             case SendSettled(status=status, message_id=message_id, reason=reason):
                 detail = " ".join(p for p in (message_id, reason) if p) or None
                 state.record(now, status.value, detail)
+                self._raise_unsent(observation, now)
                 self._goto(self._node().next)
-            case Activated(started=started, signaled=signaled, error=None):
-                state.record(now, "activated", f"started {started}, signaled {signaled}")
+            case Activated(started=started, signaled=signaled, error=None, refused=refused):
+                detail = f"started {started}, signaled {signaled}"
+                refusals = [f"{journey} ({why})" for journey, why in refused.items()]
+                state.record(
+                    now, "activated", detail + (f", refused {refusals}" if refused else "")
+                )
                 self._goto(self._node().next)
             case Activated(error=error):
                 state.record(now, "failed", error)
@@ -235,6 +262,9 @@ class Interpreter:
         if state.outcome is not None:
             return Finish(state.outcome)
         if not state.entered:
+            if state.admitted:
+                self._enter_now(now)
+                return None
             return self._enter()
         if state.exit_request is not None:
             self._finish(RunStatus.EXITED, state.exit_request.reason, now)
@@ -284,13 +314,18 @@ class Interpreter:
         state.awaiting = Awaiting.SEND
         return Send(step.id, iteration, channel, message, step.purpose, step.expires_after)
 
+    def _enter_now(self, now: datetime) -> None:
+        self.state.entered = True
+        self._goto(self.program.first)
+        self.state.record(now, "entered", f"version {self.state.version}")
+
     def _enter(self) -> Command:
         state = self.state
         if self.program.start_needs_contact and state.contact is None:
             return self._load_contact()
         holds = evaluate(self.program.journey.start.when, self._scopes(event=None))
         state.awaiting = Awaiting.ENTRY
-        return Enter(refusal=None if holds else CONDITION_FALSE)
+        return Enter(refusal=None if holds else EntryRefusal.CONDITION_FALSE)
 
     # -- the step kinds that decide by themselves ---------------------------------------
 
@@ -298,8 +333,19 @@ class Interpreter:
         state = self.state
         if state.wait_until is None:
             match step.wait:
-                case WaitUntil(until=until):
-                    deadline = max(until, now)
+                case WaitUntil(until=AttributeFrom(from_=path), offset=offset):
+                    if path.startswith("contact.") and state.contact is None:
+                        return self._load_contact()
+                    moment, why_not = self._date_of(path, offset)
+                    if moment is not None and moment <= now:
+                        why_not = f"{moment.isoformat()} is past"
+                    if moment is None or why_not is not None:
+                        state.record(now, "waited", f"no wait: {why_not}")
+                        self._goto(node.next)
+                        return None
+                    deadline = moment
+                case WaitUntil(until=datetime() as until, offset=offset):
+                    deadline = max(until + (offset or timedelta(0)), now)
                 case WaitUntilTime(until_time=clock, days=days):
                     if state.contact is None:
                         return self._load_contact()
@@ -446,6 +492,20 @@ class Interpreter:
             "journey": {"id": journey.id, "name": journey.name, "version": state.version},
         }
 
+    def _date_of(self, path: str, offset: timedelta | None) -> tuple[datetime | None, str | None]:
+        """The moment a date of the run names, moved by the offset; or why there is none."""
+        value = lookup(self._scopes(event=None), path)
+        if value is MISSING or value is None or value == "":
+            return None, f"no date at {path}"
+        moment = _moment(value)
+        if moment is None:
+            return None, f"{path} is not a date-time: {str(value)[:40]!r}"
+        if moment.tzinfo is None:  # a date without a zone is the contact's (else the journey's)
+            contact = self.state.contact or {}
+            tz = zone(contact.get("timezone"), self.program.journey.timezone)
+            moment = moment.replace(tzinfo=tz)
+        return moment + (offset or timedelta(0)), None
+
     def _node(self) -> Node:
         assert self.state.step is not None
         return self.program[self.state.step]
@@ -480,6 +540,17 @@ class Interpreter:
         state.outcome = Outcome(status=status, reason=reason, at=now)
         state.awaiting = None
         state.record(now, status.value, reason)
+
+
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _required(value: datetime | None) -> datetime:

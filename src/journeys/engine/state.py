@@ -73,6 +73,9 @@ class RunState(BaseModel):
     instance_id: str
     start: TriggerEvent
 
+    # The entry ledger admitted the contact before the run began: it begins entered. (Runs
+    # started before the gateway decided entries ask the ledger themselves.)
+    admitted: bool = False
     entered: bool = False
     step: str | None = None
     awaiting: Awaiting | None = None

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from journeys.definitions.catalog import TriggerCatalog
 from journeys.ingest.routing import RoutingIndex
 from journeys.store.db import transaction
-from journeys.store.journeys import live_journeys
+from journeys.store.journeys import draft_starts, live_journeys
 from journeys.store.revision import current_revision
 from journeys.store.triggers import load_catalog
 
@@ -29,6 +30,7 @@ class Snapshot:
     catalog: TriggerCatalog
     routing: RoutingIndex
     revision: int
+    drafts: Mapping[str, list[str]] = field(default_factory=dict)  # trigger -> draft journeys
 
 
 class CatalogCache:
@@ -46,6 +48,7 @@ class CatalogCache:
                 catalog=load_catalog(session),
                 routing=RoutingIndex(live_journeys(session)),
                 revision=current_revision(session),
+                drafts=draft_starts(session),
             )
         self._snapshot = snapshot  # one reference swap: readers see the old or the new whole
         return snapshot

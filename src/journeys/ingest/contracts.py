@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from journeys.contacts.model import ContactChanges
+from journeys.engine.entry import EntryRefusal
 from journeys.kit.problems import Problem
 
 MAX_ATTRIBUTES = 200
@@ -48,11 +50,12 @@ class EventRequest:
     event_id: str | None = None
     binding_id: str | None = None
     occurred_at: datetime | None = None
+    contact: ContactChanges | None = None  # the contact's data: upserted before it is routed
 
 
 class RefusedEntry(BaseModel):
     journey: str
-    reason: str = Field(description="condition_false, outside_window or journey_paused")
+    reason: EntryRefusal = Field(description="Why the contact was not admitted.")
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,7 @@ class Accepted:
     refused: list[RefusedEntry]  # journeys that refused to start, each with its reason
     duplicate: bool
     missed: list[str] = field(default_factory=list)  # to continue or stop, but no run there
-
-
-@dataclass(frozen=True)
-class Refusal:
-    journey_id: str
-    version: int
-    reason: str
+    drafts: list[str] = field(default_factory=list)  # draft journeys it would have started
 
 
 class Rejected(Exception):

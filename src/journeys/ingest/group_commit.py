@@ -8,7 +8,7 @@ write goes at once. Each write still gets its own result.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from journeys.store.db import transaction
+from journeys.store.locks import hold
 
 T = TypeVar("T")
 
@@ -24,6 +25,7 @@ T = TypeVar("T")
 class _Write:
     operation: Callable[[Session], Any]
     order: str  # writes run sorted by it: concurrent transactions lock rows in one order
+    locks: Collection[str]  # held for the whole transaction, taken before any write runs
     done: asyncio.Future[Any]
 
 
@@ -33,14 +35,17 @@ class GroupCommit:
         self._pending: list[_Write] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    async def run(self, operation: Callable[[Session], T], order: str) -> T:
-        """Run `operation` in a transaction shared with the writes waiting beside it.
+    async def run(
+        self, operation: Callable[[Session], T], order: str, locks: Collection[str] = ()
+    ) -> T:
+        """Run `operation` in a transaction shared with the writes waiting beside it, holding
+        the `locks` (`store.locks`) it names.
 
         If the transaction fails, every write in it fails with the same error (the store
         was away, as a rule); nothing of it was committed.
         """
         loop = asyncio.get_running_loop()
-        write = _Write(operation, order, loop.create_future())
+        write = _Write(operation, order, locks, loop.create_future())
         self._pending.append(write)
         flushing = self._flushing
         if flushing is None or flushing.done() or flushing.get_loop() is not loop:
@@ -64,4 +69,7 @@ class GroupCommit:
 
     def _transaction(self, batch: list[_Write]) -> list[Any]:
         with transaction(self._engine) as session:
+            # All of the batch's locks at once, in one order: no two transactions wait on
+            # each other, whatever their writes.
+            hold(session, [key for write in batch for key in write.locks])
             return [write.operation(session) for write in batch]

@@ -6,21 +6,22 @@ The single-event, batch, CloudEvents, Segment and record endpoints all come thro
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
 
 from journeys.definitions.catalog import check_attributes
 from journeys.definitions.triggers import TriggerStatus
-from journeys.engine.conditions import evaluate
-from journeys.engine.entry import JOURNEY_PAUSED, early_refusal
 from journeys.engine.events import TriggerEvent
 from journeys.ingest.catalog_cache import CatalogCache
-from journeys.ingest.contracts import Accepted, EventRequest, Refusal, RefusedEntry, Rejected
-from journeys.ingest.dispatch import Dispatched, Dispatcher
+from journeys.ingest.contracts import Accepted, EventRequest, RefusedEntry, Rejected
+from journeys.ingest.dispatch import Dispatcher, Signal
 from journeys.ingest.ledger import EventLedger
+from journeys.ingest.routing import reaches
+from journeys.store.entries import Run
 from journeys.store.event_ids import Claim
 from journeys.store.journeys import LiveJourney
+from journeys.temporal import names
 
 # Routing takes well under this; a claim left by a gateway that died is taken over after
 # event_ids.ABANDONED_AFTER, which the producer's retries reach in time.
@@ -85,13 +86,20 @@ class Ingestion:
             attributes=attributes,
         )
         routes = snapshot.routing.routes(trigger.name)
-        if not (routes.start or routes.signal):
+        drafts = snapshot.drafts.get(trigger.name, [])
+        # A journey run per binding starts only on events that carry one.
+        starts = [j for j in routes.start if event.binding_id or not j.per_binding]
+        if not (starts or routes.signal):
             # Acts on nothing, so a repeat would too: no need to remember its id.
-            return _accepted(event, Dispatched(), [], duplicate=False)
-        claim = await self._ledger.claim(event.event_id, event.trigger)
-        if claim is Claim.DUPLICATE:
-            return _accepted(event, Dispatched(), [], duplicate=True)
-        if claim is Claim.IN_FLIGHT:
+            if request.contact is not None:
+                await self._ledger.keep_contact(event.contact_id, request.contact)
+            return _accepted(event, drafts=drafts)
+        starting = {j.id for j in starts}
+        lookups = [j.id for j in routes.signal if _runs_from_ledger(j, j.id in starting)]
+        intake = await self._ledger.take(event, starts, lookups, request.contact)
+        if intake.claim is Claim.DUPLICATE:
+            return _accepted(event, drafts=drafts, duplicate=True)
+        if intake.claim is Claim.IN_FLIGHT:
             # Not "duplicate": the routing under way may still fail, and the producer, told
             # its event was taken, would not send it again.
             raise Rejected(
@@ -100,52 +108,63 @@ class Ingestion:
                 "same event_id",
                 retry_after=IN_FLIGHT_RETRY_SECONDS,
             )
+        admitted = {entry.workflow_id for _, entry in intake.entries if entry.admitted}
+        signals = [
+            Signal(journey.id, workflow_id)
+            for journey in routes.signal
+            for workflow_id in _targets(journey, event, intake.runs)
+            if workflow_id not in admitted  # a run that starts on the event has it already
+        ]
         try:
-            starts, refusals = self._plan(routes.start, event)
-            if refusals:
-                await self._ledger.record_refusals(event, refusals)
-            dispatched = await self._dispatcher.dispatch(event, starts, list(routes.signal))
+            dispatched = await self._dispatcher.dispatch(event, intake.entries, signals)
         except BaseException:
             await self._ledger.release(event.event_id)
             raise
-        await self._ledger.complete(event, [j for j in routes.goals if _reaches_goal(j, event)])
-        return _accepted(event, dispatched, refusals, duplicate=False)
-
-    @staticmethod
-    def _plan(
-        candidates: tuple[LiveJourney, ...], event: TriggerEvent
-    ) -> tuple[list[LiveJourney], list[Refusal]]:
-        """Which journeys the event may start, and which refuse it before any run begins."""
-        starts, refusals = [], []
-        for journey in candidates:
-            if journey.per_binding and not event.binding_id:
-                continue  # a run per binding starts only on events that carry one
-            reason = (
-                JOURNEY_PAUSED
-                if journey.paused
-                else early_refusal(journey.definition, event.attributes, datetime.now(UTC))
-            )
-            if reason is None:
-                starts.append(journey)
-            else:
-                refusals.append(Refusal(journey.id, journey.version, reason))
-        return starts, refusals
+        await self._ledger.complete(event, routes.goals, dispatched.runs)
+        return _accepted(
+            event,
+            started=dispatched.started,
+            signaled=dispatched.signaled,
+            refused=[
+                RefusedEntry(journey=journey.id, reason=entry.reason)
+                for journey, entry in intake.entries
+                if entry.reason is not None
+            ],
+            missed=[j.id for j in routes.signal if j.id not in dispatched.signaled],
+            drafts=drafts,
+        )
 
 
-def _reaches_goal(journey: LiveJourney, event: TriggerEvent) -> bool:
-    goal = journey.definition.goal
-    return goal is not None and evaluate(goal.when, {"event": event.attributes})
+def _runs_from_ledger(journey: LiveJourney, starting: bool) -> bool:
+    """Whether the runs an event reaches must be looked up: several runs per contact, or a
+    start that may be refused because the contact is in a run that listens to it. Otherwise
+    the one run has a known workflow id."""
+    return journey.per_binding or journey.definition.parallel or starting
+
+
+def _targets(journey: LiveJourney, event: TriggerEvent, runs: Mapping[str, list[Run]]) -> list[str]:
+    if journey.id not in runs:
+        return [names.workflow_id(journey.id, event.contact_id)]
+    return [r.workflow_id for r in runs[journey.id] if reaches(r.binding_id, event.binding_id)]
 
 
 def _accepted(
-    event: TriggerEvent, dispatched: Dispatched, refusals: list[Refusal], duplicate: bool
+    event: TriggerEvent,
+    *,
+    started: Sequence[str] = (),
+    signaled: Sequence[str] = (),
+    refused: Sequence[RefusedEntry] = (),
+    missed: Sequence[str] = (),
+    drafts: Sequence[str] = (),
+    duplicate: bool = False,
 ) -> Accepted:
     return Accepted(
         event_id=event.event_id,
         trigger=event.trigger,
-        started=dispatched.started,
-        signaled=dispatched.signaled,
-        refused=[RefusedEntry(journey=r.journey_id, reason=r.reason) for r in refusals],
+        started=list(started),
+        signaled=list(signaled),
+        refused=list(refused),
         duplicate=duplicate,
-        missed=dispatched.missed,
+        missed=list(missed),
+        drafts=list(drafts),
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,13 +14,43 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from journeys.contacts.model import ContactChanges
 from journeys.engine.events import TriggerEvent
-from journeys.ingest.contracts import Refusal
 from journeys.ingest.group_commit import GroupCommit
+from journeys.store.contacts import contact_lock, upsert_contact
 from journeys.store.db import transaction
-from journeys.store.entries import record_late_goal, record_refusal
+from journeys.store.entries import (
+    Entry,
+    Run,
+    admit,
+    entry_lock,
+    rate_lock,
+    record_late_goal,
+    record_runs,
+    running,
+)
 from journeys.store.event_ids import Claim, claim_event, complete_event, purge_events, release_event
 from journeys.store.journeys import LiveJourney
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What the ledger made of an event: its claim, and if new, the decision on each start
+    and the running runs looked up."""
+
+    claim: Claim
+    entries: list[tuple[LiveJourney, Entry]] = field(default_factory=list)
+    runs: dict[str, list[Run]] = field(default_factory=dict)
+
+
+def _binding(journey: LiveJourney, event: TriggerEvent) -> str | None:
+    return event.binding_id if journey.per_binding else None
+
+
+def _rate_limited(journey: LiveJourney) -> bool:
+    entry = journey.definition.entry
+    return entry is not None and entry.rate_limit is not None
+
 
 # How long a completion the store refused is tried again (see EventLedger.complete).
 COMPLETION_RETRY = timedelta(minutes=10)
@@ -48,14 +79,54 @@ class EventLedger:
         self._writes = GroupCommit(engine)
         self._retrying: set[asyncio.Task[None]] = set()  # completions waiting for the store
 
-    async def claim(self, event_id: str, trigger: str) -> Claim:
+    async def take(
+        self,
+        event: TriggerEvent,
+        starts: Sequence[LiveJourney],
+        lookups: Sequence[str],
+        contact: ContactChanges | None = None,
+    ) -> Intake:
+        """Claim the event's id; if it is new, upsert the contact it carries, decide each of
+        its starts (admitted or refused, recorded) and look up the running runs of the
+        `lookups` journeys, all in one transaction shared with concurrent events.
+
+        Starts of one contact in one journey hold a lock, so that concurrent events admit no
+        more than the rules allow."""
         now = self._clock()
-        return await self._writes.run(
-            lambda session: claim_event(session, event_id, trigger, now, self._window), event_id
+        locks = [entry_lock(j.id, event.contact_id, _binding(j, event)) for j in starts]
+        locks += [rate_lock(j.id) for j in starts if _rate_limited(j)]
+        if contact is not None:
+            locks.append(contact_lock(event.contact_id))
+
+        def write(session: Session) -> Intake:
+            claim = claim_event(session, event.event_id, event.trigger, now, self._window)
+            if claim is not Claim.NEW:
+                return Intake(claim)
+            if contact is not None:
+                upsert_contact(session, event.contact_id, contact)
+            since = now - self._window
+            entries = [(j, admit(session, j, event, now=now, retries_since=since)) for j in starts]
+            runs = {journey: running(session, journey, event.contact_id) for journey in lookups}
+            return Intake(claim, entries, runs)
+
+        return await self._writes.run(write, event.event_id, locks)
+
+    async def keep_contact(self, contact_id: str, changes: ContactChanges) -> None:
+        """The contact an event carries, when the event reaches no journey."""
+        await self._writes.run(
+            lambda session: upsert_contact(session, contact_id, changes),
+            contact_id,
+            [contact_lock(contact_id)],
         )
 
-    async def complete(self, event: TriggerEvent, late_goals: list[LiveJourney]) -> None:
-        """Mark a routed event done, with the goals it reached after their runs had ended.
+    async def complete(
+        self,
+        event: TriggerEvent,
+        goals: Sequence[LiveJourney],
+        runs: Mapping[str, str] | None = None,
+    ) -> None:
+        """Mark a routed event done, crediting the goals of `goals` it meets for runs that
+        had ended, and noting the run ids its entries began (`runs`: instance id -> run id).
 
         The event has acted by now, so this never fails the request: a producer told to
         retry would make it act twice. If the store is away, it is written once it is back.
@@ -63,10 +134,11 @@ class EventLedger:
         now = self._clock()
 
         def write(session: Session) -> None:
-            for journey in late_goals:
-                goal = journey.definition.goal
-                assert goal is not None
-                record_late_goal(session, journey.id, event.contact_id, now, goal.within)
+            for journey in goals:
+                record_late_goal(
+                    session, journey.definition, event.contact_id, event.attributes, now
+                )
+            record_runs(session, runs or {})
             complete_event(session, event.event_id)
 
         try:
@@ -96,24 +168,6 @@ class EventLedger:
 
     async def release(self, event_id: str) -> None:
         await self._writes.run(lambda session: release_event(session, event_id), event_id)
-
-    async def record_refusals(self, event: TriggerEvent, refusals: list[Refusal]) -> None:
-        now = self._clock()
-
-        def write(session: Session) -> None:
-            for refusal in refusals:
-                record_refusal(
-                    session,
-                    journey_id=refusal.journey_id,
-                    version=refusal.version,
-                    contact_id=event.contact_id,
-                    binding_id=event.binding_id,
-                    event_id=event.event_id,
-                    reason=refusal.reason,
-                    at=now,
-                )
-
-        await self._writes.run(write, event.event_id)
 
     async def purge(self) -> int:
         return await asyncio.to_thread(self._run, purge_events, self._clock() - self._window)

@@ -1,5 +1,6 @@
-"""What email, SMS and push providers report: receipts, bounces, complaints, opens and
-replies, recorded on the message and raised to the run that sent it.
+"""What email, SMS and push providers report, and recipients through them: receipts,
+bounces, complaints, opens, clicks, failures, replies and unsubscribes, recorded on the
+message and raised to the run that sent it.
 
 A hard bounce or a complaint puts the address on the suppression list; a STOP reply
 withdraws the number's SMS consent. An event raised twice carries the same id and acts
@@ -18,7 +19,8 @@ from sqlalchemy import Engine
 
 from journeys.contacts.model import Consent, ContactChanges
 from journeys.ingest.interactions import Interactions, message_ref
-from journeys.store.contacts import contacts_with_phone, upsert_contact
+from journeys.messaging.tracking import UnsubscribeRef
+from journeys.store.contacts import contacts_with_phone, get_contact, upsert_contact
 from journeys.store.db import transaction
 from journeys.store.deliveries import find_delivery, last_sms_to, record_engagement
 from journeys.store.suppressions import suppress
@@ -42,14 +44,18 @@ class SmsEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     message_id: str
-    event: Literal["delivered", "failed"]
+    event: Literal["delivered", "failed"] = Field(
+        description="`failed`: the carrier could not deliver it (failed or undelivered)."
+    )
+    error_code: str | None = Field(default=None, max_length=40, description="The provider's.")
 
 
 class PushEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     message_id: str
-    event: Literal["delivered", "opened"]
+    event: Literal["delivered", "opened", "clicked", "failed"]
+    error_code: str | None = Field(default=None, max_length=40, description="The provider's.")
 
 
 class InboundSms(BaseModel):
@@ -78,14 +84,11 @@ class ProviderEvents:
             if event.event == "complained" or event.bounce_type == "hard":
                 reason = "complaint" if event.event == "complained" else "hard_bounce"
                 await asyncio.to_thread(self._suppress, delivery, reason)
-            if event.event == "complained":
-                await asyncio.to_thread(self._record, delivery.message_id, "complained", None)
-                return
             attributes = {}
             if event.event == "bounced":
                 attributes = {"bounce_type": event.bounce_type}
                 await asyncio.to_thread(
-                    self._record, delivery.message_id, "bounced", event.bounce_type
+                    self._record, delivery.message_id, "bounced", bounce_type=event.bounce_type
                 )
             await self._raise(delivery, f"email.{event.event}", event.event, attributes)
 
@@ -93,8 +96,7 @@ class ProviderEvents:
 
     async def sms(self, events: list[SmsEvent]) -> Handled:
         async def act(delivery: DeliveryRow, event: SmsEvent) -> None:
-            if event.event == "delivered":
-                await self._raise(delivery, "sms.delivered", "delivered")
+            await self._reported(delivery, "sms", event.event, event.error_code)
 
         return await self._each(events, act)
 
@@ -116,9 +118,34 @@ class ProviderEvents:
 
     async def push(self, events: list[PushEvent]) -> Handled:
         async def act(delivery: DeliveryRow, event: PushEvent) -> None:
-            await self._raise(delivery, f"push.{event.event}", event.event)
+            await self._reported(delivery, "push", event.event, event.error_code)
 
         return await self._each(events, act)
+
+    async def unsubscribe(self, ref: UnsubscribeRef) -> None:
+        """A one-click unsubscribe: the contact's consent for the channel is withdrawn (a
+        second time changes nothing), and `<channel>.unsubscribed` raised to the message's
+        run. The recipient gets their answer even while Temporal is away."""
+        await asyncio.to_thread(self._withdraw, ref.contact_id, ref.channel)
+        delivery = await asyncio.to_thread(self._find, ref.message_id)
+        if delivery is not None:
+            await self._interactions.report(
+                f"{ref.channel}.unsubscribed",
+                message_ref(delivery),
+                f"{delivery.message_id}:unsubscribed",
+            )
+
+    async def _reported(
+        self, delivery: DeliveryRow, channel: str, what: str, error_code: str | None
+    ) -> None:
+        """A receipt, an open, a click, or a failure after the message was handed over."""
+        attributes: dict[str, str | None] = {}
+        if what == "failed":
+            attributes = {"reason": "undelivered", "error_code": error_code}
+            await asyncio.to_thread(
+                self._record, delivery.message_id, "failed", error_code=error_code
+            )
+        await self._raise(delivery, f"{channel}.{what}", what, attributes)
 
     async def _each(
         self,
@@ -149,7 +176,7 @@ class ProviderEvents:
             trigger,
             message_ref(delivery),
             f"{delivery.message_id}:{what}",
-            dict(attributes or {}),
+            {name: value for name, value in (attributes or {}).items() if value is not None},
             strict=True,
         )
 
@@ -157,9 +184,15 @@ class ProviderEvents:
         with transaction(self._engine) as session:
             return find_delivery(session, message_id)
 
-    def _record(self, message_id: str, what: str, bounce_type: str | None) -> None:
+    def _record(self, message_id: str, what: str, **details: str | None) -> None:
         with transaction(self._engine) as session:
-            record_engagement(session, message_id, what, datetime.now(UTC), bounce_type)
+            record_engagement(session, message_id, what, datetime.now(UTC), **details)
+
+    def _withdraw(self, contact_id: str, channel: str) -> None:
+        with transaction(self._engine) as session:
+            if get_contact(session, contact_id) is not None:
+                consent = Consent.model_validate({channel: False})
+                upsert_contact(session, contact_id, ContactChanges(consent=consent))
 
     def _suppress(self, delivery: DeliveryRow, reason: str) -> None:
         if delivery.recipient is None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from journeys.contacts.model import ContactChanges
 from journeys.definitions.triggers import RecordOperation, TriggerDefinition, TriggerType
 
 # Columns whose change fires contact.address_updated and contact.phone_updated.
@@ -76,7 +77,10 @@ class RecordChange:
 
     def changed(self, column: str) -> bool:
         """Whether an update changed the column. A column absent from `after` did not change;
-        one present in `after` but absent from `before` did (its old value is unknown)."""
+        one present in `after` but absent from `before` did (its old value is unknown).
+        A deletion changes no column."""
+        if self.operation is RecordOperation.DELETE:
+            return False
         if self.operation is RecordOperation.CREATE:
             return column in self.after and self.after[column] is not None
         if column not in self.after:
@@ -157,6 +161,20 @@ def _normalized(column: str, value: Any) -> Any:
 
 _CONTACT_FIELDS = ("email", "phone", "first_name", "last_name", "timezone")
 _CONSENT_COLUMNS = {"consent_email": "email", "consent_sms": "sms", "consent_push": "push"}
+
+
+def record_columns(changes: ContactChanges) -> dict[str, Any]:
+    """A contact's change as the columns of its record: the reverse of `contact_changes`, so
+    that a profile written with PUT /v1/contacts is the state a later record change is
+    compared with."""
+    given = changes.model_fields_set
+    columns = {name: getattr(changes, name) for name in _CONTACT_FIELDS if name in given}
+    if changes.consent is not None:
+        for channel in changes.consent.model_fields_set:
+            column = next(c for c, name in _CONSENT_COLUMNS.items() if name == channel)
+            columns[column] = getattr(changes.consent, channel)
+    columns.update(changes.attributes or {})
+    return columns
 
 
 def contact_changes(change: RecordChange) -> dict[str, Any]:

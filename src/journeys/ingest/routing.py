@@ -25,8 +25,8 @@ class Role(StrEnum):
 @dataclass(frozen=True)
 class Routes:
     start: tuple[LiveJourney, ...] = ()
-    # Journeys whose running instances listen to the trigger (continue, exit, goal) but do
-    # not start on it: these get a plain signal.
+    # Journeys whose running runs listen to the trigger (continue, exit, goal), whether or
+    # not it also starts them: their runs get a signal.
     signal: tuple[LiveJourney, ...] = ()
     # Journeys whose goal is this trigger: ended runs within the attribution window count it.
     goals: tuple[LiveJourney, ...] = ()
@@ -56,8 +56,10 @@ class RoutingIndex:
         for journey in sorted(live, key=lambda j: j.id):
             for trigger, roles in roles_of(journey.definition).items():
                 self._uses[trigger][journey.id] = roles
-                # A start trigger reaches a running instance through signal-with-start.
-                (starts if Role.START in roles else listeners)[trigger].append(journey)
+                if Role.START in roles:
+                    starts[trigger].append(journey)
+                if roles - {Role.START}:
+                    listeners[trigger].append(journey)
                 if Role.GOAL in roles:
                     goals[trigger].append(journey)
         self._routes = {
@@ -78,3 +80,15 @@ class RoutingIndex:
 
 
 _NO_ROUTES = Routes()
+
+
+def reaches(run_binding: str | None, event_binding: str | None) -> bool:
+    """Whether a continue or exit event reaches a run, by their bindings (CIJ's rules): a run
+    started without one, or an event without one, always; else the same type and id, or
+    another type (the event is about something else of that contact). A bare id is a type
+    of its own, so one bare id reaches only the run of the same id."""
+    if not run_binding or not event_binding:
+        return True
+    run_type, _, run_id = run_binding.rpartition("/")
+    event_type, _, event_id = event_binding.rpartition("/")
+    return run_type != event_type or run_id == event_id

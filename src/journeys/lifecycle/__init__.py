@@ -1,5 +1,5 @@
 """What admins and contacts change outside of events: journeys published, paused and stopped,
-triggers defined, contacts erased or unsubscribed.
+triggers defined, contacts erased.
 
 Each use case runs its store change in a transaction of its own and orders it against its
 Temporal calls so that a failure half-way leaves nothing the next try cannot finish: a

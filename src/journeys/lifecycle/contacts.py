@@ -1,4 +1,4 @@
-"""A contact's consent withdrawn from a link, and a contact erased."""
+"""A contact's profile put quietly, and a contact erased."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import asyncio
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from journeys.contacts.model import Consent, ContactChanges
-from journeys.store.contacts import get_contact, upsert_contact
+from journeys.contacts.model import Contact, ContactChanges
+from journeys.ingest.records import Entity, record_columns
+from journeys.store.contacts import contact_lock, upsert_contact
 from journeys.store.db import transaction
 from journeys.store.erasure import Erasure, erase_contact
+from journeys.store.locks import hold
+from journeys.store.records import keep_record, kept_record, record_lock
 from journeys.temporal.errors import reaching_temporal
 from journeys.temporal.runs import stop_runs
 
@@ -21,12 +24,25 @@ class ContactLifecycle:
         self._temporal = temporal
         self._task_queue = task_queue
 
-    def withdraw_consent(self, contact_id: str, channel: str) -> None:
-        """The contact no longer wants messages on the channel; a second time changes nothing."""
+    def put(self, contact_id: str, changes: ContactChanges) -> tuple[Contact, bool]:
+        """A quiet profile upsert (an import must start no journey): the contact, and the
+        state of its `contact` record that a later record change is compared with. (The
+        contact, whether it was created.)"""
         with transaction(self._engine) as session:
-            if get_contact(session, contact_id) is not None:
-                consent = Consent.model_validate({channel: False})
-                upsert_contact(session, contact_id, ContactChanges(consent=consent))
+            hold(session, [contact_lock(contact_id), record_lock(Entity.CONTACT, contact_id)])
+            contact, created = upsert_contact(session, contact_id, changes)
+            kept = kept_record(session, Entity.CONTACT, contact_id)
+            keep_record(
+                session,
+                Entity.CONTACT,
+                contact_id,
+                {**(kept.state if kept else {}), **record_columns(changes)},
+                previous=kept.state if kept else None,
+                event_id=None,
+                created=False,
+                contact_id=contact_id,
+            )
+        return contact, created
 
     async def erase(self, contact_id: str) -> tuple[int, Erasure]:
         """End the contact's runs, then remove their personal data, keeping anonymous counts;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -14,14 +14,16 @@ from temporalio.client import Client
 from journeys.definitions.journeys import EmailStep, JourneyDefinition, PushStep, SmsStep
 from journeys.definitions.validation import validate_journey
 from journeys.engine.commands import SendSettled
+from journeys.engine.state import RunStatus
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.kit.problems import ProblemsError
 from journeys.store import journeys as store
 from journeys.store.db import transaction
+from journeys.store.entries import Run, end_runs, running
 from journeys.temporal import names
 from journeys.temporal.errors import reaching_temporal
 from journeys.temporal.messages import TestSendInput
-from journeys.temporal.runs import signal_runs, stop_runs
+from journeys.temporal.runs import signal_runs, stop_run, stop_runs
 
 TEST_SEND_TIMEOUT = timedelta(seconds=60)
 
@@ -29,6 +31,15 @@ TEST_SEND_TIMEOUT = timedelta(seconds=60)
 class NoMessageStep(LookupError):
     def __init__(self, journey_id: str, step_id: str) -> None:
         super().__init__(f"no message step {step_id!r} in {journey_id}")
+
+
+class NotInJourney(LookupError):
+    def __init__(self, journey_id: str, contact_id: str, binding_id: str | None) -> None:
+        bound = f" (binding {binding_id})" if binding_id else ""
+        super().__init__(f"{contact_id}{bound} is in no run of {journey_id}")
+
+
+REMOVED = "removed"
 
 
 class JourneyLifecycle:
@@ -46,7 +57,9 @@ class JourneyLifecycle:
         if problems:
             raise ProblemsError(problems)
         with transaction(self._engine) as session:
-            return store.save_draft(session, definition)
+            created = store.save_draft(session, definition)
+        self._catalog.reload()  # a draft journey's triggers answer `drafts`
+        return created
 
     def publish(self, journey_id: str, by: str) -> tuple[int, bool]:
         """Publish the draft: (its version, whether that version is new)."""
@@ -73,6 +86,32 @@ class JourneyLifecycle:
         """New entries again; running instances go on where they were."""
         await asyncio.to_thread(self._change, store.set_paused, journey_id, False)
         return await self._signal(names.RESUME_SIGNAL, journey_id)
+
+    async def remove(self, journey_id: str, contact_id: str, binding_id: str | None) -> int:
+        """Take the contact out of the journey: each of its runs (of that binding, if one is
+        given) ends now with the reason `removed`. A run the ledger holds but Temporal no
+        longer has is ended in the ledger. How many runs were asked to end."""
+        runs = await asyncio.to_thread(self._running, journey_id, contact_id, binding_id)
+        if not runs:
+            raise NotInJourney(journey_id, contact_id, binding_id)
+        with reaching_temporal():
+            reached = await asyncio.gather(
+                *(stop_run(self._temporal, run.workflow_id, REMOVED) for run in runs)
+            )
+        gone = [run.workflow_id for run, got in zip(runs, reached, strict=True) if not got]
+        if gone:
+            await asyncio.to_thread(self._end, gone)
+        return sum(reached)
+
+    def _running(self, journey_id: str, contact_id: str, binding_id: str | None) -> list[Run]:
+        with transaction(self._engine) as session:
+            store.get_journey(session, journey_id)  # JourneyNotFound for an unknown journey
+            runs = running(session, journey_id, contact_id)
+        return [r for r in runs if binding_id is None or r.binding_id == binding_id]
+
+    def _end(self, workflow_ids: list[str]) -> None:
+        with transaction(self._engine) as session:
+            end_runs(session, workflow_ids, RunStatus.EXITED, REMOVED, datetime.now(UTC))
 
     async def send_test(
         self,

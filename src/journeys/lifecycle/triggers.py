@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from journeys.definitions.catalog import BUILT_IN, incompatible_changes
-from journeys.definitions.triggers import TriggerDefinition
+from journeys.definitions.triggers import TriggerDefinition, TriggerStatus
 from journeys.definitions.validation import validate_trigger
 from journeys.ingest.catalog_cache import CatalogCache, Snapshot
 from journeys.ingest.routing import RoutingIndex
@@ -40,6 +40,8 @@ class TriggerLifecycle:
         with transaction(self._engine) as session:
             current = store.get_trigger(session, name)
             breaking = incompatible_changes(current, definition) if current else []
+            if definition.status is not TriggerStatus.READY:
+                breaking.append(f"it would become {definition.status} and take no events")
             users = _users(session, name) if breaking else []
             if users:
                 raise TriggerConflict(

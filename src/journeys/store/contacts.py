@@ -53,6 +53,12 @@ def get_contact(session: Session, contact_id: str) -> Contact | None:
     return contact_of(row) if row else None
 
 
+def contact_lock(contact_id: str) -> str:
+    """The lock (`store.locks`) a transaction holds before it upserts the contact among
+    others, so that two such transactions never wait on each other's rows."""
+    return f"contact\n{contact_id}"
+
+
 def contacts_with_phone(session: Session, phone: str) -> list[str]:
     return list(session.exec(select(ContactRow.id).where(ContactRow.phone == phone)).all())
 

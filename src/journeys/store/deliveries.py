@@ -127,14 +127,23 @@ _ENGAGEMENTS = {
     "delivered": "delivered_at",
     "opened": "opened_at",
     "link_clicked": "clicked_at",
+    "clicked": "clicked_at",
     "bounced": "bounced_at",
     "complained": "complained_at",
     "replied": "replied_at",
+    "unsubscribed": "unsubscribed_at",
+    "failed": "failed_at",
 }
 
 
 def record_engagement(
-    session: Session, message_id: str, what: str, at: datetime, bounce_type: str | None = None
+    session: Session,
+    message_id: str,
+    what: str,
+    at: datetime,
+    *,
+    bounce_type: str | None = None,
+    error_code: str | None = None,
 ) -> None:
     """The first time a message was delivered, opened, clicked, ... (later ones change nothing)."""
     row = session.get(DeliveryRow, message_id)
@@ -144,4 +153,6 @@ def record_engagement(
     setattr(row, column, at)
     if bounce_type is not None:
         row.bounce_type = bounce_type
+    if error_code is not None:
+        row.error_code = error_code[:40]
     session.add(row)

@@ -7,20 +7,35 @@ does not, so re-entry rules hold for as long as the journey exists.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func, update
 from sqlmodel import Session, col, select
 
+from journeys.definitions.conditions import Scope, scopes_of
+from journeys.definitions.journeys import JourneyDefinition
 from journeys.engine.commands import EntryDecided
-from journeys.engine.entry import RATE_LIMITED, EntryRequest, reentry_refusal
+from journeys.engine.conditions import evaluate
+from journeys.engine.entry import (
+    EntryFacts,
+    EntryRefusal,
+    EntryRequest,
+    reentry_refusal,
+    refusal,
+)
+from journeys.engine.events import TriggerEvent
+from journeys.store.contacts import get_contact
+from journeys.store.journeys import LiveJourney
 from journeys.store.tables import EntryRow
+from journeys.temporal import names
 
 
 def decide_entry(session: Session, request: EntryRequest) -> EntryDecided:
-    """Admit or refuse, and record it; asking twice for one run gives the same answer."""
+    """For a run started before the gateway decided entries: admit or refuse, and record it;
+    asking twice for one run gives the same answer."""
     existing = session.exec(
         select(EntryRow).where(EntryRow.instance_id == request.instance_id)
     ).first()
@@ -28,9 +43,12 @@ def decide_entry(session: Session, request: EntryRequest) -> EntryDecided:
         return EntryDecided(admitted=existing.admitted, reason=existing.reason)
     reason = request.refusal
     if reason is None:
-        reason = reentry_refusal(request.reentry, _last_entry(session, request), request.at)
-    if reason is None and request.rate_limit is not None and _over_rate(session, request):
-        reason = RATE_LIMITED
+        last = _last_entered_at(session, request.journey_id, request.contact_id, request.binding_id)
+        reason = reentry_refusal(request.reentry, last, request.at)
+    limit = request.rate_limit
+    if reason is None and limit is not None:
+        entered = _entered_since(session, request.journey_id, request.at - limit.per.length)
+        reason = EntryRefusal.RATE_LIMITED if entered >= limit.count else None
     session.add(
         EntryRow(
             instance_id=request.instance_id,
@@ -42,66 +60,207 @@ def decide_entry(session: Session, request: EntryRequest) -> EntryDecided:
             admitted=reason is None,
             reason=reason,
             at=request.at,
+            workflow_id=names.workflow_id(
+                request.journey_id, request.contact_id, request.binding_id
+            ),
         )
     )
     return EntryDecided(admitted=reason is None, reason=reason)
 
 
-def _last_entry(session: Session, request: EntryRequest) -> datetime | None:
-    return session.exec(
-        select(EntryRow.at)
+@dataclass(frozen=True)
+class Entry:
+    """The ledger's answer to one start of one journey: admitted with its run, or refused
+    with the reason."""
+
+    journey_id: str
+    version: int
+    instance_id: str
+    reason: str | None  # None: admitted
+    workflow_id: str | None = None  # of the admitted run
+    ended: bool = False  # the admitted run has ended already (a retry found it so)
+
+    @property
+    def admitted(self) -> bool:
+        return self.reason is None
+
+
+def entry_lock(journey_id: str, contact_id: str, binding_id: str | None) -> str:
+    """The lock two starts of one contact (and binding) in one journey take: admitted one
+    after the other, they cannot both find the contact outside the journey."""
+    return f"entry\n{journey_id}\n{contact_id}\n{binding_id or ''}"
+
+
+def rate_lock(journey_id: str) -> str:
+    """The lock every start of a rate-limited journey takes, so that none overshoots it."""
+    return f"rate\n{journey_id}"
+
+
+def admit(
+    session: Session,
+    journey: LiveJourney,
+    event: TriggerEvent,
+    *,
+    now: datetime,
+    retries_since: datetime,
+) -> Entry:
+    """Decide one start of the journey and record it, admitted or refused. The caller holds
+    `entry_lock` (and `rate_lock` for a rate-limited journey).
+
+    A start of the same event recorded since `retries_since` is a retry: it gets the same
+    answer, and an admitted one the same run."""
+    binding = event.binding_id if journey.per_binding else None
+    earlier = session.exec(
+        select(EntryRow)
         .where(
-            EntryRow.journey_id == request.journey_id,
-            EntryRow.contact_id == request.contact_id,
-            EntryRow.binding_id == (request.binding_id or ""),
-            col(EntryRow.admitted).is_(True),
+            EntryRow.journey_id == journey.id,
+            EntryRow.event_id == event.event_id,
+            col(EntryRow.at) >= retries_since,
         )
         .order_by(col(EntryRow.at).desc())
         .limit(1)
     ).first()
-
-
-def _over_rate(session: Session, request: EntryRequest) -> bool:
-    limit = request.rate_limit
-    assert limit is not None
-    since = request.at - limit.per.length
-    admitted = session.exec(
-        select(func.count())
-        .select_from(EntryRow)
-        .where(
-            EntryRow.journey_id == request.journey_id,
-            col(EntryRow.admitted).is_(True),
-            col(EntryRow.at) > since,
-        )
-    ).one()
-    return int(admitted) >= limit.count
-
-
-def record_refusal(
-    session: Session,
-    *,
-    journey_id: str,
-    version: int,
-    contact_id: str,
-    binding_id: str | None,
-    event_id: str,
-    reason: str,
-    at: datetime,
-) -> None:
-    """A start refused before any run began (journey paused, outside its entry window, ...)."""
-    session.add(
-        EntryRow(
-            instance_id=f"refused-{uuid.uuid4().hex}",
-            journey_id=journey_id,
-            version=version,
-            contact_id=contact_id,
-            binding_id=binding_id or "",
-            event_id=event_id,
-            admitted=False,
-            reason=reason,
-            at=at,
-        )
+    if earlier is not None:
+        return _entry(earlier)
+    definition = journey.definition
+    contact = get_contact(session, event.contact_id)
+    limit = definition.entry.rate_limit if definition.entry else None
+    facts = EntryFacts(
+        now=now,
+        paused=journey.paused,
+        contact=contact.as_scope() if contact else None,
+        in_journey=_running(session, journey.id, event.contact_id, binding) > 0,
+        last_entered_at=_last_entered_at(session, journey.id, event.contact_id, binding),
+        entered_within_rate_period=(
+            _entered_since(session, journey.id, now - limit.per.length) if limit else 0
+        ),
     )
+    reason = refusal(definition, event.attributes, facts)
+    workflow_id = None
+    if reason is None:
+        run = None
+        if definition.parallel:
+            run = _entries(session, journey.id, event.contact_id, binding) + 1
+        workflow_id = names.workflow_id(journey.id, event.contact_id, binding, run)
+    row = EntryRow(
+        instance_id=uuid.uuid4().hex,
+        journey_id=journey.id,
+        version=journey.version,
+        contact_id=event.contact_id,
+        binding_id=binding or "",
+        event_id=event.event_id,
+        admitted=reason is None,
+        reason=reason,
+        at=now,
+        workflow_id=workflow_id,
+        trigger_attributes=event.attributes if _goal_reads_trigger(definition) else None,
+    )
+    session.add(row)
+    return _entry(row)
+
+
+@dataclass(frozen=True)
+class Run:
+    workflow_id: str
+    binding_id: str | None
+
+
+def running(session: Session, journey_id: str, contact_id: str) -> list[Run]:
+    """The runs of the contact in the journey that have not ended, as the ledger knows."""
+    rows = session.exec(
+        select(EntryRow.workflow_id, EntryRow.binding_id).where(
+            EntryRow.journey_id == journey_id,
+            EntryRow.contact_id == contact_id,
+            col(EntryRow.admitted).is_(True),
+            col(EntryRow.ended_at).is_(None),
+        )
+    ).all()
+    return [Run(workflow_id, binding or None) for workflow_id, binding in rows if workflow_id]
+
+
+def record_runs(session: Session, runs: Mapping[str, str]) -> None:
+    """The first run id of each entry's run, once it began (instance id -> run id)."""
+    for instance_id, run_id in runs.items():
+        session.exec(
+            update(EntryRow)
+            .where(col(EntryRow.instance_id) == instance_id, col(EntryRow.run_id).is_(None))
+            .values(run_id=run_id)
+        )
+
+
+def end_runs(
+    session: Session, workflow_ids: Sequence[str], status: str, reason: str, at: datetime
+) -> int:
+    """End the ledger's entries of runs that are gone without telling it (terminated from
+    Temporal's UI, say), so that their contacts are no longer held inside. How many."""
+    result = session.exec(
+        update(EntryRow)
+        .where(
+            col(EntryRow.workflow_id).in_(workflow_ids),
+            col(EntryRow.admitted).is_(True),
+            col(EntryRow.ended_at).is_(None),
+        )
+        .values(ended_at=at, outcome=status, outcome_reason=reason)
+    )
+    return int(result.rowcount)
+
+
+def _entry(row: EntryRow) -> Entry:
+    return Entry(
+        journey_id=row.journey_id,
+        version=row.version,
+        instance_id=row.instance_id,
+        reason=row.reason if not row.admitted else None,
+        workflow_id=row.workflow_id,
+        ended=row.ended_at is not None,
+    )
+
+
+def _of_contact(journey_id: str, contact_id: str, binding_id: str | None) -> list[Any]:
+    return [
+        EntryRow.journey_id == journey_id,
+        EntryRow.contact_id == contact_id,
+        EntryRow.binding_id == (binding_id or ""),
+        col(EntryRow.admitted).is_(True),
+    ]
+
+
+def _running(session: Session, journey_id: str, contact_id: str, binding_id: str | None) -> int:
+    where = _of_contact(journey_id, contact_id, binding_id)
+    count = select(func.count()).select_from(EntryRow).where(*where)
+    return int(session.exec(count.where(col(EntryRow.ended_at).is_(None))).one())
+
+
+def _entries(session: Session, journey_id: str, contact_id: str, binding_id: str | None) -> int:
+    where = _of_contact(journey_id, contact_id, binding_id)
+    return int(session.exec(select(func.count()).select_from(EntryRow).where(*where)).one())
+
+
+def _last_entered_at(
+    session: Session, journey_id: str, contact_id: str, binding_id: str | None
+) -> datetime | None:
+    where = _of_contact(journey_id, contact_id, binding_id)
+    latest = select(EntryRow.at).where(*where).order_by(col(EntryRow.at).desc()).limit(1)
+    return session.exec(latest).first()
+
+
+def _entered_since(session: Session, journey_id: str, since: datetime) -> int:
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(EntryRow)
+            .where(
+                EntryRow.journey_id == journey_id,
+                col(EntryRow.admitted).is_(True),
+                col(EntryRow.at) > since,
+            )
+        ).one()
+    )
+
+
+def _goal_reads_trigger(definition: JourneyDefinition) -> bool:
+    goal = definition.goal
+    return goal is not None and Scope.TRIGGER in scopes_of(goal.when)
 
 
 def record_outcome(
@@ -122,23 +281,37 @@ def record_outcome(
 
 
 def record_late_goal(
-    session: Session, journey_id: str, contact_id: str, at: datetime, window: timedelta
+    session: Session,
+    journey: JourneyDefinition,
+    contact_id: str,
+    event: Mapping[str, Any],
+    at: datetime,
 ) -> int:
-    """A goal reached after runs ended: credit the contact's runs of the journey that ended
-    within the attribution window and had not reached it. How many were credited."""
-    result = session.exec(
-        update(EntryRow)
-        .where(
-            col(EntryRow.journey_id) == journey_id,
-            col(EntryRow.contact_id) == contact_id,
-            col(EntryRow.admitted).is_(True),
-            col(EntryRow.goal_reached_at).is_(None),
-            col(EntryRow.ended_at).is_not(None),
-            col(EntryRow.ended_at) >= at - window,
-        )
-        .values(goal_reached_at=at)
-    )
-    return int(result.rowcount)
+    """An event that meets the journey's goal after runs ended: credit the contact's runs of
+    the journey that ended within the attribution window and had not reached it. A goal
+    that compares with the run's start is judged against each run's. How many were
+    credited."""
+    goal = journey.goal
+    assert goal is not None
+    where = [
+        col(EntryRow.journey_id) == journey.id,
+        col(EntryRow.contact_id) == contact_id,
+        col(EntryRow.admitted).is_(True),
+        col(EntryRow.goal_reached_at).is_(None),
+        col(EntryRow.ended_at).is_not(None),
+        col(EntryRow.ended_at) >= at - goal.within,
+    ]
+    if not _goal_reads_trigger(journey):
+        if not evaluate(goal.when, {"event": event}):
+            return 0
+        return int(session.exec(update(EntryRow).where(*where).values(goal_reached_at=at)).rowcount)
+    credited = 0
+    for row in session.exec(select(EntryRow).where(*where)).all():
+        if evaluate(goal.when, {"event": event, "trigger": row.trigger_attributes or {}}):
+            row.goal_reached_at = at
+            session.add(row)
+            credited += 1
+    return credited
 
 
 def entries_of_contact(session: Session, contact_id: str) -> list[EntryRow]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from journeys.store.records import forget_records_of
 from journeys.store.tables import ContactRow, DeliveryRow, EntryRow, RunEventRow
 
 
@@ -33,8 +34,9 @@ def erase_contact(session: Session, contact_id: str) -> Erasure:
     entries = session.exec(
         update(EntryRow)
         .where(col(EntryRow.contact_id) == contact_id)
-        .values(contact_id=pseudonym, event_id=pseudonym)
+        .values(contact_id=pseudonym, event_id=pseudonym, workflow_id=None, trigger_attributes=None)
     )
+    forget_records_of(session, contact_id)
     session.exec(
         update(RunEventRow)
         .where(col(RunEventRow.contact_id) == contact_id)

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.documents import to_document
 from journeys.definitions.journeys import Cardinality, JourneyDefinition
-from journeys.definitions.validation import validate_journey
+from journeys.definitions.validation import unready_triggers, validate_journey
 from journeys.kit.problems import ProblemsError
 from journeys.store.revision import bump_revision
 from journeys.store.tables import JourneyRow, JourneyVersionRow
@@ -74,7 +74,9 @@ class VersionNotFound(LookupError):
 
 
 def save_draft(session: Session, definition: JourneyDefinition) -> bool:
-    """Save the draft of a journey; True when the journey was created."""
+    """Save the draft of a journey; True when the journey was created. A journey never
+    published is in the catalog as a draft (the triggers it would start on), so saving one
+    changes the catalog's revision."""
     row = session.get(JourneyRow, definition.id, with_for_update=True)
     document = to_document(definition)
     if row is None:
@@ -86,8 +88,11 @@ def save_draft(session: Session, definition: JourneyDefinition) -> bool:
                 draft=document,
             )
         )
+        bump_revision(session)
         return True
     if row.draft != document:
+        if row.status == JourneyStatus.DRAFT:
+            bump_revision(session)
         row.draft = document
         row.name = definition.name
         row.updated_at = utcnow()
@@ -104,7 +109,7 @@ def publish(
     """
     row = _row(session, journey_id, lock=True)
     draft = JourneyDefinition.model_validate(row.draft)
-    problems = validate_journey(draft, catalog)
+    problems = validate_journey(draft, catalog) + unready_triggers(draft, catalog)
     if problems:
         raise ProblemsError(problems)
     latest = _latest_version(session, journey_id)
@@ -230,6 +235,17 @@ def live_journeys(session: Session) -> list[LiveJourney]:
         )
         for version, status in rows
     ]
+
+
+def draft_starts(session: Session) -> dict[str, list[str]]:
+    """For each trigger, the draft journeys (never published) that start on it."""
+    rows = session.exec(
+        select(JourneyRow.id, JourneyRow.draft).where(JourneyRow.status == JourneyStatus.DRAFT)
+    ).all()
+    starts: dict[str, list[str]] = {}
+    for journey_id, draft in sorted(rows):
+        starts.setdefault(draft["start"]["trigger"], []).append(journey_id)
+    return starts
 
 
 def _row(session: Session, journey_id: str, lock: bool = False) -> JourneyRow:

@@ -109,6 +109,10 @@ class DeliveryRow(SQLModel, table=True):
     bounce_type: str | None = Field(default=None, max_length=10)
     complained_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     replied_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    unsubscribed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    # Failed after it was handed over (a carrier's "undelivered"), with the provider's code.
+    failed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    error_code: str | None = Field(default=None, max_length=40)
     summary: str | None = Field(default=None, max_length=300)  # subject or first words
     test: bool = False  # a test send: outside any journey run, never counted
     provider_message_id: str | None = Field(default=None, max_length=300)
@@ -123,6 +127,7 @@ class EntryRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_entries_lookup", "journey_id", "contact_id", "binding_id", "admitted", "at"),
         Index("ix_entries_contact", "contact_id", "at"),
+        Index("ix_entries_event", "journey_id", "event_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -135,6 +140,15 @@ class EntryRow(SQLModel, table=True):
     admitted: bool
     reason: str | None = Field(default=None, max_length=50)
     at: datetime = _timestamp()
+    # The admitted run's workflow id (several runs of one contact have one each), and its
+    # first run id once it began (for links to Temporal's UI).
+    workflow_id: str | None = Field(default=None, max_length=400)
+    run_id: str | None = Field(default=None, max_length=64)
+    # The start trigger's attributes, kept only when the goal compares with them after the
+    # run ended (`goal.when` with `{from: trigger.*}`).
+    trigger_attributes: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JsonType, nullable=True)
+    )
     # How the run ended (admitted entries only), and whether and when it reached its goal.
     ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     outcome: str | None = Field(default=None, max_length=20)
@@ -233,3 +247,21 @@ class RunEventRow(SQLModel, table=True):
     what: str = Field(max_length=30)
     detail: str | None = Field(default=None, max_length=300)
     at: datetime = _timestamp()
+
+
+class RecordRow(SQLModel, table=True):
+    """The last state Journeys was told of a CRM record, so that a change can be compared
+    with it when it comes without `before`. The previous state is kept beside it, so that a
+    producer's retry of the last change fires what the change fired."""
+
+    __tablename__ = "records"
+    __table_args__ = (Index("ix_records_contact", "contact_id"),)
+
+    entity: str = Field(primary_key=True, max_length=80)
+    id: str = Field(primary_key=True, max_length=200)
+    state: dict[str, Any] = _json()
+    previous: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
+    last_event_id: str | None = Field(default=None, max_length=200)
+    created: bool = False  # its creation was told (a profile import is not one)
+    contact_id: str | None = Field(default=None, max_length=200)  # erased with the contact
+    updated_at: datetime = _timestamp()

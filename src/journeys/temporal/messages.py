@@ -18,6 +18,9 @@ class JourneyInput(BaseModel):
     definition: JourneyDefinition
     version: int
     start: TriggerEvent
+    # The entry the ledger admitted, which the run is; runs started before the gateway
+    # decided entries have none, and ask the ledger themselves.
+    instance_id: str | None = None
     resume: RunState | None = None  # set when the run continues as new
 
 

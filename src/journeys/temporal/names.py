@@ -20,9 +20,14 @@ JOURNEY_STATUS = SearchAttributeKey.for_keyword("JourneyStatus")
 SEARCH_ATTRIBUTES = (JOURNEY_ID, CONTACT_ID, JOURNEY_VERSION, JOURNEY_STEP, JOURNEY_STATUS)
 
 MEMO_JOURNEY_NAME = "journey_name"
+MEMO_INSTANCE = "instance_id"  # the entry a run was started for (the ledger's)
 
 
-def workflow_id(journey_id: str, contact_id: str, binding_id: str | None = None) -> str:
-    """The run's business key: a second start for the same contact finds the running one."""
-    base = f"journey/{journey_id}/{contact_id}"
-    return f"{base}/{binding_id}" if binding_id else base
+def workflow_id(
+    journey_id: str, contact_id: str, binding_id: str | None = None, run: int | None = None
+) -> str:
+    """The run's business key: `journey/{journey}/{contact}[/{binding}]`, and for a
+    journey whose contacts may hold several runs (`parallel`), `/run-{n}` after it."""
+    key = f"journey/{journey_id}/{contact_id}"
+    key += f"/{binding_id}" if binding_id else ""
+    return key + (f"/run-{run}" if run is not None else "")

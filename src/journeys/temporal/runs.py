@@ -5,6 +5,7 @@ The gateway routes trigger events through these; so do the tests.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -15,13 +16,18 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from journeys.definitions.journeys import Cardinality, JourneyDefinition
 from journeys.engine.events import TriggerEvent
 from journeys.engine.state import Outcome, RunStatus
 from journeys.temporal import names
+from journeys.temporal.errors import TemporalUnavailable
 from journeys.temporal.messages import JourneyInput, RunView, StopRequest
+
+# Starts tried while a run under the same workflow id closes (about a second in all).
+START_ATTEMPTS = 6
 
 
 async def start_run(
@@ -30,43 +36,54 @@ async def start_run(
     definition: JourneyDefinition,
     version: int,
     event: TriggerEvent,
+    *,
+    instance_id: str,
+    workflow_id: str,
     rpc_timeout: timedelta | None = None,
-) -> bool:
-    """Signal-with-start the contact's run of this journey; True when a new run started.
+) -> str:
+    """Begin the run of an entry the ledger admitted (a retry of the same entry finds it
+    begun); its first run id.
 
-    A run already in progress only receives the event (and ignores it as a start); a closed
-    run is followed by a new one, which the entry ledger admits or refuses.
-    """
+    Another run under the same workflow id can only be one that has recorded its end and is
+    closing: its start is tried again for a moment, then refused as Temporal unavailable
+    (the producer's retry finds it closed)."""
     # Only a journey run per binding is keyed (and scoped) by the event's binding id.
     binding = event.binding_id if definition.start.per is Cardinality.BINDING else None
     event = event.model_copy(update={"binding_id": binding})
-    workflow_id = names.workflow_id(definition.id, event.contact_id, binding)
-    handle = await client.start_workflow(
-        names.JOURNEY_WORKFLOW,
-        JourneyInput(definition=definition, version=version, start=event),
-        id=workflow_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        start_signal=names.TRIGGER_SIGNAL,
-        start_signal_args=[event],
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(names.JOURNEY_ID, definition.id),
-                SearchAttributePair(names.CONTACT_ID, event.contact_id),
-                SearchAttributePair(names.JOURNEY_VERSION, version),
-                SearchAttributePair(names.JOURNEY_STEP, ""),
-                SearchAttributePair(names.JOURNEY_STATUS, RunStatus.ENTERING.value),
-            ]
-        ),
-        memo={names.MEMO_JOURNEY_NAME: definition.name},
-        result_type=Outcome,
-        rpc_timeout=rpc_timeout,
-    )
-    # The server answers `started` on signal-with-start; SDK 1.35 keeps the response on the
-    # handle without a public accessor (tests/worker pin this behaviour).
-    response = getattr(handle, "_start_workflow_response", None)
-    return bool(getattr(response, "started", True))
+    for attempt in range(START_ATTEMPTS):
+        try:
+            handle = await client.start_workflow(
+                names.JOURNEY_WORKFLOW,
+                JourneyInput(
+                    definition=definition, version=version, start=event, instance_id=instance_id
+                ),
+                id=workflow_id,
+                task_queue=task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(names.JOURNEY_ID, definition.id),
+                        SearchAttributePair(names.CONTACT_ID, event.contact_id),
+                        SearchAttributePair(names.JOURNEY_VERSION, version),
+                        SearchAttributePair(names.JOURNEY_STEP, ""),
+                        SearchAttributePair(names.JOURNEY_STATUS, RunStatus.ACTIVE.value),
+                    ]
+                ),
+                memo={names.MEMO_JOURNEY_NAME: definition.name, names.MEMO_INSTANCE: instance_id},
+                result_type=Outcome,
+                rpc_timeout=rpc_timeout,
+            )
+        except WorkflowAlreadyStartedError:
+            running = await client.get_workflow_handle(workflow_id).describe(
+                rpc_timeout=rpc_timeout
+            )
+            if (await running.memo()).get(names.MEMO_INSTANCE) == instance_id:
+                return running.run_id
+            await asyncio.sleep(0.05 * (attempt + 1))
+        else:
+            return handle.first_execution_run_id or handle.result_run_id or ""
+    raise TemporalUnavailable(f"{workflow_id}: the previous run is still closing; retry")
 
 
 async def signal_run(
@@ -84,32 +101,24 @@ async def signal_run(
     return True
 
 
-async def signal_contact_runs(
-    client: Client,
-    task_queue: str,
-    journey_id: str,
-    contact_id: str,
-    event: TriggerEvent,
-    rpc_timeout: timedelta | None = None,
-) -> int:
-    """Send an event to every running run of a contact in a journey (one per binding); how
-    many got it. Found through Temporal's visibility, which a cluster may update a moment
-    after a run starts."""
-    query = (
-        f"{_running(task_queue)} AND {names.JOURNEY_ID.name} = '{journey_id}' "
-        f"AND {names.CONTACT_ID.name} = '{contact_id}'"
-    )
-    reached = 0
-    async for execution in client.list_workflows(query, rpc_timeout=rpc_timeout):
-        reached += await signal_run(client, execution.id, event, rpc_timeout=rpc_timeout)
-    return reached
-
-
 def _running(task_queue: str) -> str:
     return (
         f"TaskQueue = '{task_queue}' AND WorkflowType = '{names.JOURNEY_WORKFLOW}' "
         "AND ExecutionStatus = 'Running'"
     )
+
+
+async def stop_run(client: Client, workflow_id: str, reason: str) -> bool:
+    """Ask a run to end now with `reason`; False when none is running under that id."""
+    try:
+        await client.get_workflow_handle(workflow_id).signal(
+            names.STOP_SIGNAL, StopRequest(reason=reason)
+        )
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 async def signal_runs(

@@ -37,4 +37,8 @@ class ActivateActivities:
         except Rejected as rejected:
             problems = "; ".join(str(p) for p in rejected.problems)
             return Activated(error=f"{rejected.detail}{': ' + problems if problems else ''}")
-        return Activated(started=accepted.started, signaled=accepted.signaled)
+        return Activated(
+            started=accepted.started,
+            signaled=accepted.signaled,
+            refused={r.journey: r.reason.value for r in accepted.refused},
+        )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from typing import TypeVar
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 from temporalio import activity
 
@@ -37,6 +40,8 @@ from worker.channels.smtp import SmtpProvider
 from worker.contracts import SEND_EMAIL, SEND_PUSH, SEND_SMS, SendRequest
 
 _P = TypeVar("_P", SmsProvider, PushProvider)
+# Within the send activity's start-to-close timeout (60 s), with room for the send itself.
+SETTLE_WITHIN = timedelta(seconds=40)
 _tracer = trace.get_tracer("journeys.worker")
 
 
@@ -110,11 +115,35 @@ class SendActivities:
             status, reason = DeliveryStatus.FAILED, str(error)
         else:
             status = DeliveryStatus.SENT
-        with transaction(self._engine) as session:
-            delivery.summary = summary
-            delivery.sent_at = delivery.sent_at if status is DeliveryStatus.SENT else None
-            settle(session, delivery, status, reason=reason, provider_message_id=provider_id)
+        delivery.summary = summary
+        delivery.sent_at = delivery.sent_at if status is DeliveryStatus.SENT else None
+        self._settle_after_handover(delivery, status, reason, provider_id)
         return _counted(_settled(delivery), channel)
+
+    def _settle_after_handover(
+        self,
+        delivery: DeliveryRow,
+        status: DeliveryStatus,
+        reason: str | None,
+        provider_id: str | None,
+    ) -> None:
+        """Record what the provider did with the message. The message is out: were this
+        write lost to a store that is restarting, a retry of the activity would find the row
+        pending and send it again, so it is tried for as long as the activity may run."""
+        deadline = time.monotonic() + SETTLE_WITHIN.total_seconds()
+        delay = 0.25
+        while True:
+            try:
+                with transaction(self._engine) as session:
+                    settle(
+                        session, delivery, status, reason=reason, provider_message_id=provider_id
+                    )
+                return
+            except (OperationalError, InterfaceError):
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def _facts(
         self,

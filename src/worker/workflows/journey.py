@@ -119,9 +119,11 @@ class JourneyWorkflow:
             self._run = Interpreter.begin(
                 program,
                 version=input.version,
-                # Stable across continue-as-new: it names this run in tracking tokens.
-                instance_id=workflow.info().run_id,
+                # The ledger's entry, or for a run that asks the ledger itself its first run
+                # id: stable across continue-as-new, it names the run in tracking tokens.
+                instance_id=input.instance_id or workflow.info().run_id,
                 start=input.start,
+                admitted=input.instance_id is not None,
             )
         self._input = input
         self._published: tuple[str, str] | None = None

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from journeys.authoring.graph import mermaid
 from journeys.authoring.simulate import Simulation, simulate
 from journeys.definitions.documents import load_bundle
+from tests.journeys.builders import journey
 
 SAMPLES = {j.id: j for j in load_bundle([Path(__file__).parents[3] / "workflows"]).journeys}
 ADA = {
@@ -105,3 +107,38 @@ def test_loyalty_points_split_is_stable_per_contact() -> None:
         for _ in range(3)
     ]
     assert len({tuple(r.path) for r in runs}) == 1
+
+
+VISIT = """
+kind: Journey
+id: visit
+name: The day before the visit
+start: {trigger: contact.created}
+steps:
+  - {id: eve, wait: {until: {from: trigger.visit_at}, offset: -P1D}}
+  - {id: remind, email: {subject: "Tomorrow", text: "See you."}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("visit_at", "waited_until", "why_not"),
+    [
+        ("2026-01-10T15:00:00+00:00", "2026-01-09T15:00:00+00:00", None),
+        ("2026-01-05T15:00:00+00:00", None, "no wait: 2026-01-04T15:00:00+00:00 is past"),
+        (None, None, "no wait: no date at trigger.visit_at"),
+    ],
+)
+def test_a_date_wait_from_the_data(
+    visit_at: str | None, waited_until: str | None, why_not: str | None
+) -> None:
+    definition = journey(VISIT)
+    attributes = {"visit_at": visit_at} if visit_at else {}
+    result = simulate(
+        definition, Simulation.model_validate({"contact": ADA, "attributes": attributes})
+    )
+    assert result.outcome == "completed"
+    until = [w.until.isoformat() for w in result.waits if w.until]
+    assert until == ([waited_until] if waited_until else [])
+    told = [d.detail for d in result.decisions if d.what == "waited"]
+    assert told == ([why_not] if why_not else [])
+    assert "until trigger.visit_at -P1D" in mermaid(definition)

@@ -259,3 +259,67 @@ steps:
         "steps[1].activate.attributes.score: must be a number, got text",
         "steps[1].activate.attributes.colour: unknown attribute of lead.scored (declared: score)",
     ]
+
+
+VISIT_TRIGGER = """
+kind: Trigger
+name: visit.booked
+attributes:
+  - {name: visit_id, type: text, required: true}
+  - {name: visit_at, type: datetime}
+"""
+
+
+@pytest.mark.parametrize(
+    ("fields", "steps", "expected"),
+    [
+        ("", "  - {id: w, wait: {until: {from: trigger.visit_at}, offset: -P1D}}", []),
+        (
+            "",
+            "  - {id: w, wait: {until: {from: trigger.visit_id}}}",
+            ["steps[0].wait.until.from: visit_id of visit.booked is text, not a datetime"],
+        ),
+        (
+            "",
+            "  - {id: w, wait: {until: {from: trigger.nope}}}",
+            ["steps[0].wait.until.from: visit.booked has no attribute 'nope'"],
+        ),
+        (
+            "",
+            "  - {id: w, wait: {until: {from: contact.birthday}, offset: P400D}}",
+            ["steps[0].wait.offset: at most 365 days either way"],
+        ),
+        (
+            "exit: [{trigger: visit.booked, when: {attr: event.visit_id, op: eq, value: {from: trigger.visit_id}}}]\n",
+            "  - {id: w, wait: P1D}",
+            [],
+        ),
+        (
+            "exit: [{trigger: visit.booked, when: {attr: event.visit_id, op: in, value: {from: trigger.visit_id}}}]\n",
+            "  - {id: w, wait: P1D}",
+            ["exit[0].when: 'in' needs a list value"],
+        ),
+        (
+            "goal: {trigger: visit.booked, when: {attr: event.visit_id, op: eq, value: {from: contact.id}}}\n",
+            "  - {id: w, wait: P1D}",
+            ["goal.when.value.from: not available here (use trigger.*, journey.*, event.*)"],
+        ),
+        (
+            "parallel: maybe\n",
+            "  - {id: w, wait: P1D}",
+            ["parallel: Input should be a valid boolean, unable to interpret input"],
+        ),
+    ],
+)
+def test_second_wave_fields_are_checked_with_their_path(
+    fields: str, steps: str, expected: list[str]
+) -> None:
+    text = f"""
+kind: Journey
+id: j
+name: J
+start: {{trigger: visit.booked}}
+{fields}steps:
+{steps}
+"""
+    assert problems_of(text, VISIT_TRIGGER) == expected

@@ -49,13 +49,13 @@ def event(event_id: str) -> TriggerEvent:
 
 async def test_a_completion_the_store_refused_is_written_once_it_is_back(engine: Engine) -> None:
     ledger = EventLedger(engine, WINDOW)
-    assert await ledger.claim("e1", "order.placed") is Claim.NEW
+    assert (await ledger.take(event("e1"), [], [])).claim is Claim.NEW
     store_away(engine)
-    await ledger.complete(event("e1"), late_goals=[])  # does not raise: the event acted
+    await ledger.complete(event("e1"), goals=[])  # does not raise: the event acted
     store_back(engine)
 
     async def recorded() -> bool:
-        return await ledger.claim("e1", "order.placed") is Claim.DUPLICATE
+        return (await ledger.take(event("e1"), [], [])).claim is Claim.DUPLICATE
 
     await eventually(recorded)
 
@@ -64,12 +64,12 @@ async def test_a_completion_is_given_up_after_its_window_and_says_so(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     ledger = EventLedger(engine, WINDOW, completion_retry=timedelta(seconds=1))
-    assert await ledger.claim("e2", "order.placed") is Claim.NEW
+    assert (await ledger.take(event("e2"), [], [])).claim is Claim.NEW
     store_away(engine)
     with caplog.at_level(logging.WARNING, logger="journeys.ingest"):
-        await ledger.complete(event("e2"), late_goals=[])
+        await ledger.complete(event("e2"), goals=[])
         await eventually(lambda: "e2 acted but could not be recorded" in caplog.text)
     store_back(engine)
     # Never marked done: within ABANDONED_AFTER a retry of the id is told to wait, not
     # that it is a duplicate (the ledger cannot know the event acted; the log says so).
-    assert await ledger.claim("e2", "order.placed") is Claim.IN_FLIGHT
+    assert (await ledger.take(event("e2"), [], [])).claim is Claim.IN_FLIGHT
