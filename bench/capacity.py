@@ -15,7 +15,7 @@ from typing import Any
 from bench import procs
 from bench.context import Bench, Options
 from bench.figures import Rate, ratio
-from bench.ingestion import NO_MATCH, START, seed_waiting
+from bench.ingestion import NO_MATCH, START, seed_waiting, start_phase
 from bench.load import Events
 from bench.stack import Stack
 
@@ -23,7 +23,7 @@ from bench.stack import Stack
 async def _ingestion(bench: Bench, pool_prefix: str | None, pool: int) -> dict[str, Rate]:
     """A start phase (new contacts) and a continue phase (pings to `pool` waiting runs)."""
     tag = bench.tag("cap")
-    start = bench.gateway(Events("bench.start", f"{tag}-", START))
+    start = await start_phase(bench, Events("bench.start", f"{tag}-", START))
     await bench.settle()
     if pool_prefix is None:  # the runs the start phase just made (wrk thread 0's contacts)
         pool_prefix, pool = f"{tag}-0-", start.operations

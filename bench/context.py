@@ -13,9 +13,20 @@ from temporalio.client import Client
 
 from bench import procs
 from bench.figures import Rate
-from bench.load import Events, closed_loop, wrk
+from bench.load import Events, closed_loop, contact_ids, wrk
 from bench.sdk import RawSdk
 from bench.stack import Stack
+from journeys.contacts.model import ContactChanges
+from journeys.store.contacts import upsert_contact
+from journeys.store.db import create_db_engine, transaction
+from journeys.store.entries import admitted_count
+
+# More start events a second than any phase makes here: every contact a phase is about exists.
+STARTS_PER_SECOND_AT_MOST = 1500
+
+
+def address(contact_id: str) -> str:
+    return f"{contact_id}@example.com"
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,38 @@ class Bench:
             busy = (sum(procs.cpu_seconds(pid) for pid in watched) - before) / 0.5
             quiet = quiet + 1 if busy < 0.15 else 0
         return round(time.monotonic() - started, 1)
+
+    async def contacts(self, ids: list[str]) -> None:
+        """Contacts written straight to the store (setup, not measured): an event for a
+        contact Journeys does not know starts nothing."""
+        await asyncio.to_thread(self._seed, ids)
+
+    def _seed(self, ids: list[str]) -> None:
+        engine = create_db_engine(self.stack.settings.resolved_database_url)
+        try:
+            with transaction(engine) as session:
+                for contact_id in ids:
+                    changes = ContactChanges(email=address(contact_id), first_name="Bench")
+                    upsert_contact(session, contact_id, changes)
+        finally:
+            engine.dispose()
+
+    async def contacts_for(self, events: Events, seconds: float | None = None) -> None:
+        """The contacts a phase of start events (a new contact each) will be about."""
+        count = int((seconds or self.options.seconds) * STARTS_PER_SECOND_AT_MOST)
+        await self.contacts(contact_ids(events, count))
+
+    async def admitted(self, prefix: str) -> int:
+        """Entries the ledger admitted for contacts whose ids start with `prefix`."""
+        return await asyncio.to_thread(self._admitted, prefix)
+
+    def _admitted(self, prefix: str) -> int:
+        engine = create_db_engine(self.stack.settings.resolved_database_url)
+        try:
+            with transaction(engine) as session:
+                return admitted_count(session, prefix)
+        finally:
+            engine.dispose()
 
     async def count(self, query: str) -> int:
         return (await self.client.count_workflows(query)).count

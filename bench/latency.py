@@ -16,40 +16,18 @@ from typing import Any
 import httpx
 
 from bench import procs
-from bench.context import Bench
+from bench.context import Bench, address
 from bench.figures import percentiles_ms
-from journeys.contacts.model import ContactChanges
-from journeys.store.contacts import upsert_contact
-from journeys.store.db import create_db_engine, transaction
 
 # After the last event, how long its email may take before it counts as not delivered.
 GRACE_SECONDS = 120.0
 RETRIES = 2
 
 
-def seed_contacts(bench: Bench, ids: list[str]) -> None:
-    """The contacts the emails go to, written straight to the store (setup, not measured)."""
-    engine = create_db_engine(bench.stack.settings.resolved_database_url)
-    try:
-        with transaction(engine) as session:
-            for contact_id in ids:
-                upsert_contact(
-                    session,
-                    contact_id,
-                    ContactChanges(email=address(contact_id), first_name="Bench"),
-                )
-    finally:
-        engine.dispose()
-
-
-def address(contact_id: str) -> str:
-    return f"{contact_id}@example.com"
-
-
 async def at_rate(bench: Bench, rate: int, seconds: float) -> dict[str, Any]:
     tag = bench.tag(f"mail{rate}-")
     contacts = [f"{tag}{i}" for i in range(int(rate * seconds))]
-    await asyncio.to_thread(seed_contacts, bench, contacts)
+    await bench.contacts(contacts)
     await bench.settle()
     sent_at: dict[str, float] = {}
     answers: list[float] = []

@@ -36,6 +36,13 @@ class Events:
         return f"/v1/triggers/{self.trigger}/events"
 
 
+def contact_ids(events: Events, count: int, threads: int = 1) -> list[str]:
+    """The contacts the first `count` events of each wrk thread are about (events.lua names
+    them `{prefix}{thread}-{n}` when every event has a new contact)."""
+    assert events.pool == 0, "a pool of contacts is named {prefix}{n}"
+    return [f"{events.prefix}{thread}-{n}" for thread in range(threads) for n in range(count)]
+
+
 def wrk(
     base_url: str,
     token: str,

@@ -2,29 +2,23 @@
 
 Each call sends the server what the gateway sends for the same event (the same workflow
 input, ids, policies, search attributes and memo), minus everything the gateway adds
-around it: HTTP, authentication, validation, the event-id ledger and routing.
+around it: HTTP, authentication, validation, the event-id and entry ledgers, routing.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
 
 from bench.stack import WORKFLOWS
 from journeys.definitions.documents import load_bundle
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.engine.events import TriggerEvent
-from journeys.engine.state import RunStatus
 from journeys.temporal import names
-from journeys.temporal.messages import JourneyInput
+from journeys.temporal.runs import start_run
 
 # A fresh data dir: every benchmark journey is at its first published version.
 VERSION = 1
@@ -43,30 +37,20 @@ class RawSdk:
         self._task_queue = task_queue
         self._journeys = bench_journeys()
 
-    async def signal_with_start(
+    async def start(
         self, journey_id: str, trigger: str, contact_id: str, event_id: str, **attributes: Any
     ) -> None:
+        """Begin an admitted run, with the very call the gateway makes once the entry ledger
+        has admitted the contact (the ledger's decision is the gateway's cost, not this)."""
         definition = self._journeys[journey_id]
-        event = _event(trigger, contact_id, event_id, attributes)
-        await self._client.start_workflow(
-            names.JOURNEY_WORKFLOW,
-            JourneyInput(definition=definition, version=VERSION, start=event),
-            id=names.workflow_id(journey_id, contact_id),
-            task_queue=self._task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            start_signal=names.TRIGGER_SIGNAL,
-            start_signal_args=[event],
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(names.JOURNEY_ID, journey_id),
-                    SearchAttributePair(names.CONTACT_ID, contact_id),
-                    SearchAttributePair(names.JOURNEY_VERSION, VERSION),
-                    SearchAttributePair(names.JOURNEY_STEP, ""),
-                    SearchAttributePair(names.JOURNEY_STATUS, RunStatus.ENTERING.value),
-                ]
-            ),
-            memo={names.MEMO_JOURNEY_NAME: definition.name},
+        await start_run(
+            self._client,
+            self._task_queue,
+            definition,
+            VERSION,
+            _event(trigger, contact_id, event_id, attributes),
+            instance_id=uuid.uuid4().hex,
+            workflow_id=names.workflow_id(journey_id, contact_id),
         )
 
     async def signal(

@@ -314,6 +314,21 @@ def record_late_goal(
     return credited
 
 
+def admitted_count(session: Session, contact_prefix: str) -> int:
+    """Entries admitted for contacts whose ids start with the prefix (a benchmark's check
+    that its start events did start runs)."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(EntryRow)
+            .where(
+                col(EntryRow.contact_id).startswith(contact_prefix),
+                col(EntryRow.admitted).is_(True),
+            )
+        ).one()
+    )
+
+
 def entries_of_contact(session: Session, contact_id: str) -> list[EntryRow]:
     return list(
         session.exec(
