@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, update
+from sqlalchemy import and_, case, func, or_, update
 from sqlmodel import Session, col, select
 
 from journeys.definitions.conditions import Scope, scopes_of
@@ -110,18 +110,27 @@ def admit(
     A start of the same event recorded since `retries_since` is a retry: it gets the same
     answer, and an admitted one the same run."""
     binding = event.binding_id if journey.per_binding else None
-    earlier = session.exec(
+    # One read of the contact's history in the journey: its admissions, and a retry's entry.
+    history = session.exec(
         select(EntryRow)
         .where(
             EntryRow.journey_id == journey.id,
-            EntryRow.event_id == event.event_id,
-            col(EntryRow.at) >= retries_since,
+            EntryRow.contact_id == event.contact_id,
+            EntryRow.binding_id == (binding or ""),
+            or_(
+                col(EntryRow.admitted).is_(True),
+                and_(col(EntryRow.event_id) == event.event_id, col(EntryRow.at) >= retries_since),
+            ),
         )
         .order_by(col(EntryRow.at).desc())
-        .limit(1)
-    ).first()
+    ).all()
+    earlier = next(
+        (row for row in history if row.event_id == event.event_id and row.at >= retries_since),
+        None,
+    )
     if earlier is not None:
         return _entry(earlier)
+    admitted = [row for row in history if row.admitted]
     definition = journey.definition
     contact = get_contact(session, event.contact_id)
     limit = definition.entry.rate_limit if definition.entry else None
@@ -129,8 +138,8 @@ def admit(
         now=now,
         paused=journey.paused,
         contact=contact.as_scope() if contact else None,
-        in_journey=_running(session, journey.id, event.contact_id, binding) > 0,
-        last_entered_at=_last_entered_at(session, journey.id, event.contact_id, binding),
+        in_journey=any(row.ended_at is None for row in admitted),
+        last_entered_at=admitted[0].at if admitted else None,
         entered_within_rate_period=(
             _entered_since(session, journey.id, now - limit.per.length) if limit else 0
         ),
@@ -138,9 +147,7 @@ def admit(
     reason = refusal(definition, event.attributes, facts)
     workflow_id = None
     if reason is None:
-        run = None
-        if definition.parallel:
-            run = _entries(session, journey.id, event.contact_id, binding) + 1
+        run = len(admitted) + 1 if definition.parallel else None
         workflow_id = names.workflow_id(journey.id, event.contact_id, binding, run)
     row = EntryRow(
         instance_id=uuid.uuid4().hex,
@@ -223,17 +230,6 @@ def _of_contact(journey_id: str, contact_id: str, binding_id: str | None) -> lis
         EntryRow.binding_id == (binding_id or ""),
         col(EntryRow.admitted).is_(True),
     ]
-
-
-def _running(session: Session, journey_id: str, contact_id: str, binding_id: str | None) -> int:
-    where = _of_contact(journey_id, contact_id, binding_id)
-    count = select(func.count()).select_from(EntryRow).where(*where)
-    return int(session.exec(count.where(col(EntryRow.ended_at).is_(None))).one())
-
-
-def _entries(session: Session, journey_id: str, contact_id: str, binding_id: str | None) -> int:
-    where = _of_contact(journey_id, contact_id, binding_id)
-    return int(session.exec(select(func.count()).select_from(EntryRow).where(*where)).one())
 
 
 def _last_entered_at(
