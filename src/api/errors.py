@@ -11,13 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from journeys.ingest.contracts import Rejected
 from journeys.kit.problems import Problem, ProblemsError, format_path
 from journeys.lifecycle.journeys import NoMessageStep, NotInJourney
 from journeys.lifecycle.triggers import TriggerConflict, TriggerNotFound
+from journeys.store.db import store_unavailable
 from journeys.store.journeys import JourneyNotFound, NotLive, VersionNotFound
 from journeys.temporal.errors import TemporalUnavailable
 
@@ -56,14 +57,6 @@ def unprocessable(problems: Sequence[Problem]) -> JSONResponse:
         f"{count} problem{'s' if count != 1 else ''} found",
         problems,
     )
-
-
-def store_unavailable(error: DBAPIError | PoolTimeout) -> bool:
-    """Whether a store error means "away for now" (down, restarting, unreachable, every
-    connection busy) rather than a fault in the request or in the code."""
-    if isinstance(error, PoolTimeout | OperationalError | InterfaceError):
-        return True
-    return error.connection_invalidated
 
 
 def _request_problems(error: RequestValidationError) -> list[Problem]:

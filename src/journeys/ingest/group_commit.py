@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from journeys.store.db import transaction
+from journeys.store.db import store_unavailable, transaction
 from journeys.store.locks import hold
 
 T = TypeVar("T")
@@ -41,8 +41,9 @@ class GroupCommit:
         """Run `operation` in a transaction shared with the writes waiting beside it, holding
         the `locks` (`store.locks`) it names.
 
-        If the transaction fails, every write in it fails with the same error (the store
-        was away, as a rule); nothing of it was committed.
+        A write that raises fails alone: the transaction is rolled back and the others go
+        again without it. If the store is away, or the commit fails, every write fails with
+        that error; nothing of it was committed.
         """
         loop = asyncio.get_running_loop()
         write = _Write(operation, order, locks, loop.create_future())
@@ -57,19 +58,55 @@ class GroupCommit:
         while self._pending:
             batch, self._pending = sorted(self._pending, key=lambda w: w.order), []
             try:
-                results = await asyncio.to_thread(self._transaction, batch)
+                outcomes = await asyncio.to_thread(self._transaction, batch)
             except Exception as error:
-                for write in batch:
-                    if not write.done.done():
-                        write.done.set_exception(error)
-                continue
-            for write, result in zip(batch, results, strict=True):
-                if not write.done.done():  # its caller may have gone (a cancelled request)
-                    write.done.set_result(result)
+                outcomes = [_Failed(error)] * len(batch)
+            for write, outcome in zip(batch, outcomes, strict=True):
+                if write.done.done():  # its caller may have gone (a cancelled request)
+                    continue
+                if isinstance(outcome, _Failed):
+                    write.done.set_exception(outcome.error)
+                else:
+                    write.done.set_result(outcome)
 
     def _transaction(self, batch: list[_Write]) -> list[Any]:
+        """Each write's result or _Failed; the writes that did not fail are committed."""
+        outcomes: dict[int, Any] = {}
+        while True:
+            going = [i for i in range(len(batch)) if i not in outcomes]
+            try:
+                results = self._attempt([batch[i] for i in going])
+            except _WriteFailed as failed:
+                if store_unavailable(failed.error):
+                    raise failed.error from None
+                outcomes[going[failed.index]] = _Failed(failed.error)
+                continue
+            outcomes.update(zip(going, results, strict=True))
+            return [outcomes[i] for i in range(len(batch))]
+
+    def _attempt(self, writes: list[_Write]) -> list[Any]:
         with transaction(self._engine) as session:
             # All of the batch's locks at once, in one order: no two transactions wait on
             # each other, whatever their writes.
-            hold(session, [key for write in batch for key in write.locks])
-            return [write.operation(session) for write in batch]
+            hold(session, [key for write in writes for key in write.locks])
+            results = []
+            for index, write in enumerate(writes):
+                try:
+                    results.append(write.operation(session))
+                except Exception as error:
+                    raise _WriteFailed(index, error) from error
+            return results
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: Exception
+
+
+class _WriteFailed(Exception):
+    """One write of a transaction raised: the transaction is rolled back."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
