@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from journeys.contacts.model import MAX_CONTACT_BYTES
+from journeys.definitions.journeys import MAX_CONDITION_DEPTH
 from tests.abuse.conftest import ADMIN
 
 DEEP = 100_000  # levels: far past Python's recursion limit, yet a 200 KB body
@@ -72,11 +74,14 @@ def test_bodies_over_the_limit_are_refused_before_they_are_read(
     )
 
 
-def nested(depth: int, leaf: object = "x") -> object:
-    value = leaf
-    for _ in range(depth):
-        value = [value]
-    return value
+DEEP_VALUE = "@deep"
+JSON = {"Content-Type": "application/json"}
+
+
+def with_deep_values(body: object, depth: int) -> str:
+    """The body as JSON, each DEEP_VALUE a list nested `depth` deep: written out as text, as
+    Python's own encoder would recurse past its limit (depending on the caller's stack)."""
+    return json.dumps(body).replace(f'"{DEEP_VALUE}"', "[" * depth + '"x"' + "]" * depth)
 
 
 @pytest.mark.parametrize("depth", [300, 700, 950])
@@ -88,11 +93,14 @@ def test_deep_values_that_still_parse_are_refused_or_kept_whole(
     them back whole, or refuse them, never a 500."""
     event = api.post(
         "/v1/triggers/order.placed/events",
-        json={"contact_id": "c1", "attributes": {"order_id": "o1", "cart_id": nested(depth)}},
+        content=with_deep_values(
+            {"contact_id": "c1", "attributes": {"order_id": "o1", "cart_id": DEEP_VALUE}}, depth
+        ),
+        headers=JSON,
     )
     assert refused(event)["problems"]
     for method, path, body in [
-        ("PUT", "/v1/contacts/deep", {"attributes": {"deep": nested(depth)}}),
+        ("PUT", "/v1/contacts/deep", {"attributes": {"deep": DEEP_VALUE}}),
         (
             "PUT",
             "/v1/journeys/deep-values",
@@ -100,17 +108,17 @@ def test_deep_values_that_still_parse_are_refused_or_kept_whole(
                 "name": "Deep",
                 "start": {"trigger": "contact.created"},
                 "steps": [
-                    {"id": "call", "webhook": {"url": "http://127.0.0.1:9/", "body": nested(depth)}}
+                    {"id": "call", "webhook": {"url": "http://127.0.0.1:9/", "body": DEEP_VALUE}}
                 ],
             },
         ),
         (
             "POST",
             "/v1/journeys/welcome/simulate",
-            {"contact": {"first_name": nested(depth)}, "attributes": {"x": nested(depth)}},
+            {"contact": {"first_name": DEEP_VALUE}, "attributes": {"x": DEEP_VALUE}},
         ),
     ]:
-        response = api.request(method, path, content=json.dumps(body))
+        response = api.request(method, path, content=with_deep_values(body, depth), headers=JSON)
         if response.status_code < 400:
             assert response.status_code in (200, 201)
         else:
@@ -148,9 +156,9 @@ def test_a_yaml_alias_bomb_is_refused_without_expanding_it(api: httpx.Client) ->
     ]
 
 
-def test_deeply_nested_conditions_validate_in_linear_time(api: httpx.Client) -> None:
+def test_deeply_nested_conditions_are_refused_in_linear_time(api: httpx.Client) -> None:
     """Each level of a condition once dumped its whole subtree again (2^depth): 60 levels
-    never came back. Now the journey is kept, or refused for its depth."""
+    never came back. Now they are refused for their depth, at once, where they go too deep."""
     condition: dict[str, object] = {"attr": "trigger.order_id", "op": "eq", "value": "o1"}
     for _ in range(60):
         condition = {"not": condition}
@@ -160,5 +168,51 @@ def test_deeply_nested_conditions_validate_in_linear_time(api: httpx.Client) -> 
         "steps": [{"id": "done", "exit": None}],
     }
     response = api.put("/v1/journeys/deep-condition", json=journey)
-    assert response.status_code == 201, response.text
-    assert api.get("/v1/journeys/deep-condition").json()["definition"]["start"]["when"] == condition
+    [problem] = refused(response)["problems"]
+    assert problem["path"] == "start.when" + ".not" * 60
+    assert problem["message"].startswith(f"conditions nested more than {MAX_CONDITION_DEPTH}")
+
+
+def test_a_contact_stops_growing_at_its_bound_on_every_write_path(api: httpx.Client) -> None:
+    """Five writes of 950 KB each once made one contact 4.75 MB: its runs then failed on
+    Temporal's payload limit and its lookups answered 500. Each write is within a request's
+    bounds; the merged contact is refused past MAX_CONTACT_BYTES, and stays usable."""
+    chunk = "x" * 9_000
+    writes = [
+        ("PUT", "/v1/contacts/grower", {"attributes": {f"a{n}_{i}": chunk for i in range(3)}})
+        for n in range(5)
+    ] + [
+        (
+            "POST",
+            "/v1/triggers/contact.created/events",
+            {"contact_id": "grower", "contact": {"attributes": {f"b{i}": chunk for i in range(5)}}},
+        )
+    ]
+    answers = [api.request(method, path, json=body) for method, path, body in writes]
+    assert [a.status_code for a in answers[:2]] == [201, 200], answers[0].text
+    assert any(a.status_code == 422 for a in answers)
+    for answer in answers:
+        if answer.status_code == 422:
+            [problem] = refused(answer)["problems"]  # type: ignore[misc]
+            assert problem["path"] in ("attributes", "contact.attributes")
+            assert f"at most {MAX_CONTACT_BYTES:,}" in problem["message"]
+    contact = api.get("/v1/contacts/grower")
+    assert contact.status_code == 200
+    size = len(json.dumps(contact.json()["attributes"], separators=(",", ":")).encode())
+    assert size <= MAX_CONTACT_BYTES
+    assert api.get("/v1/contacts/grower/journeys").status_code == 200
+
+
+def test_a_lone_surrogate_in_a_definition_is_refused_or_kept_whole(api: httpx.Client) -> None:
+    """JSON's "\\ud800" parses to a text UTF-8 cannot hold (found by the definition property
+    tests, where measuring a journey's size crashed on it)."""
+    journey = {
+        "name": "Lone \ud800 surrogate",
+        "start": {"trigger": "contact.created"},
+        "steps": [{"id": "hi", "email": {"subject": "\ud800", "text": "x"}}],
+    }
+    response = api.put("/v1/journeys/surrogate", content=json.dumps(journey), headers=JSON)
+    if response.status_code >= 400:
+        assert refused(response)["problems"]
+    else:
+        assert api.get("/v1/journeys/surrogate").json()["definition"]["name"] == journey["name"]

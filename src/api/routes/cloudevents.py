@@ -22,7 +22,8 @@ from pydantic import (
 from api.deps import EventWriter, ServicesDep
 from api.event_answers import MAX_BATCH, EventAccepted, accept_all, batch_out
 from journeys.definitions.common import BindingId, ContactId
-from journeys.ingest.contracts import Attributes, EventRequest
+from journeys.engine.events import Attributes
+from journeys.ingest.contracts import EventRequest
 from journeys.kit import jsontext
 from journeys.kit.problems import Problem, ProblemsError, problems_from_validation_error
 

@@ -29,7 +29,8 @@ from api.event_answers import (
 )
 from journeys.contacts.model import ContactChanges
 from journeys.definitions.common import BindingId, ContactId
-from journeys.ingest.contracts import Attributes, EventRequest
+from journeys.engine.events import Attributes
+from journeys.ingest.contracts import EventRequest
 from journeys.kit.problems import Problem, problems_from_validation_error
 
 router = APIRouter(prefix="/v1", tags=["events"])

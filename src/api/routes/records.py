@@ -12,7 +12,7 @@ from api.deps import EventWriter, ServicesDep
 from api.event_answers import EventId
 from journeys.definitions.common import AttributeName, BindingId, ContactId
 from journeys.definitions.triggers import RecordOperation
-from journeys.ingest.contracts import Attributes
+from journeys.engine.events import Attributes
 from journeys.ingest.record_changes import RecordEvent, RecordFired
 
 router = APIRouter(prefix="/v1/records", tags=["records"])

@@ -16,7 +16,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import EventWriter, ServicesDep
 from journeys.definitions.common import BindingId, ContactId
-from journeys.ingest.contracts import Attributes, EventRequest, RefusedEntry
+from journeys.engine.events import Attributes
+from journeys.ingest.contracts import EventRequest, RefusedEntry
 
 router = APIRouter(prefix="/v1/segment", tags=["events"])
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from journeys.contacts.model import Contact
-from journeys.definitions.common import TriggerName, parse_duration
+from journeys.contacts.model import Contact, ContactChanges
+from journeys.definitions.common import ContactId, TriggerName, parse_duration
 from journeys.definitions.journeys import EmailMessage, JourneyDefinition, PushMessage, SmsMessage
 from journeys.definitions.templating import TemplateRenderError
 from journeys.engine.clock import zone
@@ -34,7 +34,7 @@ from journeys.engine.commands import (
     WebhookAnswered,
     Woke,
 )
-from journeys.engine.events import TriggerEvent
+from journeys.engine.events import Attributes, TriggerEvent
 from journeys.engine.interpreter import Interpreter
 from journeys.engine.program import compile_journey
 from journeys.messaging import compose
@@ -80,13 +80,20 @@ def parse_scripted(line: Any) -> Any:
     return {"after": match.group(1), "trigger": match.group(2), "of": match.group(3)}
 
 
+class SampleContact(ContactChanges):
+    """The contact a simulation runs for, bounded as a stored contact is."""
+
+    id: ContactId = "simulated-contact"
+
+
 class Simulation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    contact: dict[str, Any] = Field(
-        default_factory=dict, description="The contact: email, phone, first_name, consent, ..."
+    contact: SampleContact = Field(
+        default_factory=lambda: SampleContact(),
+        description="The contact: email, phone, first_name, attributes, consent, ...",
     )
-    attributes: dict[str, Any] = Field(
+    attributes: Attributes = Field(
         default_factory=dict, description="The start trigger's attributes."
     )
     events: list[Annotated[ScriptedEvent, BeforeValidator(parse_scripted)]] = Field(
@@ -345,8 +352,8 @@ def _rendered(
     raise AssertionError(send.message)  # pragma: no cover
 
 
-def _contact(fields: dict[str, Any]) -> Contact:
-    return Contact.model_validate({"id": "simulated-contact", **fields})
+def _contact(sample: SampleContact) -> Contact:
+    return Contact.model_validate(sample.model_dump(exclude_none=True))
 
 
 def _path(run: Interpreter) -> list[str]:

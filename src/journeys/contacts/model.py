@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from journeys.definitions.common import ContactId, TimeZone, matching
+from journeys.kit.bounded import bounded
+
+# A contact is loaded into its runs' histories, which Temporal keeps bounded (2 MB per
+# payload, 50 MB per run): a contact stays well inside, whatever its writers send.
+MAX_CONTACT_ATTRIBUTES = 200
+MAX_CONTACT_BYTES = 64_000  # its attributes, as JSON
+MAX_CONTACT_TEXT = 10_000
+MAX_CONTACT_DEPTH = 5
 
 
 class Consent(BaseModel):
@@ -32,7 +40,13 @@ class ContactChanges(BaseModel):
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
     timezone: TimeZone | None = None
-    attributes: dict[str, Any] | None = None
+    attributes: (
+        Annotated[
+            dict[str, Any],
+            AfterValidator(bounded(MAX_CONTACT_ATTRIBUTES, MAX_CONTACT_TEXT, MAX_CONTACT_DEPTH)),
+        ]
+        | None
+    ) = None
     consent: Consent | None = None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -36,6 +36,31 @@ from journeys.kit.problems import TAG_PREFIX
 
 Template = Annotated[str, Field(min_length=1, max_length=100_000)]
 MAX_WAIT = timedelta(days=365)
+
+# How large a journey may be. A run carries its journey in its start input, and Temporal
+# refuses a payload past 2 MB: the definition (at most MAX_DEFINITION_BYTES) and the start
+# event (at most the gateway's 1 MB body) stay below it. Nesting and condition depth stay
+# far below the serializers' recursion limits, and beyond what anyone can read.
+MAX_STEPS = 200
+MAX_NESTING = 8  # step lists inside step lists: then/else, branch, otherwise and split arms
+MAX_CONDITION_DEPTH = 8  # all/any/not inside one another
+MAX_DEFINITION_BYTES = 512_000  # as compact JSON
+MAX_BODY_DEPTH = 16  # a webhook body's objects and lists inside one another
+
+
+def _nested_at_most(limit: int) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        pending = [(value, 1)]  # no recursion: the value may be nested past Python's limit
+        while pending:
+            item, depth = pending.pop()
+            if isinstance(item, dict | list):
+                if depth > limit:
+                    raise ValueError(f"nested more than {limit} levels")
+                children = item.values() if isinstance(item, dict) else item
+                pending.extend((child, depth + 1) for child in children)
+        return value
+
+    return check
 
 
 def _at_most_a_year(value: timedelta) -> timedelta:
@@ -329,7 +354,7 @@ def _within_a_minute(value: timedelta) -> timedelta:
 
 class WebhookCall(DefinitionModel):
     url: HttpUrl = Field(description="Where to POST.")
-    body: dict[str, Any] | None = Field(
+    body: Annotated[dict[str, Any], AfterValidator(_nested_at_most(MAX_BODY_DEPTH))] | None = Field(
         default=None,
         description="JSON to send; its texts are templates that may use contact.*, trigger.*, "
         "event.*, response.* and journey.* (default: the journey, step, contact and trigger).",

@@ -3,6 +3,8 @@ triggers and audiences, condition paths, template variables, reachability and lo
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -15,6 +17,10 @@ from journeys.definitions.catalog import (
 )
 from journeys.definitions.conditions import AttributeFrom, Condition, Scope, comparisons
 from journeys.definitions.journeys import (
+    MAX_CONDITION_DEPTH,
+    MAX_DEFINITION_BYTES,
+    MAX_NESTING,
+    MAX_STEPS,
     ActivateStep,
     Awaited,
     BranchStep,
@@ -37,6 +43,8 @@ from journeys.definitions.triggers import AttributeType, TriggerDefinition, Trig
 from journeys.kit.problems import Problem
 
 Scopes = dict[Scope, Trigger | None]  # the scopes a condition may read; a trigger to check names
+
+_NESTED_LIST = re.compile(r"\.(?:then|else|otherwise|(?:branch|split)\[\d+\]\.steps)\[")
 
 
 def validate_trigger(definition: TriggerDefinition) -> list[Problem]:
@@ -86,6 +94,7 @@ class _JourneyChecks:
         self.start = catalog.get(journey.start.trigger)
 
     def run(self) -> Iterator[Problem]:
+        yield from self._size()
         yield from self._start()
         for index, spec in enumerate(self.journey.exit):
             path = f"exit[{index}]"
@@ -108,6 +117,37 @@ class _JourneyChecks:
 
         yield from self._steps()
         yield from self._unreachable(self.journey.steps, "steps")
+
+    def _size(self) -> Iterator[Problem]:
+        """The bounds every publishable journey stays within (see MAX_STEPS and others)."""
+        steps = [path for path, _ in self.journey.walk()]
+        if len(steps) > MAX_STEPS:
+            yield Problem(
+                path="steps", message=f"{len(steps)} steps; a journey has at most {MAX_STEPS}"
+            )
+        too_deep = ""
+        for path in steps:
+            if too_deep and path.startswith(too_deep):
+                continue  # the steps inside one that is too deep already
+            if len(_NESTED_LIST.findall(path)) > MAX_NESTING:
+                too_deep = path
+                yield Problem(
+                    path=path,
+                    message=f"steps nested more than {MAX_NESTING} deep (then, else, branch "
+                    "and split arms inside one another)",
+                )
+        # A text may hold a lone surrogate (JSON's "\ud800" parses to one): it is counted, as
+        # pydantic's own JSON encoder would refuse it.
+        document = json.dumps(
+            self.journey.model_dump(mode="json", by_alias=True), ensure_ascii=False
+        )
+        size = len(document.encode("utf-8", "surrogatepass"))
+        if size > MAX_DEFINITION_BYTES:
+            yield Problem(
+                path="",
+                message=f"the journey is {size:,} bytes as JSON; at most "
+                f"{MAX_DEFINITION_BYTES:,} (a run carries its journey)",
+            )
 
     def _start(self) -> Iterator[Problem]:
         spec = self.journey.start
@@ -276,6 +316,13 @@ class _JourneyChecks:
     def _condition(self, condition: Condition, path: str, scopes: Scopes) -> Iterator[Problem]:
         for inner, comparison in comparisons(condition):
             where = f"{path}.{inner}" if inner else path
+            if inner and inner.count(".") + 1 > MAX_CONDITION_DEPTH:
+                yield Problem(
+                    path=where,
+                    message=f"conditions nested more than {MAX_CONDITION_DEPTH} deep "
+                    "(all, any and not inside one another)",
+                )
+                return
             yield from self._path(comparison.attr, f"{where}.attr", scopes)
             if isinstance(comparison.value, AttributeFrom):
                 yield from self._path(comparison.value.from_, f"{where}.value.from", scopes)

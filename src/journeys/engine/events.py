@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from journeys.kit.bounded import bounded
+
+MAX_ATTRIBUTES = 200
+MAX_TEXT = 10_000
+MAX_DEPTH = 5
+
+# Events are small facts, not documents: bounded in count, text length and nesting, where
+# they come in (producers' requests, simulations).
+Attributes = Annotated[dict[str, Any], AfterValidator(bounded(MAX_ATTRIBUTES, MAX_TEXT, MAX_DEPTH))]
 
 
 class TriggerEvent(BaseModel):

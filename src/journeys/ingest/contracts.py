@@ -6,40 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from journeys.contacts.model import ContactChanges
 from journeys.engine.entry import EntryRefusal
+from journeys.engine.events import Attributes
 from journeys.kit.problems import Problem
 
-MAX_ATTRIBUTES = 200
-MAX_TEXT = 10_000
-MAX_DEPTH = 5
-
-
-def _within_limits(attributes: dict[str, Any]) -> dict[str, Any]:
-    """Events are small facts, not documents: bounded in count, text length and nesting."""
-    if len(attributes) > MAX_ATTRIBUTES:
-        raise ValueError(f"at most {MAX_ATTRIBUTES} attributes, got {len(attributes)}")
-    for name, value in attributes.items():
-        _check(value, name, depth=1)
-    return attributes
-
-
-def _check(value: Any, where: str, depth: int) -> None:
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        raise ValueError(f"{where}: text longer than {MAX_TEXT} characters")
-    if isinstance(value, dict | list):
-        if depth >= MAX_DEPTH:
-            raise ValueError(f"{where}: nested deeper than {MAX_DEPTH} levels")
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            _check(item, f"{where}.{key}", depth + 1)
-
-
-Attributes = Annotated[dict[str, Any], AfterValidator(_within_limits)]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from journeys.ingest.contracts import Accepted, EventRequest, RefusedEntry, Reje
 from journeys.ingest.dispatch import Dispatcher, Signal
 from journeys.ingest.ledger import EventLedger
 from journeys.ingest.routing import reaches
+from journeys.kit.problems import ProblemsError
 from journeys.store.entries import Run
 from journeys.store.event_ids import Claim
 from journeys.store.journeys import LiveJourney
@@ -92,11 +93,17 @@ class Ingestion:
         if not (starts or routes.signal):
             # Acts on nothing, so a repeat would too: no need to remember its id.
             if request.contact is not None:
-                await self._ledger.keep_contact(event.contact_id, request.contact)
+                try:
+                    await self._ledger.keep_contact(event.contact_id, request.contact)
+                except ProblemsError as error:
+                    raise _contact_refused(error) from None
             return _accepted(event, drafts=drafts)
         starting = {j.id for j in starts}
         lookups = [j.id for j in routes.signal if _runs_from_ledger(j, j.id in starting)]
-        intake = await self._ledger.take(event, starts, lookups, request.contact)
+        try:
+            intake = await self._ledger.take(event, starts, lookups, request.contact)
+        except ProblemsError as error:  # the contact it carries would grow past its bounds
+            raise _contact_refused(error) from None
         if intake.claim is Claim.DUPLICATE:
             return _accepted(event, drafts=drafts, duplicate=True)
         if intake.claim is Claim.IN_FLIGHT:
@@ -133,6 +140,15 @@ class Ingestion:
             missed=[j.id for j in routes.signal if j.id not in dispatched.signaled],
             drafts=drafts,
         )
+
+
+def _contact_refused(error: ProblemsError) -> Rejected:
+    problems = [p.model_copy(update={"path": f"contact.{p.path}"}) for p in error.problems]
+    return Rejected(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "the contact data it carries would make the contact too large",
+        problems,
+    )
 
 
 def _runs_from_ledger(journey: LiveJourney, starting: bool) -> bool:

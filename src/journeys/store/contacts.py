@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from journeys.contacts.model import Consent, Contact, ContactChanges
+from journeys.contacts.model import (
+    MAX_CONTACT_ATTRIBUTES,
+    MAX_CONTACT_BYTES,
+    Consent,
+    Contact,
+    ContactChanges,
+)
+from journeys.kit.problems import Problem, ProblemsError
 from journeys.store.tables import ContactRow
 from journeys.store.types import utcnow
 
@@ -40,12 +50,31 @@ def upsert_contact(
     if changes.attributes is not None:
         merged = {**row.attributes, **changes.attributes}
         row.attributes = {name: value for name, value in merged.items() if value is not None}
+        _check_size(row.attributes)
     if changes.consent is not None:
         for channel in changes.consent.model_fields_set:
             setattr(row, f"consent_{channel}", getattr(changes.consent, channel))
     row.updated_at = utcnow()
     session.add(row)
     return contact_of(row), created
+
+
+def _check_size(attributes: dict[str, Any]) -> None:
+    """The merged attributes stay within a contact's bounds (each change alone may)."""
+    problems = []
+    if len(attributes) > MAX_CONTACT_ATTRIBUTES:
+        problems.append(
+            f"the contact would have {len(attributes)} attributes; at most "
+            f"{MAX_CONTACT_ATTRIBUTES} (set some to null to remove them)"
+        )
+    size = len(json.dumps(attributes, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_CONTACT_BYTES:
+        problems.append(
+            f"the contact's attributes would be {size:,} bytes as JSON; at most "
+            f"{MAX_CONTACT_BYTES:,}"
+        )
+    if problems:
+        raise ProblemsError([Problem(path="attributes", message=m) for m in problems])
 
 
 def get_contact(session: Session, contact_id: str) -> Contact | None:

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,12 @@ from journeys.definitions.documents import (
     load_bundle,
     parse_definition,
     parse_text,
+)
+from journeys.definitions.journeys import (
+    MAX_CONDITION_DEPTH,
+    MAX_DEFINITION_BYTES,
+    MAX_NESTING,
+    MAX_STEPS,
 )
 
 ROOT = Path(__file__).parents[3]
@@ -323,3 +330,52 @@ start: {{trigger: visit.booked}}
 {steps}
 """
     assert problems_of(text, VISIT_TRIGGER) == expected
+
+
+def _nested(depth: int) -> dict[str, object]:
+    """An email inside `depth` branches, one inside the other."""
+    step: dict[str, object] = {"id": "deepest", "sms": {"text": "hi"}}
+    for level in range(depth):
+        arm = {"when": {"attr": "contact.email", "op": "exists"}, "steps": [step]}
+        step = {"id": f"b{level}", "branch": [arm]}
+    return step
+
+
+def _journey(steps: list[object], when: object | None = None) -> str:
+    start: dict[str, object] = {"trigger": "contact.created"}
+    if when is not None:
+        start["when"] = when
+    doc = {"kind": "Journey", "id": "j", "name": "J", "start": start, "steps": steps}
+    return json.dumps(doc)
+
+
+def test_nesting_is_bounded_where_it_goes_too_deep() -> None:
+    assert problems_of(_journey([_nested(MAX_NESTING)])) == []
+    path = "steps[0]" + ".branch[0].steps[0]" * (MAX_NESTING + 1)
+    assert problems_of(_journey([_nested(MAX_NESTING + 1)])) == [
+        f"{path}: steps nested more than {MAX_NESTING} deep (then, else, branch and split "
+        "arms inside one another)"
+    ]
+
+
+def test_steps_and_size_are_bounded() -> None:
+    steps = [{"id": f"w{i}", "wait": "PT1M"} for i in range(MAX_STEPS + 1)]
+    assert problems_of(_journey(steps)) == [
+        f"steps: {MAX_STEPS + 1} steps; a journey has at most {MAX_STEPS}"
+    ]
+    big = "x" * 99_000
+    emails = [{"id": f"e{i}", "email": {"subject": "s", "text": big}} for i in range(6)]
+    [problem] = problems_of(_journey(emails))
+    assert problem.startswith(": the journey is 594,") and f"{MAX_DEFINITION_BYTES:,}" in problem
+
+
+def test_condition_depth_is_bounded() -> None:
+    condition: object = {"attr": "contact.email", "op": "exists"}
+    for _ in range(MAX_CONDITION_DEPTH):
+        condition = {"not": condition}
+    assert problems_of(_journey([{"id": "w", "wait": "P1D"}], condition)) == []
+    problems = problems_of(_journey([{"id": "w", "wait": "P1D"}], {"all": [condition]}))
+    assert problems == [
+        "start.when." + "all[0]" + ".not" * MAX_CONDITION_DEPTH + ": conditions nested more "
+        f"than {MAX_CONDITION_DEPTH} deep (all, any and not inside one another)"
+    ]
