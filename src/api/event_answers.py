@@ -10,7 +10,13 @@ from fastapi import Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from api.errors import RETRY_AFTER_SECONDS
-from journeys.ingest.contracts import Accepted, EventRequest, RefusedEntry, Rejected
+from journeys.ingest.contracts import (
+    Accepted,
+    EventRequest,
+    FailedSignal,
+    RefusedEntry,
+    Rejected,
+)
 from journeys.ingest.ingestion import Ingestion
 from journeys.kit.problems import Problem
 from journeys.temporal.errors import TemporalUnavailable
@@ -27,6 +33,10 @@ class EventAccepted(BaseModel):
     refused: list[RefusedEntry] = Field(
         default_factory=list,
         description="Journeys the event could start that did not admit the contact, each with why.",
+    )
+    failed: list[FailedSignal] = Field(
+        default_factory=list,
+        description="Journeys whose runs Temporal refused the event (not for being away).",
     )
     drafts: list[str] = Field(
         default_factory=list, description="Draft journeys (never published) it would start."
@@ -46,6 +56,7 @@ class ItemResult(BaseModel):
     started: list[str] | None = None
     signaled: list[str] | None = None
     refused: list[RefusedEntry] | None = None
+    failed: list[FailedSignal] | None = None
     drafts: list[str] | None = None
     duplicate: bool | None = None
     detail: str | None = None

@@ -36,6 +36,7 @@ async def test_a_start_starts_and_a_second_one_is_refused_while_the_contact_is_i
         "started": ["cart-recovery"],
         "signaled": [],
         "refused": [],
+        "failed": [],
         "drafts": [],
         "duplicate": False,
     }
@@ -70,6 +71,7 @@ async def test_a_retried_event_is_answered_as_a_duplicate(stack: Stack) -> None:
         "started": [],
         "signaled": [],
         "refused": [],
+        "failed": [],
         "drafts": [],
         "duplicate": True,
     }

@@ -15,9 +15,10 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import EventWriter, ServicesDep
+from api.event_answers import EventAccepted
 from journeys.definitions.common import BindingId, ContactId
 from journeys.engine.events import Attributes
-from journeys.ingest.contracts import EventRequest, RefusedEntry
+from journeys.ingest.contracts import EventRequest
 
 router = APIRouter(prefix="/v1/segment", tags=["events"])
 
@@ -50,14 +51,7 @@ class Track(BaseModel):
     context: Context = Field(default_factory=Context)
 
 
-class TrackAccepted(BaseModel):
-    event_id: str
-    trigger: str
-    started: list[str]
-    signaled: list[str]
-    refused: list[RefusedEntry]
-    drafts: list[str]
-    duplicate: bool
+class TrackAccepted(EventAccepted):
     ignored_properties: list[str] = Field(
         description="Properties the trigger does not declare, left out of its attributes."
     )
@@ -101,5 +95,6 @@ async def track(body: Track, services: ServicesDep, _: EventWriter) -> TrackAcce
         )
     )
     return TrackAccepted(
-        **vars(accepted), ignored_properties=sorted(set(body.properties) - set(declared))
+        **EventAccepted.of(accepted).model_dump(),
+        ignored_properties=sorted(set(body.properties) - set(declared)),
     )

@@ -25,6 +25,9 @@ class EntryRefusal(StrEnum):
     ALREADY_IN_JOURNEY = "already_in_journey"
     REENTRY_BLOCKED = "reentry_blocked"
     RATE_LIMITED = "rate_limited"
+    # Admitted, but Temporal refused to begin the run (not for want of being reachable):
+    # the other journeys of the event go on, and the contact is not left half inside.
+    START_FAILED = "start_failed"
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,7 @@ from pydantic import BaseModel, Field
 
 from journeys.contacts.model import ContactChanges
 from journeys.engine.entry import EntryRefusal
-from journeys.engine.events import Attributes
 from journeys.kit.problems import Problem
-
 
 
 @dataclass(frozen=True)
@@ -31,6 +29,15 @@ class EventRequest:
 class RefusedEntry(BaseModel):
     journey: str
     reason: EntryRefusal = Field(description="Why the contact was not admitted.")
+    # Present only where there is one: `start_failed` says what Temporal answered.
+    detail: str | None = Field(
+        default=None, exclude_if=lambda detail: detail is None, description="What went wrong."
+    )
+
+
+class FailedSignal(BaseModel):
+    journey: str
+    detail: str = Field(description="What Temporal said; the event did not reach that journey.")
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class Accepted:
     refused: list[RefusedEntry]  # journeys that refused to start, each with its reason
     duplicate: bool
     missed: list[str] = field(default_factory=list)  # to continue or stop, but no run there
+    failed: list[FailedSignal] = field(default_factory=list)  # Temporal refused the signal
     drafts: list[str] = field(default_factory=list)  # draft journeys it would have started
 
 

@@ -12,10 +12,17 @@ from http import HTTPStatus
 
 from journeys.definitions.catalog import check_attributes
 from journeys.definitions.triggers import TriggerStatus
+from journeys.engine.entry import EntryRefusal
 from journeys.engine.events import TriggerEvent
 from journeys.ingest.catalog_cache import CatalogCache
-from journeys.ingest.contracts import Accepted, EventRequest, RefusedEntry, Rejected
-from journeys.ingest.dispatch import Dispatcher, Signal
+from journeys.ingest.contracts import (
+    Accepted,
+    EventRequest,
+    FailedSignal,
+    RefusedEntry,
+    Rejected,
+)
+from journeys.ingest.dispatch import Dispatched, Dispatcher, Signal
 from journeys.ingest.ledger import EventLedger
 from journeys.ingest.routing import reaches
 from journeys.kit.problems import ProblemsError
@@ -23,10 +30,12 @@ from journeys.store.entries import Run
 from journeys.store.event_ids import Claim
 from journeys.store.journeys import LiveJourney
 from journeys.temporal import names
+from journeys.temporal.errors import TemporalUnavailable
 
 # Routing takes well under this; a claim left by a gateway that died is taken over after
 # event_ids.ABANDONED_AFTER, which the producer's retries reach in time.
 IN_FLIGHT_RETRY_SECONDS = 2
+UNREACHED_RETRY_SECONDS = 5
 
 
 class Ingestion:
@@ -127,17 +136,36 @@ class Ingestion:
         except BaseException:
             await self._ledger.release(event.event_id)
             raise
-        await self._ledger.complete(event, routes.goals, dispatched.runs)
+        if dispatched.unreached:
+            # The producer's retry redoes only what is missing: what was done is found done.
+            await self._ledger.release(event.event_id)
+            raise _unreached(event, dispatched)
+        failed = dispatched.failed_starts
+        await self._ledger.complete(event, routes.goals, dispatched.runs, failed)
         return _accepted(
             event,
             started=dispatched.started,
             signaled=dispatched.signaled,
             refused=[
                 RefusedEntry(journey=journey.id, reason=entry.reason)
+                if entry.instance_id not in failed
+                else RefusedEntry(
+                    journey=journey.id,
+                    reason=EntryRefusal.START_FAILED,
+                    detail=failed[entry.instance_id],
+                )
                 for journey, entry in intake.entries
-                if entry.reason is not None
+                if entry.reason is not None or entry.instance_id in failed
             ],
-            missed=[j.id for j in routes.signal if j.id not in dispatched.signaled],
+            missed=[
+                j.id
+                for j in routes.signal
+                if j.id not in dispatched.signaled and j.id not in dispatched.failed_signals
+            ],
+            failed=[
+                FailedSignal(journey=journey, detail=detail)
+                for journey, detail in sorted(dispatched.failed_signals.items())
+            ],
             drafts=drafts,
         )
 
@@ -148,6 +176,21 @@ def _contact_refused(error: ProblemsError) -> Rejected:
         HTTPStatus.UNPROCESSABLE_ENTITY,
         "the contact data it carries would make the contact too large",
         problems,
+    )
+
+
+def _unreached(event: TriggerEvent, dispatched: Dispatched) -> Exception:
+    """Temporal was away for some of the event's journeys: nothing done says so as such; a
+    part done says what it was."""
+    done = [*dispatched.started, *dispatched.signaled]
+    if not done:
+        return TemporalUnavailable(f"event {event.event_id}: nothing was done")
+    return Rejected(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        f"Temporal could not be reached for {', '.join(dispatched.unreached)}; "
+        f"{', '.join(sorted(set(done)))} got the event and will not get it twice. Retry with "
+        "the same event_id to finish.",
+        retry_after=UNREACHED_RETRY_SECONDS,
     )
 
 
@@ -171,6 +214,7 @@ def _accepted(
     signaled: Sequence[str] = (),
     refused: Sequence[RefusedEntry] = (),
     missed: Sequence[str] = (),
+    failed: Sequence[FailedSignal] = (),
     drafts: Sequence[str] = (),
     duplicate: bool = False,
 ) -> Accepted:
@@ -182,5 +226,6 @@ def _accepted(
         refused=list(refused),
         duplicate=duplicate,
         missed=list(missed),
+        failed=list(failed),
         drafts=list(drafts),
     )

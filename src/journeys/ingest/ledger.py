@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from journeys.store.entries import (
     rate_lock,
     record_late_goal,
     record_runs,
+    refuse_failed_starts,
     running,
 )
 from journeys.store.event_ids import Claim, claim_event, complete_event, purge_events, release_event
@@ -124,9 +125,12 @@ class EventLedger:
         event: TriggerEvent,
         goals: Sequence[LiveJourney],
         runs: Mapping[str, str] | None = None,
+        failed: Collection[str] = (),
     ) -> None:
         """Mark a routed event done, crediting the goals of `goals` it meets for runs that
-        had ended, and noting the run ids its entries began (`runs`: instance id -> run id).
+        had ended, noting the run ids its entries began (`runs`: instance id -> run id), and
+        turning the admitted entries whose run Temporal refused to begin (`failed`: instance
+        ids) into `start_failed` refusals.
 
         The event has acted by now, so this never fails the request: a producer told to
         retry would make it act twice. If the store is away, it is written once it is back.
@@ -139,6 +143,7 @@ class EventLedger:
                     session, journey.definition, event.contact_id, event.attributes, now
                 )
             record_runs(session, runs or {})
+            refuse_failed_starts(session, failed)
             complete_event(session, event.event_id)
 
         try:

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from journeys.contacts.model import ContactChanges
 from journeys.definitions.triggers import RecordOperation
-from journeys.ingest.contracts import EventRequest, RefusedEntry, Rejected
+from journeys.ingest.contracts import EventRequest, FailedSignal, RefusedEntry, Rejected
 from journeys.ingest.ingestion import Ingestion
 from journeys.ingest.records import (
     RecordChange,
@@ -45,6 +45,9 @@ class RecordFired(BaseModel):
     started: list[str]
     signaled: list[str]
     refused: list[RefusedEntry] = Field(description="Journeys that refused to start.")
+    failed: list[FailedSignal] = Field(
+        default_factory=list, description="Journeys whose runs Temporal refused the event."
+    )
     drafts: list[str] = Field(
         default_factory=list, description="Draft journeys that would have started."
     )
@@ -126,6 +129,7 @@ class RecordChanges:
             result.started += [j for j in accepted.started if j not in result.started]
             result.signaled += [j for j in accepted.signaled if j not in result.signaled]
             result.refused += accepted.refused
+            result.failed += accepted.failed
             result.drafts += [j for j in accepted.drafts if j not in result.drafts]
             result.duplicate = result.duplicate and accepted.duplicate
         result.duplicate = result.duplicate and bool(result.fired)

@@ -7,7 +7,7 @@ does not, so re-entry rules hold for as long as the journey exists.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -192,6 +192,17 @@ def record_runs(session: Session, runs: Mapping[str, str]) -> None:
             update(EntryRow)
             .where(col(EntryRow.instance_id) == instance_id, col(EntryRow.run_id).is_(None))
             .values(run_id=run_id)
+        )
+
+
+def refuse_failed_starts(session: Session, instance_ids: Collection[str]) -> None:
+    """Admitted entries whose run Temporal refused to begin: refused, so that the contact is
+    not held inside a journey it never entered."""
+    if instance_ids:
+        session.exec(
+            update(EntryRow)
+            .where(col(EntryRow.instance_id).in_(list(instance_ids)))
+            .values(admitted=False, reason=EntryRefusal.START_FAILED, workflow_id=None)
         )
 
 

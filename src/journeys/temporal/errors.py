@@ -13,7 +13,13 @@ class TemporalUnavailable(Exception):
     event id, which makes the retry safe whatever was done)."""
 
 
-_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
+# RESOURCE_EXHAUSTED: the namespace is over its rate limits for now.
+_UNAVAILABLE = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+}
 
 
 @contextmanager
