@@ -37,7 +37,18 @@ class RedactContactData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.getMessage())
         record.args = None
+        if record.exc_info:
+            # A traceback ends with the exception's text, which may hold the data itself
+            # (smtplib's SMTPRecipientsRefused holds the address): formatted and masked
+            # here, and the live exception no longer given to the handlers.
+            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 def configure_logging(level: str) -> None:
