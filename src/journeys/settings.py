@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         description="Activities the worker runs at once, and as many store calls (local "
         "activities) beside them: a thread each.",
     )
+    worker_shutdown_grace_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        description="On SIGTERM, how long the worker lets the sends in hand finish before it "
+        "cancels them (a cancelled send is sent again by the next worker). Keep it below the "
+        "orchestrator's own grace (the compose file's stop_grace_period is 30 s).",
+    )
     worker_metrics_address: str | None = Field(
         default=None,
         description="host:port where the worker serves Prometheus metrics (e.g. "

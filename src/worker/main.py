@@ -122,10 +122,12 @@ def build_worker(
     activities: Sequence[Callable[..., Any]],
     executor: ThreadPoolExecutor,
     slots: int,
+    shutdown_grace: timedelta = timedelta(0),
 ) -> Worker:
     """`executor` needs 2 x `slots` threads: `slots` activities and as many local activities
     (the store-only calls) run at once, each in a thread of its own, so that none waits for
-    a thread while its timeout runs."""
+    a thread while its timeout runs. On shutdown, activities in hand get `shutdown_grace`
+    to finish before they are cancelled."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -136,6 +138,7 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=slots,
         max_concurrent_local_activities=slots,
+        graceful_shutdown_timeout=shutdown_grace,
     )
 
 
@@ -167,7 +170,12 @@ async def run_worker(settings: Settings) -> None:
             ThreadPoolExecutor(max_workers=2 * settings.worker_activity_threads) as executor,
         ):
             async with build_worker(
-                client, settings.task_queue, activities, executor, settings.worker_activity_threads
+                client,
+                settings.task_queue,
+                activities,
+                executor,
+                settings.worker_activity_threads,
+                timedelta(seconds=settings.worker_shutdown_grace_seconds),
             ):
                 log.info(
                     "worker polling %s on %s (namespace %s)",
@@ -176,6 +184,9 @@ async def run_worker(settings: Settings) -> None:
                     settings.temporal_namespace,
                 )
                 await stop.wait()
-                log.info("worker stopping: finishing the tasks in hand")
+                log.info(
+                    "worker stopping: the activities in hand have %s s to finish",
+                    settings.worker_shutdown_grace_seconds,
+                )
     finally:
         engine.dispose()

@@ -11,6 +11,7 @@ ledger and the journey count it once either way.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +92,25 @@ def test_sigkill_during_sends_then_restart_every_run_goes_on_and_sends_once(
     assert len(copies) == 2
     (hello,) = [r for r in stack.deliveries(after) if r.step == "hello"]
     assert {m["Message-ID"].split("@")[0].strip("<") for m in copies} == {hello.message_id}
+
+
+def test_sigterm_lets_the_sends_in_hand_finish_so_a_deploy_sends_nothing_twice(
+    stack: FaultStack, smtp: StallingSmtpSink
+) -> None:
+    """A deploy stops the worker with SIGTERM in the middle of a send. It used to cancel the
+    send at once ("will wait 0:00:00"): the next worker sent the accepted message again."""
+    contact = stack.contact("deploy")
+    smtp.stall(f"{contact}@example.com", Stall.AFTER_ACCEPT)
+    assert stack.fire("faults.signup", contact).json()["started"] == ["greet"]
+    wait_until(lambda: len(smtp.held) == 1)  # accepted by the server, not yet settled
+
+    assert stack.worker.process is not None
+    stack.worker.process.send_signal(signal.SIGTERM)
+    wait_until(lambda: "worker stopping" in stack.worker.output())
+    smtp.release()  # the conversation ends while the worker is shutting down
+    assert stack.worker.process.wait(timeout=60) == 0
+    assert [(r.step, r.status) for r in stack.deliveries(contact)][:1] == [("hello", "sent")]
+
+    stack.worker.start()
+    wait_until(lambda: stack.status("greet", contact) == "completed", timeout=TAKEOVER_SECONDS)
+    assert len(smtp.to(f"{contact}@example.com")) == 1
