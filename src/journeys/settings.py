@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".journeys")
 DEV_SIGNING_SECRET = "dev-signing-secret-change-me"  # noqa: S105 - public on purpose, refused by services
+
+
+def _comma_separated(value: Any) -> Any:
+    return (
+        [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, str)
+        else value
+    )
 
 
 class Settings(BaseSettings):
@@ -63,6 +73,14 @@ class Settings(BaseSettings):
     )
     fcm_base_url: str = "https://fcm.googleapis.com"
     provider_timeout_seconds: float = 10.0
+    webhook_allowed_networks: Annotated[
+        list[IPv4Network | IPv6Network], NoDecode, BeforeValidator(_comma_separated)
+    ] = Field(
+        default_factory=list,
+        description="Networks `webhook` steps may call besides public addresses, comma-"
+        "separated (e.g. 10.20.0.0/16 for an internal CRM); loopback, private, link-local "
+        "and metadata addresses are refused otherwise.",
+    )
 
     worker_activity_threads: int = Field(
         default=32,

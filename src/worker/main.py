@@ -35,6 +35,7 @@ from worker.channels.fcm import FcmProvider
 from worker.channels.smtp import SmtpProvider
 from worker.channels.twilio import TwilioProvider
 from worker.channels.webhook import WebhookProvider
+from worker.destinations import public_client
 from worker.workflows.journey import JourneyWorkflow
 from worker.workflows.single_send import SingleSendWorkflow
 
@@ -59,7 +60,12 @@ def journey_activities(
         EventLedger(engine, timedelta(hours=settings.event_id_window_hours)),
     )
     secret = settings.signing_secret.get_secret_value()
-    with httpx.Client(timeout=settings.provider_timeout_seconds) as http:
+    with (
+        httpx.Client(timeout=settings.provider_timeout_seconds) as http,
+        public_client(
+            settings.webhook_allowed_networks, settings.provider_timeout_seconds
+        ) as webhook_http,
+    ):
         store = StoreActivities(engine)
         sends = SendActivities(
             engine,
@@ -68,7 +74,7 @@ def journey_activities(
             sms=sms_provider(settings, http),
             push=push_provider(settings, http),
         )
-        webhooks = WebhookActivities(engine, secret, http)
+        webhooks = WebhookActivities(engine, secret, webhook_http)
         activations = ActivateActivities(catalog, ingestion)
         yield [
             store.load_contact,

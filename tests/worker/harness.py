@@ -30,6 +30,7 @@ from journeys.temporal import names
 from journeys.temporal.messages import JourneyInput
 from journeys.temporal.runs import start_run
 from tests.sinks import HttpSink, SmtpSink
+from worker.destinations import LOOPBACK
 from worker.main import build_worker, journey_activities
 
 SLOTS = 8  # activities, and as many local activities, at once
@@ -141,6 +142,7 @@ async def running_worker(
         api_key=SecretStr("test-admin-key"),
         task_queue=unique("journeys"),
         catalog_refresh_seconds=0.2,
+        webhook_allowed_networks=list(LOOPBACK),  # the HTTP sink
     )
     engine = create_db_engine(url)
     try:

@@ -317,6 +317,16 @@ def migrate() -> None:
     typer.echo("database schema is up to date")
 
 
+@app.command("webhook-secret")
+def webhook_secret() -> None:
+    """Print the secret `webhook` steps sign their calls with (X-Journeys-Signature), for
+    their receivers: derived from JOURNEYS_SIGNING_SECRET, and unable to sign as the SMS and
+    push providers' calls are."""
+    from journeys.kit.signing import webhook_step_secret
+
+    typer.echo(webhook_step_secret(_service_settings().signing_secret.get_secret_value()))
+
+
 @app.command()
 def api(
     host: Annotated[

@@ -352,6 +352,28 @@ def _within_a_minute(value: timedelta) -> timedelta:
     return value
 
 
+# Headers a webhook step may not set (lower case): Journeys sets the first ones itself, and
+# the others describe the connection or its target, not the call (RFC 9110, 7.6.1).
+RESERVED_WEBHOOK_HEADERS = frozenset(
+    {
+        "content-type",
+        "idempotency-key",
+        "x-journeys-signature",
+        "host",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+
 class WebhookCall(DefinitionModel):
     url: HttpUrl = Field(description="Where to POST.")
     body: Annotated[dict[str, Any], AfterValidator(_nested_at_most(MAX_BODY_DEPTH))] | None = Field(

@@ -21,6 +21,7 @@ from journeys.definitions.journeys import (
     MAX_DEFINITION_BYTES,
     MAX_NESTING,
     MAX_STEPS,
+    RESERVED_WEBHOOK_HEADERS,
     ActivateStep,
     Awaited,
     BranchStep,
@@ -202,6 +203,13 @@ class _JourneyChecks:
                     yield from self._activate(step, path)
                 case WaitStep(wait=WaitUntil(until=AttributeFrom(from_=date))):
                     yield from self._date(date, f"{path}.wait.until.from")
+                case WebhookStep(webhook=call):
+                    for name in call.headers:
+                        if name.lower() in RESERVED_WEBHOOK_HEADERS:
+                            yield Problem(
+                                path=f"{path}.webhook.headers.{name}",
+                                message="set by Journeys or by the connection, not by a step",
+                            )
             earlier.setdefault(step.id, step)
 
     def _wait_for(

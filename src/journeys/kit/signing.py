@@ -14,6 +14,18 @@ SIGNATURE_HEADER = "X-Journeys-Signature"
 DEFAULT_TOLERANCE_SECONDS = 300
 
 
+def derive(secret: str, purpose: str) -> str:
+    """A secret for one purpose, derived from the deployment's: whoever holds it can sign
+    only for that purpose, and rotating the deployment's secret rotates it."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+def webhook_step_secret(secret: str) -> str:
+    """What `webhook` steps sign with. Not the providers' secret: a journey's author chooses
+    a webhook step's body, and must not be able to forge a provider call (an "SMS")."""
+    return derive(secret, "webhook-step")
+
+
 def sign(secret: str, body: bytes, timestamp: int) -> str:
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={digest.hexdigest()}"

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
+from journeys.kit.signing import derive
 from journeys.store.tables import ApiKeyRow
 from journeys.store.types import utcnow
 
@@ -90,7 +91,7 @@ def admin_key(session: Session, key_id: str) -> tuple[str, str] | None:
 def signing_secret(server_secret: str, key_id: str) -> str:
     """A signed key's signing secret, derived from the deployment's secret: nothing to store,
     and rotating JOURNEYS_SIGNING_SECRET rotates every one of them."""
-    return hmac.new(server_secret.encode(), f"ingest:{key_id}".encode(), hashlib.sha256).hexdigest()
+    return derive(server_secret, f"ingest:{key_id}")
 
 
 def _principal(row: ApiKeyRow) -> Principal:

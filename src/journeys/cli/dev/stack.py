@@ -27,6 +27,7 @@ from journeys.cli.dev.temporal_server import dev_server_command
 from journeys.settings import Settings
 from journeys.store.db import migrate
 from journeys.store.outbox import Outbox
+from worker.destinations import LOOPBACK
 
 GRACE_SECONDS = 10.0
 STARTUP_SECONDS = 60.0
@@ -89,6 +90,9 @@ class DevStack:
         }
         if "signing_secret" not in base.model_fields_set:
             updates["signing_secret"] = _persisted_secret(data / "signing-secret", "")
+        if "webhook_allowed_networks" not in base.model_fields_set:
+            # On one's own machine, a webhook step may call the services running beside it.
+            updates["webhook_allowed_networks"] = list(LOOPBACK)
         if not _smtp_configured(base):
             updates["smtp_host"] = "127.0.0.1"
         return Settings.model_validate({**base.model_dump(), **updates})
@@ -204,6 +208,8 @@ def _environment(settings: Settings) -> dict[str, str]:
             continue
         secret = getattr(settings, name)
         text = secret.get_secret_value() if hasattr(secret, "get_secret_value") else value
+        if isinstance(text, list):  # the settings' lists are comma-separated
+            text = ",".join(map(str, text))
         env[f"JOURNEYS_{name.upper()}"] = str(text)
     return env
 
