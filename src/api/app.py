@@ -27,6 +27,7 @@ from journeys.ingest.interactions import Interactions
 from journeys.ingest.ledger import EventLedger
 from journeys.ingest.provider_events import ProviderEvents
 from journeys.ingest.record_changes import RecordChanges
+from journeys.kit.isolated import Isolated
 from journeys.lifecycle.contacts import ContactLifecycle
 from journeys.lifecycle.journeys import JourneyLifecycle
 from journeys.lifecycle.triggers import TriggerLifecycle
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         )
         interactions = Interactions(engine, client, observe=metrics.signal_sent)
         secret = settings.signing_secret.get_secret_value()
+        isolated = Isolated(workers=settings.render_processes)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
             journeys=JourneyLifecycle(engine, catalog, client, settings.task_queue),
             triggers=TriggerLifecycle(engine, catalog),
             contacts=ContactLifecycle(engine, client, settings.task_queue),
+            isolated=isolated,
         )
         background = [
             asyncio.create_task(catalog.watch(settings.catalog_refresh_seconds)),
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            await asyncio.to_thread(isolated.close)
             engine.dispose()
 
     app = FastAPI(

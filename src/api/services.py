@@ -15,6 +15,7 @@ from journeys.ingest.ingestion import Ingestion
 from journeys.ingest.interactions import Interactions
 from journeys.ingest.provider_events import ProviderEvents
 from journeys.ingest.record_changes import RecordChanges
+from journeys.kit.isolated import Isolated
 from journeys.lifecycle.contacts import ContactLifecycle
 from journeys.lifecycle.journeys import JourneyLifecycle
 from journeys.lifecycle.triggers import TriggerLifecycle
@@ -40,6 +41,8 @@ class Services:
     journeys: JourneyLifecycle
     triggers: TriggerLifecycle
     contacts: ContactLifecycle
+    # Where what authors wrote runs when it may run away (simulations).
+    isolated: Isolated
 
     def temporal_ui_link(self, workflow_id: str, run_id: str | None = None) -> str:
         base = self.settings.temporal_ui_url.rstrip("/")

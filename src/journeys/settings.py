@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         description="Activities the worker runs at once, and as many store calls (local "
         "activities) beside them: a thread each.",
     )
+    render_processes: int = Field(
+        default=2,
+        ge=1,
+        description="Processes that render templates (each with a time and memory limit), "
+        "per worker and per API process.",
+    )
     worker_shutdown_grace_seconds: float = Field(
         default=20.0,
         ge=0,

@@ -18,10 +18,12 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from journeys.definitions.templating import InIsolation
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.dispatch import Dispatcher
 from journeys.ingest.ingestion import Ingestion
 from journeys.ingest.ledger import EventLedger
+from journeys.kit.isolated import Isolated
 from journeys.messaging.tracking import Links, Tokens
 from journeys.settings import Settings
 from journeys.store.db import create_db_engine
@@ -65,7 +67,9 @@ def journey_activities(
         public_client(
             settings.webhook_allowed_networks, settings.provider_timeout_seconds
         ) as webhook_http,
+        Isolated(workers=settings.render_processes) as isolated,
     ):
+        templates = InIsolation(isolated)
         store = StoreActivities(engine)
         sends = SendActivities(
             engine,
@@ -73,8 +77,9 @@ def journey_activities(
             email=SmtpProvider.from_settings(settings),
             sms=sms_provider(settings, http),
             push=push_provider(settings, http),
+            templates=templates,
         )
-        webhooks = WebhookActivities(engine, secret, webhook_http)
+        webhooks = WebhookActivities(engine, secret, webhook_http, templates)
         activations = ActivateActivities(catalog, ingestion)
         yield [
             store.load_contact,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -216,3 +217,29 @@ def test_a_lone_surrogate_in_a_definition_is_refused_or_kept_whole(api: httpx.Cl
         assert refused(response)["problems"]
     else:
         assert api.get("/v1/journeys/surrogate").json()["definition"]["name"] == journey["name"]
+
+
+def test_slow_simulations_are_stopped_and_the_api_keeps_answering(api: httpx.Client) -> None:
+    """42 simulations of a template that passed every guard yet took minutes once froze the
+    whole API, health checks included. Each now runs in a process of its own, stopped at
+    its time limit, while the API answers."""
+    slow = "{% for i in range(100000) %}{% if contact.s|sort|first %}{% endif %}{% endfor %}"
+    journey = {
+        "name": "Slow",
+        "start": {"trigger": "contact.created"},
+        "steps": [{"id": "hi", "email": {"subject": "Hi", "html": slow}}],
+    }
+    assert api.put("/v1/journeys/slow-template", json=journey).status_code in (200, 201)
+    body = {"contact": {"email": "a@example.com", "attributes": {"s": "x" * 10_000}}}
+
+    def simulate() -> httpx.Response:
+        return api.post("/v1/journeys/slow-template/simulate", json=body, timeout=120)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        simulations = [pool.submit(simulate) for _ in range(4)]
+        health = api.get("/healthz")
+        assert health.status_code == 200
+        assert not all(s.done() for s in simulations)  # answered while they ran
+        for simulation in simulations:
+            [problem] = refused(simulation.result())["problems"]  # type: ignore[misc]
+            assert problem["message"].startswith("the simulation was stopped: it ran for more")

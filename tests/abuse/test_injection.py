@@ -215,6 +215,28 @@ EXHAUSTION = {
         "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
     ),
     "power-tower": "{{ 9**(9**9) }}",
+    # Each exponent small, the chain not (right-associative: 9**(64**64); then left).
+    "power-chain": "{{ 9**64**64 }}",
+    "power-chain-left": "{{ ((9**64)**64)**64 }}",
+    "square-in-a-loop": (
+        "{% set ns = namespace(x=3) %}{% for i in range(40) %}{% set ns.x = ns.x * ns.x %}"
+        "{% endfor %}{{ ns.x }}"
+    ),
+    # Only range was counted: loops over texts multiplied (10,000 x 10,000 here).
+    "nested-loops-over-text": (
+        "{% set s = 'x' * 10000 %}{% for a in s %}{% for b in s %}.{% endfor %}{% endfor %}"
+    ),
+    "slice-count": "{{ 'a'|slice(10**9)|list|length }}",
+    "batch-fill": "{{ [1]|batch(10**9, 'x')|list|length }}",
+    "tilde-doubling": (
+        "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+        "{% endfor %}{{ ns.s|length }}"
+    ),
+    "join-of-repeats": "{% set s = 'x' * 10000 %}{{ ([s] * 100000)|join|length }}",
+    "percent-repeats": "{% set s = 'x' * 10000 %}{{ '%s' * 10000 % ((s,) * 10000) }}",
+    "format-repeats": "{% set s = 'x' * 100000 %}{{ ('{0}' * 10000).format(s)|length }}",
+    "replace-method": "{% set s = 'x' * 10000 %}{{ s.replace('x', s)|length }}",
+    "translate-table": "{% set s = 'x' * 10000 %}{{ s.translate({120: s})|length }}",
 }
 MAX_OUTPUT = 1_000_000  # the gateway's body limit: more than any message could carry
 MEMORY_MB, CPU_SECONDS = 768, 20  # the child's caps

@@ -16,6 +16,7 @@ from temporalio.testing import ActivityEnvironment
 from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.documents import check_definition, parse_definition
 from journeys.definitions.journeys import WebhookCall
+from journeys.definitions.templating import InProcess
 from journeys.engine.commands import WebhookAnswered
 from journeys.kit.signing import SIGNATURE_HEADER, verify, webhook_step_secret
 from journeys.store.db import create_db_engine, migrate
@@ -53,7 +54,7 @@ def call(
         response=None,
     )
     with public_client(allowed or [], timeout=5) as http:
-        activity = WebhookActivities(store, SECRET, http).call_webhook
+        activity = WebhookActivities(store, SECRET, http, InProcess()).call_webhook
         answered: WebhookAnswered = ActivityEnvironment().run(activity, request)
         return answered
 

@@ -21,6 +21,8 @@ from journeys.definitions.documents import to_document
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.engine.commands import SendSettled
 from journeys.engine.state import HistoryEntry, Outcome, RunStatus
+from journeys.kit.isolated import Overrun
+from journeys.kit.problems import Problem, ProblemsError
 from journeys.store import journeys as store
 from journeys.store.analytics import Stats, journey_stats
 from journeys.temporal.errors import reaching_temporal
@@ -331,15 +333,22 @@ def graph(
 
 @router.post("/{journey_id}/simulate")
 def simulate_journey(
-    journey_id: JourneyId, body: SimulationIn, session: SessionDep, _: Admin
+    journey_id: JourneyId,
+    body: SimulationIn,
+    session: SessionDep,
+    services: ServicesDep,
+    _: Admin,
 ) -> SimulationResult:
     """Run the journey for a given contact and a timed script of events, on a virtual clock:
     the path taken, each message rendered, each wait, each decision. Nothing is sent and
-    Temporal is not used."""
+    Temporal is not used. It runs in a process of its own, within a time and memory limit."""
     definition, number = store.definition_at(session, journey_id, body.version)
-    return simulate(
-        definition, Simulation.model_validate(body.model_dump(exclude={"version"})), number
-    )
+    simulation = Simulation.model_validate(body.model_dump(exclude={"version"}))
+    try:
+        return services.isolated.run(simulate, definition, simulation, number)
+    except Overrun as error:
+        stopped = Problem(path="", message=f"the simulation was stopped: {error}")
+        raise ProblemsError([stopped]) from None
 
 
 @router.post(

@@ -12,9 +12,10 @@ from html.parser import HTMLParser
 from typing import Any
 
 from journeys.definitions.journeys import EmailMessage, PushMessage, SmsMessage
-from journeys.definitions.templating import render
+from journeys.definitions.templating import InProcess, Templates
 
 MESSAGE_ID_HEADER = "X-Journeys-Message-Id"
+IN_PROCESS = InProcess()
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,13 @@ def render_email(
     values: Mapping[str, Any],
     tracking: Tracking | None,
     unsubscribe_url: str | None = None,
+    templates: Templates = IN_PROCESS,
 ) -> RenderedEmail:
-    subject = " ".join(render(message.subject, values).split())  # no header injection
-    html = render(message.html, values, html=True) if message.html is not None else None
-    text = render(message.text, values) if message.text is not None else None
+    parts = [(message.subject, False), (message.html or "", True), (message.text or "", False)]
+    subject_, html_, text_ = templates.render_all(parts, values)
+    subject = " ".join(subject_.split())  # no header injection
+    html = html_ if message.html is not None else None
+    text = text_ if message.text is not None else None
     if html is not None and tracking is not None:
         html = _track(html, tracking)
     if text is None:
@@ -86,16 +90,20 @@ def render_email(
     return RenderedEmail(subject=subject, text=text, html=html)
 
 
-def render_sms(message: SmsMessage, values: Mapping[str, Any]) -> RenderedSms:
-    return RenderedSms(text=render(message.text, values))
+def render_sms(
+    message: SmsMessage, values: Mapping[str, Any], templates: Templates = IN_PROCESS
+) -> RenderedSms:
+    [text] = templates.render_all([(message.text, False)], values)
+    return RenderedSms(text=text)
 
 
-def render_push(message: PushMessage, values: Mapping[str, Any]) -> RenderedPush:
-    return RenderedPush(
-        title=render(message.title, values),
-        body=render(message.body, values),
-        data={key: render(value, values) for key, value in (message.data or {}).items()},
-    )
+def render_push(
+    message: PushMessage, values: Mapping[str, Any], templates: Templates = IN_PROCESS
+) -> RenderedPush:
+    data = message.data or {}
+    parts = [(message.title, False), (message.body, False), *((v, False) for v in data.values())]
+    title, body, *values_ = templates.render_all(parts, values)
+    return RenderedPush(title=title, body=body, data=dict(zip(data, values_, strict=True)))
 
 
 _LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)

@@ -16,7 +16,7 @@ from temporalio import activity
 from journeys.contacts.model import Contact
 from journeys.definitions.common import Channel
 from journeys.definitions.journeys import EmailMessage, Purpose, PushMessage, SmsMessage
-from journeys.definitions.templating import TemplateRenderError
+from journeys.definitions.templating import TemplateRenderError, Templates
 from journeys.engine.clock import zone
 from journeys.engine.commands import SendSettled, SendStatus
 from journeys.messaging import compose
@@ -53,12 +53,14 @@ class SendActivities:
         email: SmtpProvider,
         sms: SmsProvider | None,
         push: PushProvider | None,
+        templates: Templates,
     ) -> None:
         self._engine = engine
         self._links = links
         self._email = email
         self._sms = sms
         self._push = push
+        self._templates = templates
 
     @activity.defn(name=SEND_EMAIL.name)
     def send_email(self, request: SendRequest) -> SendSettled:
@@ -190,20 +192,22 @@ class SendActivities:
         match message:
             case EmailMessage():
                 unsubscribe = self._unsubscribe_url(request, ref)
-                rendered = compose.render_email(message, values, self._tracking(ref), unsubscribe)
+                rendered = compose.render_email(
+                    message, values, self._tracking(ref), unsubscribe, self._templates
+                )
                 self._email.deliver(
                     compose.mime_email(rendered, self._email.sender, to, message_id, unsubscribe)
                 )
                 return None, rendered.subject
             case SmsMessage():
                 text = compose.shorten_links(
-                    compose.render_sms(message, values).text,
+                    compose.render_sms(message, values, self._templates).text,
                     lambda url: self._short_url(ClickRef(**ref.model_dump(), url=url)),
                 )
                 provider_id = _provider(self._sms, "sms").send_sms(message_id, to, text)
                 return provider_id, text[:300]
             case PushMessage():
-                push = compose.render_push(message, values)
+                push = compose.render_push(message, values, self._templates)
                 provider_id = _provider(self._push, "push").send_push(
                     message_id, to, contact.id, push.title, push.body, push.data
                 )

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from journeys.definitions.journeys import RESERVED_WEBHOOK_HEADERS
-from journeys.definitions.templating import TemplateRenderError, render_json
+from journeys.definitions.templating import TemplateRenderError, Templates
 from journeys.engine.commands import WebhookAnswered
 from journeys.kit.signing import SIGNATURE_HEADER, sign, webhook_step_secret
 from journeys.store.contacts import get_contact
@@ -24,11 +24,14 @@ MAX_ANSWER_BYTES = 64_000
 
 
 class WebhookActivities:
-    def __init__(self, engine: Engine, signing_secret: str, http: httpx.Client) -> None:
+    def __init__(
+        self, engine: Engine, signing_secret: str, http: httpx.Client, templates: Templates
+    ) -> None:
         """`http`: a client that calls only allowed destinations (`worker.destinations`)."""
         self._engine = engine
         self._secret = webhook_step_secret(signing_secret)
         self._http = http
+        self._templates = templates
 
     @activity.defn(name=CALL_WEBHOOK.name)
     def call_webhook(self, request: WebhookRequest) -> WebhookAnswered:
@@ -43,7 +46,8 @@ class WebhookActivities:
             "journey": request.journey,
         }
         try:
-            rendered = None if request.call.body is None else render_json(request.call.body, values)
+            shape = request.call.body
+            rendered = None if shape is None else self._templates.render_json(shape, values)
         except TemplateRenderError as error:
             return WebhookAnswered(status=None, error=str(error))  # a retry would fail alike
         payload = (
