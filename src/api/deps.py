@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from api.auth import Unauthenticated, key_from_header
 from api.services import Services
+from journeys.contacts.model import ContactWriter
 from journeys.kit.signing import SIGNATURE_HEADER
 from journeys.store.api_keys import Principal, Scope
 
@@ -90,4 +91,10 @@ async def _authenticate(request: Request, services: Services, signed_requests: b
 
 
 EventWriter = Annotated[Principal, Depends(require(Scope.EVENTS_WRITE, signed_requests=True))]
+ContactsWriter = Annotated[Principal, Depends(require(Scope.CONTACTS_WRITE))]
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
+
+
+def contact_writer(principal: Principal) -> ContactWriter:
+    """What a key may change in the contacts its events and records carry."""
+    return ContactWriter.OWNER if principal.may(Scope.CONTACTS_WRITE) else ContactWriter.PRODUCER

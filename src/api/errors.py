@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from journeys.contacts.model import ConsentWithdrawn, NotAllowed
 from journeys.ingest.contracts import Rejected
 from journeys.kit.problems import Problem, ProblemsError, format_path
 from journeys.lifecycle.journeys import NoMessageStep, NotInJourney
@@ -86,6 +87,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemsError)
     async def invalid_definition(_: Request, error: ProblemsError) -> JSONResponse:
         return unprocessable(error.problems)
+
+    @app.exception_handler(NotAllowed)
+    async def not_allowed(_: Request, error: NotAllowed) -> JSONResponse:
+        detail = "the key may not make these contact changes"
+        return error_response(HTTPStatus.FORBIDDEN, detail, error.problems)
+
+    @app.exception_handler(ConsentWithdrawn)
+    async def consent_withdrawn(_: Request, error: ConsentWithdrawn) -> JSONResponse:
+        detail = "the contact withdrew this consent"
+        return error_response(HTTPStatus.CONFLICT, detail, error.problems)
 
     @app.exception_handler(Rejected)
     async def rejected(_: Request, error: Rejected) -> JSONResponse:

@@ -160,7 +160,11 @@ async def test_an_sms_reply_continues_the_run_and_stop_withdraws_consent(
     [row] = [d for d in deliveries(stack, contact_id) if d.step == "ask"]
     assert row.clicked_at is not None and row.replied_at is not None
     stop = await stack.api.post("/v1/channels/sms/inbound", json={"from": phone, "text": "STOP"})
-    assert stop.json() == {"accepted": 1, "ignored": 0, "action": "sms consent withdrawn"}
+    assert stop.json() == {
+        "accepted": 1,
+        "ignored": 0,
+        "action": "sms consent withdrawn, number suppressed",
+    }
     assert (await stack.api.get(f"/v1/contacts/{contact_id}")).json()["consent"]["sms"] is False
     unknown = await stack.api.post(
         "/v1/channels/sms/inbound", json={"from": "+15550000000", "text": "hi"}

@@ -8,8 +8,8 @@ from http import HTTPStatus
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from api.deps import Admin, ServicesDep, SessionDep
-from journeys.contacts.model import Contact, ContactChanges
+from api.deps import Admin, ContactsWriter, ServicesDep, SessionDep
+from journeys.contacts.model import Consent, Contact, ContactChanges
 from journeys.definitions.common import ContactId
 from journeys.store.contacts import get_contact
 from journeys.store.deliveries import deliveries_of_contact
@@ -57,19 +57,41 @@ class EntryOut(BaseModel):
     temporal_ui: str | None
 
 
+class ConsentIn(Consent):
+    source: str = Field(
+        min_length=1,
+        max_length=180,
+        description="Where the contact said so (a form, a call, a double opt-in), kept with it.",
+    )
+
+
 @router.put("/{contact_id}", responses={201: {"description": "Created"}})
 def put_contact(
     contact_id: ContactId,
     changes: ContactChanges,
     response: Response,
     services: ServicesDep,
-    _: Admin,
+    _: ContactsWriter,
 ) -> Contact:
     """Create or update a contact; fields left out are kept, `null` clears one. Quiet: it
     fires no trigger (POST /v1/records/contact does), so an import starts no journey; a
     later record change is compared with what it wrote."""
     contact, created = services.contacts.put(contact_id, changes)
     response.status_code = HTTPStatus.CREATED if created else HTTPStatus.OK
+    return contact
+
+
+@router.put("/{contact_id}/consent", responses={404: {"description": "Unknown contact"}})
+def grant_consent(
+    contact_id: ContactId, body: ConsentIn, services: ServicesDep, _: ContactsWriter
+) -> Contact:
+    """Consent the contact gave, per channel, with where they gave it. The only way to grant
+    again a consent the contact withdrew (unsubscribe link, STOP, complaint); a yes to SMS
+    lifts their number's STOP."""
+    consent = Consent.model_validate(body.model_dump(exclude={"source"}, exclude_unset=True))
+    contact = services.contacts.grant(contact_id, consent, f"{body.source}")
+    if contact is None:
+        raise HTTPException(HTTPStatus.NOT_FOUND, f"no contact {contact_id!r}")
     return contact
 
 

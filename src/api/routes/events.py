@@ -18,7 +18,7 @@ from pydantic import (
     ValidationError,
 )
 
-from api.deps import EventWriter, ServicesDep
+from api.deps import EventWriter, ServicesDep, contact_writer
 from api.event_answers import (
     MAX_BATCH,
     BatchOut,
@@ -27,7 +27,7 @@ from api.event_answers import (
     accept_all,
     batch_out,
 )
-from journeys.contacts.model import ContactChanges
+from journeys.contacts.model import ContactChanges, ContactWriter
 from journeys.definitions.common import BindingId, ContactId
 from journeys.engine.events import Attributes
 from journeys.ingest.contracts import EventRequest
@@ -56,7 +56,7 @@ class EventIn(BaseModel):
         "without it (`unknown_contact`).",
     )
 
-    def request(self, trigger: str) -> EventRequest:
+    def request(self, trigger: str, writer: ContactWriter) -> EventRequest:
         return EventRequest(
             trigger=trigger,
             contact_id=self.contact_id,
@@ -65,6 +65,7 @@ class EventIn(BaseModel):
             binding_id=self.binding_id,
             occurred_at=self.occurred_at,
             contact=self.contact,
+            contact_writer=writer,
         )
 
 
@@ -87,27 +88,30 @@ class BatchIn(BaseModel):
     },
 )
 async def fire_trigger(
-    name: str, body: EventIn, services: ServicesDep, _: EventWriter
+    name: str, body: EventIn, services: ServicesDep, principal: EventWriter
 ) -> EventAccepted:
     """Fire a trigger for one contact: start, continue or stop the journeys that use it."""
-    return EventAccepted.of(await services.ingestion.accept(body.request(name)))
+    request = body.request(name, contact_writer(principal))
+    return EventAccepted.of(await services.ingestion.accept(request))
 
 
 @router.post("/events:batch", response_model_exclude_none=True)
 async def fire_batch(
-    body: BatchIn, services: ServicesDep, response: Response, _: EventWriter
+    body: BatchIn, services: ServicesDep, response: Response, principal: EventWriter
 ) -> BatchOut:
     """Up to 500 events, each with its `trigger`; each gets its own result, in order."""
-    results = await accept_all(services.ingestion, [_batch_item(item) for item in body.events])
+    writer = contact_writer(principal)
+    items = [_batch_item(item, writer) for item in body.events]
+    results = await accept_all(services.ingestion, items)
     return batch_out(results, response)
 
 
 _BATCH_ITEM: TypeAdapter[BatchItem] = TypeAdapter(BatchItem)
 
 
-def _batch_item(item: dict[str, Any]) -> EventRequest | list[Problem]:
+def _batch_item(item: dict[str, Any], writer: ContactWriter) -> EventRequest | list[Problem]:
     try:
         parsed = _BATCH_ITEM.validate_python(item)
     except ValidationError as error:
         return problems_from_validation_error(error)
-    return parsed.request(parsed.trigger)
+    return parsed.request(parsed.trigger, writer)

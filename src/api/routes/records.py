@@ -8,7 +8,7 @@ from http import HTTPStatus
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import EventWriter, ServicesDep
+from api.deps import EventWriter, ServicesDep, contact_writer
 from api.event_answers import EventId
 from journeys.definitions.common import AttributeName, BindingId, ContactId
 from journeys.definitions.triggers import RecordOperation
@@ -39,7 +39,7 @@ class RecordIn(BaseModel):
 
 @router.post("/{entity}", status_code=HTTPStatus.ACCEPTED, response_model_exclude_none=True)
 async def record_changed(
-    entity: AttributeName, body: RecordIn, services: ServicesDep, _: EventWriter
+    entity: AttributeName, body: RecordIn, services: ServicesDep, principal: EventWriter
 ) -> RecordFired:
     """A record was created, updated or deleted in your CRM.
 
@@ -56,5 +56,6 @@ async def record_changed(
             after=body.after,
             event_id=body.event_id,
             binding_id=body.binding_id,
-        )
+        ),
+        contact_writer(principal),
     )

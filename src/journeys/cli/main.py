@@ -239,7 +239,9 @@ app.add_typer(keys, name="keys")
 @keys.command("create")
 def create_key(
     name: Annotated[str, typer.Argument(help="What the key is for, e.g. the producer's name.")],
-    scope: Annotated[list[str], typer.Option(help="events:write or admin; repeatable.")],
+    scope: Annotated[
+        list[str], typer.Option(help="events:write, contacts:write or admin; repeatable.")
+    ],
     signed: Annotated[bool, typer.Option(help="Authenticate signed requests only.")] = False,
     rate_limit: Annotated[float | None, typer.Option(help="Requests a second.")] = None,
     url: Url = None,

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from journeys.contacts.model import ContactChanges
+from journeys.contacts.model import ContactChanges, ContactWriter
 from journeys.engine.entry import EntryRefusal
 from journeys.kit.problems import Problem
 
@@ -24,6 +24,7 @@ class EventRequest:
     binding_id: str | None = None
     occurred_at: datetime | None = None
     contact: ContactChanges | None = None  # the contact's data: upserted before it is routed
+    contact_writer: ContactWriter = ContactWriter.PRODUCER  # what the sender may change in it
 
 
 class RefusedEntry(BaseModel):

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
 
+from journeys.contacts.model import ConsentWithdrawn, NotAllowed
 from journeys.definitions.catalog import check_attributes
 from journeys.definitions.triggers import TriggerStatus
 from journeys.engine.entry import EntryRefusal
@@ -103,14 +104,18 @@ class Ingestion:
             # Acts on nothing, so a repeat would too: no need to remember its id.
             if request.contact is not None:
                 try:
-                    await self._ledger.keep_contact(event.contact_id, request.contact)
+                    await self._ledger.keep_contact(
+                        event.contact_id, request.contact, request.contact_writer
+                    )
                 except ProblemsError as error:
                     raise _contact_refused(error) from None
             return _accepted(event, drafts=drafts)
         starting = {j.id for j in starts}
         lookups = [j.id for j in routes.signal if _runs_from_ledger(j, j.id in starting)]
         try:
-            intake = await self._ledger.take(event, starts, lookups, request.contact)
+            intake = await self._ledger.take(
+                event, starts, lookups, request.contact, request.contact_writer
+            )
         except ProblemsError as error:  # the contact it carries would grow past its bounds
             raise _contact_refused(error) from None
         if intake.claim is Claim.DUPLICATE:
@@ -171,12 +176,17 @@ class Ingestion:
 
 
 def _contact_refused(error: ProblemsError) -> Rejected:
+    """The contact an event carries could not be written: nothing of the event was done."""
     problems = [p.model_copy(update={"path": f"contact.{p.path}"}) for p in error.problems]
-    return Rejected(
-        HTTPStatus.UNPROCESSABLE_ENTITY,
-        "the contact data it carries would make the contact too large",
-        problems,
-    )
+    match error:
+        case NotAllowed():
+            status, detail = HTTPStatus.FORBIDDEN, "the key may not make these contact changes"
+        case ConsentWithdrawn():
+            status, detail = HTTPStatus.CONFLICT, "the contact withdrew this consent"
+        case _:
+            status = HTTPStatus.UNPROCESSABLE_ENTITY
+            detail = "the contact data it carries would make the contact too large"
+    return Rejected(status, detail, problems)
 
 
 def _unreached(event: TriggerEvent, dispatched: Dispatched) -> Exception:

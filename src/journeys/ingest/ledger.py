@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from journeys.contacts.model import ContactChanges
+from journeys.contacts.model import ContactChanges, ContactWriter
 from journeys.engine.events import TriggerEvent
 from journeys.ingest.group_commit import GroupCommit
 from journeys.store.contacts import contact_lock, upsert_contact
@@ -86,6 +86,7 @@ class EventLedger:
         starts: Sequence[LiveJourney],
         lookups: Sequence[str],
         contact: ContactChanges | None = None,
+        writer: ContactWriter = ContactWriter.PRODUCER,
     ) -> Intake:
         """Claim the event's id; if it is new, upsert the contact it carries, decide each of
         its starts (admitted or refused, recorded) and look up the running runs of the
@@ -104,7 +105,7 @@ class EventLedger:
             if claim is not Claim.NEW:
                 return Intake(claim)
             if contact is not None:
-                upsert_contact(session, event.contact_id, contact)
+                upsert_contact(session, event.contact_id, contact, writer)
             since = now - self._window
             entries = [(j, admit(session, j, event, now=now, retries_since=since)) for j in starts]
             runs = {journey: running(session, journey, event.contact_id) for journey in lookups}
@@ -112,10 +113,12 @@ class EventLedger:
 
         return await self._writes.run(write, event.event_id, locks)
 
-    async def keep_contact(self, contact_id: str, changes: ContactChanges) -> None:
+    async def keep_contact(
+        self, contact_id: str, changes: ContactChanges, writer: ContactWriter
+    ) -> None:
         """The contact an event carries, when the event reaches no journey."""
         await self._writes.run(
-            lambda session: upsert_contact(session, contact_id, changes),
+            lambda session: upsert_contact(session, contact_id, changes, writer),
             contact_id,
             [contact_lock(contact_id)],
         )

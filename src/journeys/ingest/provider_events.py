@@ -17,7 +17,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
-from journeys.contacts.model import Consent, ContactChanges
+from journeys.contacts.model import Consent, ContactChanges, ContactWriter
 from journeys.ingest.interactions import Interactions, message_ref
 from journeys.messaging.tracking import UnsubscribeRef
 from journeys.store.contacts import contacts_with_phone, get_contact, upsert_contact
@@ -84,6 +84,8 @@ class ProviderEvents:
             if event.event == "complained" or event.bounce_type == "hard":
                 reason = "complaint" if event.event == "complained" else "hard_bounce"
                 await asyncio.to_thread(self._suppress, delivery, reason)
+            if event.event == "complained":  # the contact's own word: it sticks
+                await asyncio.to_thread(self._withdraw, delivery.contact_id, "email", "complaint")
             attributes = {}
             if event.event == "bounced":
                 attributes = {"bounce_type": event.bounce_type}
@@ -107,7 +109,7 @@ class ProviderEvents:
         if reply.text.strip().lower() in STOP_WORDS:
             stopped = await asyncio.to_thread(self._stop, phone)
             return Handled(
-                accepted=stopped, ignored=0 if stopped else 1, action="sms consent withdrawn"
+                accepted=stopped, ignored=0, action="sms consent withdrawn, number suppressed"
             )
         delivery = await asyncio.to_thread(self._last_sms, phone)
         if delivery is None:
@@ -126,7 +128,7 @@ class ProviderEvents:
         """A one-click unsubscribe: the contact's consent for the channel is withdrawn (a
         second time changes nothing), and `<channel>.unsubscribed` raised to the message's
         run. The recipient gets their answer even while Temporal is away."""
-        await asyncio.to_thread(self._withdraw, ref.contact_id, ref.channel)
+        await asyncio.to_thread(self._withdraw, ref.contact_id, ref.channel, "unsubscribe")
         delivery = await asyncio.to_thread(self._find, ref.message_id)
         if delivery is not None:
             await self._interactions.report(
@@ -188,11 +190,12 @@ class ProviderEvents:
         with transaction(self._engine) as session:
             record_engagement(session, message_id, what, datetime.now(UTC), **details)
 
-    def _withdraw(self, contact_id: str, channel: str) -> None:
+    def _withdraw(self, contact_id: str, channel: str, how: str) -> None:
         with transaction(self._engine) as session:
             if get_contact(session, contact_id) is not None:
                 consent = Consent.model_validate({channel: False})
-                upsert_contact(session, contact_id, ContactChanges(consent=consent))
+                changes = ContactChanges(consent=consent)
+                upsert_contact(session, contact_id, changes, ContactWriter.CONTACT, how)
 
     def _suppress(self, delivery: DeliveryRow, reason: str) -> None:
         if delivery.recipient is None:
@@ -205,9 +208,12 @@ class ProviderEvents:
             return last_sms_to(session, phone)
 
     def _stop(self, phone: str) -> int:
-        """Withdraw SMS consent from every contact with this number; how many."""
+        """Suppress the number, so that no contact given it later gets an SMS either, and
+        withdraw SMS consent from every contact with it; how many."""
         with transaction(self._engine) as session:
+            suppress(session, "sms", phone, "stop", None)
             ids = contacts_with_phone(session, phone)
+            changes = ContactChanges(consent=Consent(sms=False))
             for contact_id in ids:
-                upsert_contact(session, contact_id, ContactChanges(consent=Consent(sms=False)))
+                upsert_contact(session, contact_id, changes, ContactWriter.CONTACT, "stop")
             return len(ids)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from journeys.contacts.model import ContactChanges
+from journeys.contacts.model import ContactChanges, ContactWriter
 from journeys.definitions.triggers import RecordOperation
 from journeys.ingest.contracts import EventRequest, FailedSignal, RefusedEntry, Rejected
 from journeys.ingest.ingestion import Ingestion
@@ -80,12 +80,14 @@ class RecordChanges:
         self._engine = engine
         self._ingestion = ingestion
 
-    async def take(self, sent: RecordEvent) -> RecordFired:
+    async def take(
+        self, sent: RecordEvent, writer: ContactWriter = ContactWriter.PRODUCER
+    ) -> RecordFired:
         """Keep the record's new state (a contact or lead record first upserts that contact,
         so the journeys it starts use the new data); then each trigger the change fires,
         with the whole record as attributes. Without an event id, one is derived from the
         change and the state it was compared with: a retry acts once."""
-        taken = await asyncio.to_thread(self._keep, sent)
+        taken = await asyncio.to_thread(self._keep, sent, writer)
         change = taken.change
         catalog = self._ingestion.catalog.snapshot.catalog
         custom = [t.definition for t in catalog.values() if t.definition]
@@ -135,7 +137,7 @@ class RecordChanges:
         result.duplicate = result.duplicate and bool(result.fired)
         return result
 
-    def _keep(self, sent: RecordEvent) -> _Taken:
+    def _keep(self, sent: RecordEvent, writer: ContactWriter) -> _Taken:
         """Compare the change with the record as Journeys knew it and keep the new state,
         under the record's lock. The retry of the last change is compared with what that
         change was compared with, so that it fires what the change fired."""
@@ -159,7 +161,7 @@ class RecordChanges:
                 and not retry
             )
             if person and sent.operation is not RecordOperation.DELETE:
-                self._upsert_contact(session, change)
+                self._upsert_contact(session, change, writer)
             if sent.operation is RecordOperation.DELETE:
                 forget_record(session, sent.entity, sent.id)
             else:
@@ -176,12 +178,16 @@ class RecordChanges:
         return _Taken(change, event_id, repeated_create)
 
     @staticmethod
-    def _upsert_contact(session: Session, change: RecordChange) -> None:
+    def _upsert_contact(session: Session, change: RecordChange, writer: ContactWriter) -> None:
         try:
             changes = ContactChanges.model_validate(contact_changes(change))
         except ValidationError as error:
             raise ProblemsError(problems_from_validation_error(error, prefix="after")) from None
-        upsert_contact(session, change.id, changes)
+        try:
+            upsert_contact(session, change.id, changes, writer)
+        except ProblemsError as error:  # its paths are the record's
+            problems = [p.model_copy(update={"path": f"after.{p.path}"}) for p in error.problems]
+            raise type(error)(problems) from None
 
 
 def _content_id(sent: RecordEvent, known: dict[str, Any] | None) -> str:

@@ -1,4 +1,4 @@
-"""A contact's profile put quietly, and a contact erased."""
+"""A contact's profile put quietly, their consent granted, and a contact erased."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ import asyncio
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from journeys.contacts.model import Contact, ContactChanges
+from journeys.contacts.model import Consent, Contact, ContactChanges, ContactWriter
 from journeys.ingest.records import Entity, record_columns
-from journeys.store.contacts import contact_lock, upsert_contact
+from journeys.store.contacts import contact_lock, get_contact, upsert_contact
 from journeys.store.db import transaction
 from journeys.store.erasure import Erasure, erase_contact
 from journeys.store.locks import hold
 from journeys.store.records import keep_record, kept_record, record_lock
+from journeys.store.suppressions import lift
 from journeys.temporal.errors import reaching_temporal
 from journeys.temporal.runs import stop_runs
 
@@ -43,6 +44,19 @@ class ContactLifecycle:
                 contact_id=contact_id,
             )
         return contact, created
+
+    def grant(self, contact_id: str, consent: Consent, source: str) -> Contact | None:
+        """Consent the contact gave, and where: the one change that may undo their own
+        withdrawal. A yes to SMS lifts their number's STOP. None: no such contact."""
+        with transaction(self._engine) as session:
+            hold(session, [contact_lock(contact_id)])
+            if get_contact(session, contact_id) is None:
+                return None
+            changes = ContactChanges(consent=consent)
+            contact, _ = upsert_contact(session, contact_id, changes, ContactWriter.CONSENT, source)
+            if consent.sms and contact.phone is not None:
+                lift(session, "sms", contact.phone, "stop")
+        return contact
 
     async def erase(self, contact_id: str) -> tuple[int, Erasure]:
         """End the contact's runs, then remove their personal data, keeping anonymous counts;

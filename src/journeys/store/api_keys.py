@@ -19,6 +19,8 @@ PREFIX = "jk"
 
 class Scope(StrEnum):
     EVENTS_WRITE = "events:write"  # fire trigger events and record changes
+    # Write contacts: their email and phone, and consent (never one the contact withdrew).
+    CONTACTS_WRITE = "contacts:write"
     ADMIN = "admin"  # everything
 
 

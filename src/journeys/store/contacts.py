@@ -14,6 +14,8 @@ from journeys.contacts.model import (
     Consent,
     Contact,
     ContactChanges,
+    ContactWriter,
+    check_change,
 )
 from journeys.kit.problems import Problem, ProblemsError
 from journeys.store.tables import ContactRow
@@ -34,13 +36,22 @@ def contact_of(row: ContactRow) -> Contact:
 
 
 _FIELDS = ("email", "phone", "first_name", "last_name", "timezone")
+CHANNELS = tuple(Consent.model_fields)
 
 
 def upsert_contact(
-    session: Session, contact_id: str, changes: ContactChanges
+    session: Session,
+    contact_id: str,
+    changes: ContactChanges,
+    by: ContactWriter = ContactWriter.OWNER,
+    source: str = "api",
 ) -> tuple[Contact, bool]:
+    """Create or change the contact, as `by` may (`contacts.model.check_change`); a consent
+    it sets is recorded as `by:source`."""
     row = session.get(ContactRow, contact_id, with_for_update=True)
     created = row is None
+    sources = {c: getattr(row, f"consent_{c}_source") for c in CHANNELS} if row else {}
+    check_change(None if row is None else contact_of(row), sources, changes, by)
     if row is None:
         row = ContactRow(id=contact_id)
     given = changes.model_fields_set
@@ -53,7 +64,10 @@ def upsert_contact(
         _check_size(row.attributes)
     if changes.consent is not None:
         for channel in changes.consent.model_fields_set:
-            setattr(row, f"consent_{channel}", getattr(changes.consent, channel))
+            value = getattr(changes.consent, channel)
+            if created or value != getattr(row, f"consent_{channel}"):
+                setattr(row, f"consent_{channel}", value)
+                setattr(row, f"consent_{channel}_source", f"{by}:{source}"[:200])
     row.updated_at = utcnow()
     session.add(row)
     return contact_of(row), created

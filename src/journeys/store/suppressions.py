@@ -1,4 +1,5 @@
-"""The suppression list: addresses that hard-bounced or complained are never sent to again."""
+"""The suppression list: addresses that hard-bounced or complained, and numbers that said STOP,
+are never sent to again (a STOP until the contact consents anew)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,10 @@ def suppress(
         SuppressionRow(channel=channel, address=key[1], reason=reason, message_id=message_id)
     )
     return True
+
+
+def lift(session: Session, channel: str, address: str, reason: str) -> None:
+    """Take the address off the list, if it is there for `reason`."""
+    row = session.get(SuppressionRow, (channel, normalized(address)))
+    if row is not None and row.reason == reason:
+        session.delete(row)

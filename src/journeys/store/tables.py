@@ -71,6 +71,11 @@ class ContactRow(SQLModel, table=True):
     consent_email: bool | None = None
     consent_sms: bool | None = None
     consent_push: bool | None = None
+    # Who set it (contacts.model.ContactWriter, then a detail): a withdrawal by the contact
+    # (`contact:stop`) is only undone by the consent call.
+    consent_email_source: str | None = Field(default=None, max_length=200)
+    consent_sms_source: str | None = Field(default=None, max_length=200)
+    consent_push_source: str | None = Field(default=None, max_length=200)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
 
