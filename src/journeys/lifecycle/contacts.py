@@ -10,7 +10,7 @@ from temporalio.client import Client
 from journeys.contacts.model import Consent, Contact, ContactChanges, ContactWriter
 from journeys.ingest.records import Entity, record_columns
 from journeys.store.contacts import contact_lock, get_contact, upsert_contact
-from journeys.store.db import transaction
+from journeys.store.db import checkpoint, transaction
 from journeys.store.erasure import Erasure, erase_contact
 from journeys.store.locks import hold
 from journeys.store.records import keep_record, kept_record, record_lock
@@ -69,4 +69,6 @@ class ContactLifecycle:
 
     def _erase(self, contact_id: str) -> Erasure:
         with transaction(self._engine) as session:
-            return erase_contact(session, contact_id)
+            erased = erase_contact(session, contact_id)
+        checkpoint(self._engine)
+        return erased

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.engine.state import HistoryEntry
+from journeys.store.erasure import erased_as
 from journeys.store.journeys import get_journey, get_version
 from journeys.store.tables import DeliveryRow, EntryRow, RunEventRow
 
@@ -40,6 +41,8 @@ def record_run_events(
             )
         ).all()
     )
+    # A run that ends after its contact was erased writes under the pseudonym, no detail.
+    erased = erased_as(session, instance_id, contact_id)
     new = 0
     for offset, entry in enumerate(entries):
         seq = first_seq + offset
@@ -51,10 +54,10 @@ def record_run_events(
                 seq=seq,
                 journey_id=journey_id,
                 version=version,
-                contact_id=contact_id,
+                contact_id=erased or contact_id,
                 step=entry.step,
                 what=entry.what,
-                detail=(entry.detail or "")[:300] or None,
+                detail=None if erased else (entry.detail or "")[:300] or None,
                 at=entry.at,
             )
         )

@@ -10,6 +10,8 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from journeys.observability.logs import redact
+from journeys.store.erasure import erased_as
 from journeys.store.tables import DeliveryRow
 from journeys.store.types import utcnow
 
@@ -38,6 +40,10 @@ def open_delivery(session: Session, row: DeliveryRow) -> DeliveryRow:
     existing = session.get(DeliveryRow, row.message_id)
     if existing is not None:
         return existing
+    erased = erased_as(session, row.instance_id, row.contact_id)
+    if erased is not None:  # a run still ending when its contact was erased
+        row.contact_id = row.workflow_id = erased
+        row.recipient = None
     row.status = DeliveryStatus.PENDING
     try:
         with session.begin_nested():
@@ -59,7 +65,8 @@ def settle(
     provider_message_id: str | None = None,
 ) -> None:
     row.status = status
-    row.reason = reason
+    # A provider's refusal may quote the address (SMTP's 550 does): the row has it already.
+    row.reason = redact(reason) if reason else reason
     row.provider_message_id = provider_message_id
     row.updated_at = utcnow()
     session.add(row)

@@ -199,15 +199,25 @@ class AcceptedEventRow(SQLModel, table=True):
 
 
 class SuppressionRow(SQLModel, table=True):
-    """Addresses never to send to again on a channel: hard bounces, complaints."""
+    """Addresses never to send to again on a channel: hard bounces, complaints, STOP."""
 
     __tablename__ = "suppressions"
 
     channel: str = Field(primary_key=True, max_length=10)
-    address: str = Field(primary_key=True, max_length=320)
+    address: str = Field(primary_key=True, max_length=320)  # its keyed hash (suppressions.py)
     reason: str = Field(max_length=20)  # hard_bounce | complaint
     message_id: str | None = Field(default=None, max_length=36)
     created_at: datetime = _timestamp()
+
+
+class StoreKeyRow(SQLModel, table=True):
+    """Random keys the store makes for itself (hex), by name: what they protect lives here
+    too, and must outlive any rotation of the deployment's secrets."""
+
+    __tablename__ = "store_keys"
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=128)
 
 
 class MessagingSettingsRow(SQLModel, table=True):
