@@ -15,7 +15,7 @@ from temporalio.service import RetryConfig
 
 from api.auth import Authenticator, RateLimiter
 from api.errors import document_errors, install_error_handlers
-from api.limits import BodySizeLimit
+from api.limits import BodyLimits
 from api.metrics import ApiMetrics, RequestMetrics
 from api.routes import ROUTERS, dev_outbox
 from api.services import Services
@@ -122,7 +122,9 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     )
     install_error_handlers(app)
     document_errors(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimits, max_bytes=settings.max_body_bytes, max_seconds=settings.body_timeout_seconds
+    )
     app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: counts 413s too
     if tracing_active():
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

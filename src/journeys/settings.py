@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -12,6 +13,22 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".journeys")
 DEV_SIGNING_SECRET = "dev-signing-secret-change-me"  # noqa: S105 - public on purpose, refused by services
+
+
+MIN_SECRET_BITS = 128
+
+
+def guessable(secret: str) -> str | None:
+    """Why a secret is too weak to sign links or guard the API, or None: fewer than
+    MIN_SECRET_BITS by a generous estimate (its length times the bits of its alphabet), or a
+    near-copy of the well-known development secret."""
+    lowered = secret.lower()
+    if "change-me" in lowered or "dev-signing-secret" in lowered:
+        return "it is a copy of the development default"
+    bits = len(secret) * math.log2(len(set(secret))) if len(set(secret)) > 1 else 0
+    if bits < MIN_SECRET_BITS:
+        return f"about {bits:.0f} bits of randomness, at least {MIN_SECRET_BITS} needed"
+    return None
 
 
 def _comma_separated(value: Any) -> Any:
@@ -123,6 +140,9 @@ class Settings(BaseSettings):
         default=2000.0, ge=0, description="Requests a second per API key and process; 0: no limit."
     )
     max_body_bytes: int = Field(default=1_000_000, gt=0, description="Larger bodies get 413.")
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="A body that has not arrived in full by then gets 408."
+    )
     event_id_window_hours: float = Field(
         default=24.0, gt=0, description="How long an accepted event id is answered as a duplicate."
     )

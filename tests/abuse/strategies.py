@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,12 @@ durations = st.one_of(
 )
 moments = st.datetimes(
     min_value=datetime(2020, 1, 1), max_value=datetime(2035, 12, 31), timezones=st.just(UTC)
+).map(lambda moment: moment.isoformat())
+# A fixed moment to wait until is at most 365 days ahead when published (any past one is fine).
+wait_moments = st.datetimes(
+    min_value=datetime(2020, 1, 1),
+    max_value=datetime.now() + timedelta(days=360),
+    timezones=st.just(UTC),
 ).map(lambda moment: moment.isoformat())
 clock_times = st.tuples(st.integers(0, 23), st.integers(0, 59)).map(
     lambda t: f"{t[0]:02}:{t[1]:02}"
@@ -257,7 +263,7 @@ class _Journey:
         wait = self.draw(
             st.one_of(
                 durations,
-                moments.map(lambda moment: {"until": moment}),
+                wait_moments.map(lambda moment: {"until": moment}),
                 st.builds(lambda t, d: {"until_time": t, "days": d}, clock_times, weekdays),
             )
         )

@@ -20,6 +20,7 @@ secret and public URL are those of tests/worker/harness.py.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -426,15 +427,34 @@ REF = MessageRef(
 )
 CLICK = TOKENS.click_token(ClickRef(**REF.model_dump(), url=SIGNED_URL))
 OPEN = TOKENS.open_token(REF)
+# Links of the earlier kind (signed, readable) are still read: their forgeries too.
+LEGACY_CLICK = URLSafeSerializer(SECRET, salt="journeys.click").dumps(
+    {
+        "w": REF.workflow_id,
+        "i": REF.instance_id,
+        "s": REF.step,
+        "m": REF.message_id,
+        "c": REF.contact_id,
+        "h": "email",
+        "u": SIGNED_URL,
+    }
+)
 # A serializer to read and rewrite a token's payload without its secret.
 PAYLOAD = URLSafeSerializer("not-the-secret")
 
 
 def tampered(token: str, **changes: Any) -> str:
-    """The token with its payload changed and its signature kept."""
+    """A legacy token with its payload changed and its signature kept."""
     payload, signature = token.rsplit(".", 1)
     data = PAYLOAD.load_payload(payload.encode())
     return f"{PAYLOAD.dump_payload({**data, **changes}).decode()}.{signature}"
+
+
+def flipped(token: str, at: int) -> str:
+    """An encrypted token with one bit of it changed (ciphertext, or its HMAC at the end)."""
+    raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    raw[at] ^= 1
+    return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
 
 
 def foreign(ref: ClickRef | MessageRef | UnsubscribeRef, kind: str) -> str:
@@ -446,13 +466,16 @@ def foreign(ref: ClickRef | MessageRef | UnsubscribeRef, kind: str) -> str:
 FORGED_CLICKS = {
     "plain-text": "forged-token",
     "signed-elsewhere": foreign(ClickRef(**REF.model_dump(), url="https://evil.example/"), "click"),
-    "url-swapped": tampered(CLICK, u="https://evil.example/"),
-    "url-javascript": tampered(CLICK, u="javascript:alert(1)"),
+    "ciphertext-bit-flipped": flipped(CLICK, 40),
+    "hmac-bit-flipped": flipped(CLICK, -3),
+    "timestamp-bit-flipped": flipped(CLICK, 5),
     "truncated-by-one": CLICK[:-1],
-    "signature-only-removed": CLICK.rsplit(".", 1)[0],
-    "signature-empty": CLICK.rsplit(".", 1)[0] + ".",
-    "payload-removed": "." + CLICK.rsplit(".", 1)[1],
     "extra-segment": CLICK + ".AAAA",
+    "legacy-url-swapped": tampered(LEGACY_CLICK, u="https://evil.example/"),
+    "legacy-url-javascript": tampered(LEGACY_CLICK, u="javascript:alert(1)"),
+    "legacy-signature-removed": LEGACY_CLICK.rsplit(".", 1)[0],
+    "legacy-signature-empty": LEGACY_CLICK.rsplit(".", 1)[0] + ".",
+    "legacy-payload-removed": "." + LEGACY_CLICK.rsplit(".", 1)[1],
     "case-flipped": CLICK.swapcase(),
     "open-token-as-click": OPEN,
     "unsubscribe-token-as-click": TOKENS.unsubscribe_token(
@@ -581,7 +604,13 @@ def forged_unsubscribes(victim: str, holder: str) -> dict[str, str]:
     own = unsubscribe_token(holder)
     victim_ref = UnsubscribeRef(contact_id=victim, channel="email", message_id="m-unsub")
     return {
-        "contact-swapped": tampered(own, c=victim),
+        "contact-bit-flipped": flipped(own, 60),
+        "legacy-contact-swapped": tampered(
+            URLSafeSerializer(SECRET, salt="journeys.unsubscribe").dumps(
+                {"c": holder, "h": "email", "m": "m-unsub"}
+            ),
+            c=victim,
+        ),
         "signed-elsewhere": foreign(victim_ref, "unsubscribe"),
         "click-token-for-victim": TOKENS.click_token(
             ClickRef(**REF.model_copy(update={"contact_id": victim}).model_dump(), url="x")

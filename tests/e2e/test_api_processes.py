@@ -15,6 +15,8 @@ from tests.faults.processes import journeys_api
 
 pytestmark = pytest.mark.e2e
 
+ADMIN_KEY = "processes-admin-key-Gb6Jy3Nf8Vd2Xs5Mq9Pk"
+
 
 def serving(pid: int) -> list[int]:
     """The processes under the API's that run its app (not multiprocessing's helpers)."""
@@ -31,8 +33,8 @@ def test_the_api_serves_one_port_from_several_processes(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "JOURNEYS_DATABASE_URL": url,
-        "JOURNEYS_SIGNING_SECRET": "processes-secret",
-        "JOURNEYS_API_KEY": "processes-admin-key",
+        "JOURNEYS_SIGNING_SECRET": "processes-signing-secret-Rv7Kx2Qm9Tz4Lp8Wn3Hc",
+        "JOURNEYS_API_KEY": ADMIN_KEY,
         "JOURNEYS_API_PROCESSES": "2",
         # Nothing listens there: the API starts all the same (its client connects lazily).
         "JOURNEYS_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
@@ -44,7 +46,7 @@ def test_the_api_serves_one_port_from_several_processes(tmp_path: Path) -> None:
         assert len(serving(api.process.pid)) == 2
         with httpx.Client(
             base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": "Bearer processes-admin-key"},
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
         ) as client:
             for _ in range(20):  # new connections, spread over the processes by the kernel
                 answer = client.get("/v1/triggers", headers={"Connection": "close"})

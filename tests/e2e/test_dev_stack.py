@@ -49,7 +49,7 @@ def dev(
     env = {
         **os.environ,
         "JOURNEYS_SMS_WEBHOOK_URL": f"{http.url}/sms",
-        "JOURNEYS_SIGNING_SECRET": "e2e-secret",
+        "JOURNEYS_SIGNING_SECRET": "e2e-signing-secret-Wk5Nq8Vz3Lx7Tp2Rm9Hc4Fb",
     }
     command = journeys_dev_command(
         data_dir,

@@ -20,7 +20,7 @@ from journeys.cli.dev.processes import Child, free_port, port_open
 from journeys.cli.dev.temporal_server import dev_server_command
 
 ROOT = Path(__file__).parents[2]
-ADMIN_KEY = "faults-admin-key"
+ADMIN_KEY = "faults-admin-key-7Hq2xLp9Vt4Rk8Zw3Nc6"
 
 
 def temporal_server(data_dir: Path) -> Child:

@@ -141,7 +141,7 @@ def fault_stack(
         "JOURNEYS_TEMPORAL_ADDRESS": temporal_address(temporal),
         "JOURNEYS_TASK_QUEUE": "faults",
         "JOURNEYS_API_KEY": ADMIN_KEY,
-        "JOURNEYS_SIGNING_SECRET": "faults-signing-secret",
+        "JOURNEYS_SIGNING_SECRET": "faults-signing-secret-Qm4Xv8Tz2Lk7Pw9Rb3Hs6Jd",
         "JOURNEYS_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
         "JOURNEYS_SMTP_HOST": "127.0.0.1",
         "JOURNEYS_SMTP_PORT": str(smtp.port),

@@ -53,8 +53,9 @@ def opened_event(h: Harness, html: str) -> TriggerEvent:
     """The event the tracking pixel raises, built from the token in the email."""
     token = re.search(r"/t/o/([^\"]+)\"", html)
     assert token is not None
-    ref = Tokens(h.settings.signing_secret.get_secret_value()).read_open(token.group(1))
-    assert ref is not None
+    read = Tokens(h.settings.signing_secret.get_secret_value()).read_open(token.group(1))
+    assert read is not None and read.current
+    ref = read.ref
     return TriggerEvent(
         event_id=unique("open"),
         trigger="email.opened",

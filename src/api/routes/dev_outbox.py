@@ -17,6 +17,13 @@ from journeys.store.outbox import CapturedMessage, Outbox
 
 router = APIRouter(prefix="/dev/outbox", tags=["dev outbox"])
 
+# An email is the author's HTML served on the API's own origin: shown as a mail client
+# would (images, inline styles), in a sandbox of its own, with no script and no form.
+EMAIL_CSP = (
+    "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
+    "font-src * data:; form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
+)
+
 
 def _outbox(services: ServicesDep) -> Outbox:
     return Outbox(services.settings.outbox_dir)
@@ -53,7 +60,7 @@ def view_message(message_id: str, services: ServicesDep) -> HTMLResponse:
     message = _outbox(services).get(message_id)
     if message is None or message.html is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, "no such email in the outbox")
-    return HTMLResponse(message.html)
+    return HTMLResponse(message.html, headers={"Content-Security-Policy": EMAIL_CSP})
 
 
 @router.post("/{channel}", status_code=HTTPStatus.ACCEPTED)

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from api.deps import ServicesDep
-from journeys.messaging.tracking import CLICK_PATH, OPEN_PATH, ClickRef
+from journeys.messaging.tracking import CLICK_PATH, OPEN_PATH, ClickRef, Read
 from journeys.store.db import transaction
 from journeys.store.links import CODE_LENGTH, resolve
 
@@ -25,9 +25,9 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 )
 async def opened(token: str, services: ServicesDep) -> Response:
     """The open pixel: raises email.opened for its message. Always answers the image."""
-    ref = services.tokens.read_open(token)
-    if ref is not None:
-        await services.interactions.report("email.opened", ref, uuid.uuid4().hex)
+    read = services.tokens.read_open(token)
+    if read is not None and read.current:  # an old pixel shows, and counts for nothing
+        await services.interactions.report("email.opened", read.ref, uuid.uuid4().hex)
     return Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store, max-age=0"})
 
 
@@ -43,13 +43,16 @@ async def clicked(token: str, services: ServicesDep) -> RedirectResponse:
 
     Only addresses Journeys signed or stored are redirected to: never an open redirect.
     """
-    ref = services.tokens.read_click(token)
-    if ref is None and len(token) <= CODE_LENGTH and token.isalnum():
-        ref = await run_in_threadpool(_resolve, services, token)
-    if ref is None:
+    read = services.tokens.read_click(token)
+    if read is None and len(token) <= CODE_LENGTH and token.isalnum():
+        short = await run_in_threadpool(_resolve, services, token)
+        read = None if short is None else Read(short, current=True)
+    if read is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, "unknown link")
-    trigger = f"{ref.channel}.link_clicked"
-    await services.interactions.report(trigger, ref, uuid.uuid4().hex, {"url": ref.url})
+    ref = read.ref
+    if read.current:  # an old link still leads where it points; its click is not counted
+        trigger = f"{ref.channel}.link_clicked"
+        await services.interactions.report(trigger, ref, uuid.uuid4().hex, {"url": ref.url})
     return RedirectResponse(ref.url, status_code=HTTPStatus.FOUND)
 
 

@@ -20,10 +20,10 @@ router = APIRouter(prefix=UNSUBSCRIBE_PATH, tags=["unsubscribe"])
 
 
 def _ref(services: ServicesDep, token: str) -> UnsubscribeRef:
-    ref = services.tokens.read_unsubscribe(token)
-    if ref is None:
+    read = services.tokens.read_unsubscribe(token)  # honoured whatever its age
+    if read is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, "unknown unsubscribe link")
-    return ref
+    return read.ref
 
 
 @router.get("/{token}", response_class=HTMLResponse, responses={404: {"description": "Bad link"}})

@@ -299,10 +299,23 @@ def _within_dashboard(target: str) -> str:
 
 
 def _refuse_cross_site(request: Request) -> None:
-    """Forms are only accepted from the dashboard's own pages (browsers say where a request
-    comes from in Sec-Fetch-Site); this stops another site signing a browser in or out."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+    """Forms are only accepted from the dashboard's own pages; this stops another site
+    signing a browser in or out. Browsers say where a request comes from in Sec-Fetch-Site,
+    and older ones (or privacy settings) only in Origin, which must then be this site."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site not in ("same-origin", "none"):
+            raise HTTPException(HTTPStatus.FORBIDDEN, "cross-site form submissions are refused")
+        return
+    origin = request.headers.get("origin")
+    if origin is not None and origin not in _origins(request):
         raise HTTPException(HTTPStatus.FORBIDDEN, "cross-site form submissions are refused")
+
+
+def _origins(request: Request) -> set[str]:
+    """This site's origins: as the public URL says (behind a proxy), and as requested."""
+    public = urlsplit(services_of(request).settings.public_url)
+    return {f"{public.scheme}://{public.netloc}", f"{request.url.scheme}://{request.url.netloc}"}
 
 
 def _set_session(response: Response, request: Request, sessions: Sessions, cookie: str) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from journeys.settings import DEV_SIGNING_SECRET, Settings
+from journeys.settings import DEV_SIGNING_SECRET, Settings, guessable
 
 app = typer.Typer(
     help="Journeys: trigger-based customer journeys on Temporal.",
@@ -37,6 +37,17 @@ def _service_settings(**overrides: Any) -> Settings:
             "API and the workers (`journeys dev` makes and keeps one for you).",
             err=True,
         )
+        raise typer.Exit(2)
+    weak = [
+        f"{name} is too easy to guess: {why}; use `openssl rand -hex 32`"
+        for name, secret in [
+            ("JOURNEYS_SIGNING_SECRET", settings.signing_secret),
+            ("JOURNEYS_API_KEY", settings.api_key),
+        ]
+        if secret is not None and (why := guessable(secret.get_secret_value()))
+    ]
+    if weak:
+        typer.echo("\n".join(weak), err=True)
         raise typer.Exit(2)
     return settings
 
@@ -309,16 +320,6 @@ def ui_link(url: Url = None, api_key: AdminKey = None) -> None:
     typer.echo(f"(valid for {link['expires_in']} s)", err=True)
 
 
-@app.command()
-def migrate() -> None:
-    """Bring the database schema up to date (Alembic)."""
-    from journeys.store.db import migrate as run_migrations
-
-    settings = _settings()
-    run_migrations(settings.resolved_database_url)
-    typer.echo("database schema is up to date")
-
-
 @app.command("webhook-secret")
 def webhook_secret() -> None:
     """Print the secret `webhook` steps sign their calls with (X-Journeys-Signature), for
@@ -327,6 +328,16 @@ def webhook_secret() -> None:
     from journeys.kit.signing import webhook_step_secret
 
     typer.echo(webhook_step_secret(_service_settings().signing_secret.get_secret_value()))
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic)."""
+    from journeys.store.db import migrate as run_migrations
+
+    settings = _settings()
+    run_migrations(settings.resolved_database_url)
+    typer.echo("database schema is up to date")
 
 
 @app.command()

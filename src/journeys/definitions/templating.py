@@ -85,7 +85,10 @@ def _text_size(value: Any) -> int:
 
 
 def _checked(value: Any) -> Any:
-    """What an expression gives for output, sized first (Jinja's `finalize` hook)."""
+    """What an expression gives for output: sized first (Jinja's `finalize` hook); a null
+    renders empty, as a missing value does, not "None"."""
+    if value is None:
+        return ""
     if isinstance(value, list | tuple | dict | set | frozenset):
         _text_size(value)
     return value

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Generator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from journeys.definitions.catalog import (
@@ -21,6 +22,7 @@ from journeys.definitions.journeys import (
     MAX_DEFINITION_BYTES,
     MAX_NESTING,
     MAX_STEPS,
+    MAX_WAIT,
     RESERVED_WEBHOOK_HEADERS,
     ActivateStep,
     Awaited,
@@ -203,6 +205,13 @@ class _JourneyChecks:
                     yield from self._activate(step, path)
                 case WaitStep(wait=WaitUntil(until=AttributeFrom(from_=date))):
                     yield from self._date(date, f"{path}.wait.until.from")
+                case WaitStep(wait=WaitUntil(until=datetime() as moment)):
+                    # As for durations: a run waits at most MAX_WAIT from when it is published.
+                    if moment - datetime.now(UTC) > MAX_WAIT:
+                        yield Problem(
+                            path=f"{path}.wait.until",
+                            message="at most 365 days from now, as every wait",
+                        )
                 case WebhookStep(webhook=call):
                     for name in call.headers:
                         if name.lower() in RESERVED_WEBHOOK_HEADERS:

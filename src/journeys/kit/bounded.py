@@ -1,9 +1,10 @@
 """Bounds on free-form JSON values (event attributes, a contact's attributes): how many,
-how long a text, how deeply nested. Checked without recursion, as the values come from
-producers and may be nested past Python's own limit."""
+how long a text, how deeply nested, and numbers finite. Checked without recursion, as the
+values come from producers and may be nested past Python's own limit."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,9 @@ def bounded(count: int, text: int, depth: int) -> Callable[[dict[str, Any]], dic
             value, where, level = pending.pop()
             if isinstance(value, str) and len(value) > text:
                 raise ValueError(f"{where}: text longer than {text} characters")
+            if isinstance(value, float) and not math.isfinite(value):
+                # JSON has no NaN or infinity (1e999 parses to one): stored, they became null.
+                raise ValueError(f"{where}: not a finite number")
             if isinstance(value, dict | list):
                 if level >= depth:
                     raise ValueError(f"{where}: nested deeper than {depth} levels")

@@ -10,6 +10,7 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import formatdate, parseaddr
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit
 
 from journeys.definitions.journeys import EmailMessage, PushMessage, SmsMessage
 from journeys.definitions.templating import InProcess, Templates
@@ -188,6 +189,24 @@ def mime_email(
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 
 
-def shorten_links(text: str, shorten: Callable[[str], str]) -> str:
-    """Every http(s) link in a text replaced by its short tracked form."""
-    return _URL.sub(lambda match: shorten(match.group(0)), text)
+def shorten_links(text: str, shorten: Callable[[str], str], template: str) -> str:
+    """Every http(s) link the author wrote in `template`, rendered in `text`, replaced by its
+    short tracked form. A link that came from the data (a producer's attribute) is left as
+    it is: a branded short link must never lead where the author did not point it."""
+    written = [urlsplit(match.group(0).split("{", 1)[0]) for match in _URL.finditer(template)]
+    # A written link may end in template values (`/offer?for={{ contact.email }}`): its
+    # scheme, host and the path written before the first value must be the author's.
+    prefixes = [
+        (link.netloc, f"{link.scheme}://{link.netloc}{link.path}")
+        for link in written
+        if link.netloc
+    ]
+
+    def replace(match: re.Match[str]) -> str:
+        url = match.group(0)
+        host = urlsplit(url).netloc
+        if any(host == netloc and url.startswith(prefix) for netloc, prefix in prefixes):
+            return shorten(url)
+        return url
+
+    return _URL.sub(replace, text)

@@ -6,20 +6,36 @@ signalled straight to that run without a lookup; and only links Journeys signed 
 redirected to (no open redirect). SMS links, where every character counts, use short
 codes stored instead (see `store.links`).
 
+Tokens are Fernet tokens (encrypted, then signed, and stamped with their time): a link
+shows no contact or workflow id to whoever reads it, and opens and clicks count for
+TRACKING_LIFETIME. Unsubscribe links work whatever their age: a contact's no must always
+be heard. Links made before (signed, readable) are still read: their clicks redirect and
+their unsubscribes are honoured, but their opens and clicks are no longer counted.
+
 This module owns the links' shapes: the worker writes them with `Links` and the gateway
 serves the same paths.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+import base64
+import json
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
 
+from cryptography.fernet import Fernet, InvalidToken
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, ValidationError
+
+from journeys.kit.signing import derive
 
 OPEN_PATH = "/t/o"  # /{token}: the open pixel of an email
 CLICK_PATH = "/t/c"  # /{token}, or /{short code} for SMS: a tracked link
 UNSUBSCRIBE_PATH = "/u"  # /{token}: one-click unsubscribe (RFC 8058)
+# Past it, an open or a click is not counted (a click still goes where the link points).
+TRACKING_LIFETIME = timedelta(days=180)
 
 
 class MessageRef(BaseModel):
@@ -53,29 +69,65 @@ _KEYS = {
 _Ref = TypeVar("_Ref", MessageRef, ClickRef, UnsubscribeRef)
 
 
+@dataclass(frozen=True)
+class Read(Generic[_Ref]):
+    ref: _Ref
+    current: bool  # within its lifetime, and not a link of the earlier, readable kind
+
+
 class Tokens:
+    _PURPOSES = ("open", "click", "unsubscribe")
+
     def __init__(self, secret: str) -> None:
-        self._open = URLSafeSerializer(secret, salt="journeys.open")
-        self._click = URLSafeSerializer(secret, salt="journeys.click")
-        self._unsubscribe = URLSafeSerializer(secret, salt="journeys.unsubscribe")
+        self._fernets = {
+            purpose: Fernet(
+                base64.urlsafe_b64encode(bytes.fromhex(derive(secret, f"token:{purpose}")))
+            )
+            for purpose in self._PURPOSES
+        }
+        self._legacy = {
+            purpose: URLSafeSerializer(secret, salt=f"journeys.{purpose}")
+            for purpose in self._PURPOSES
+        }
 
     def open_token(self, ref: MessageRef) -> str:
-        return str(self._open.dumps(_short(ref)))
+        return self._make("open", ref)
 
     def click_token(self, ref: ClickRef) -> str:
-        return str(self._click.dumps(_short(ref)))
+        return self._make("click", ref)
 
     def unsubscribe_token(self, ref: UnsubscribeRef) -> str:
-        return str(self._unsubscribe.dumps(_short(ref)))
+        return self._make("unsubscribe", ref)
 
-    def read_open(self, token: str) -> MessageRef | None:
-        return _read(self._open, token, MessageRef)
+    def read_open(self, token: str) -> Read[MessageRef] | None:
+        return self._read("open", token, MessageRef, TRACKING_LIFETIME)
 
-    def read_click(self, token: str) -> ClickRef | None:
-        return _read(self._click, token, ClickRef)
+    def read_click(self, token: str) -> Read[ClickRef] | None:
+        return self._read("click", token, ClickRef, TRACKING_LIFETIME)
 
-    def read_unsubscribe(self, token: str) -> UnsubscribeRef | None:
-        return _read(self._unsubscribe, token, UnsubscribeRef)
+    def read_unsubscribe(self, token: str) -> Read[UnsubscribeRef] | None:
+        return self._read("unsubscribe", token, UnsubscribeRef, None)
+
+    def _make(self, purpose: str, ref: BaseModel) -> str:
+        payload = json.dumps(_short(ref), separators=(",", ":")).encode()
+        return self._fernets[purpose].encrypt(payload).decode().rstrip("=")
+
+    def _read(
+        self, purpose: str, token: str, model: type[_Ref], lifetime: timedelta | None
+    ) -> Read[_Ref] | None:
+        fernet = self._fernets[purpose]
+        padded = (token + "=" * (-len(token) % 4)).encode()
+        try:
+            data = json.loads(fernet.decrypt(padded))
+            age = time.time() - fernet.extract_timestamp(padded)
+            current = lifetime is None or age <= lifetime.total_seconds()
+        except (InvalidToken, ValueError):
+            try:
+                data, current = self._legacy[purpose].loads(token), False
+            except BadSignature:
+                return None
+        ref = _ref(data, model)
+        return None if ref is None else Read(ref, current)
 
 
 def _short(ref: BaseModel) -> dict[str, str]:
@@ -83,11 +135,7 @@ def _short(ref: BaseModel) -> dict[str, str]:
     return {_KEYS[name]: value for name, value in ref.model_dump().items()}
 
 
-def _read(serializer: URLSafeSerializer, token: str, model: type[_Ref]) -> _Ref | None:
-    try:
-        data = serializer.loads(token)
-    except BadSignature:
-        return None
+def _ref(data: Any, model: type[_Ref]) -> _Ref | None:
     if not isinstance(data, dict):
         return None
     long = {name: data.get(key) for name, key in _KEYS.items() if key in data}

@@ -203,6 +203,7 @@ class SendActivities:
                 text = compose.shorten_links(
                     compose.render_sms(message, values, self._templates).text,
                     lambda url: self._short_url(ClickRef(**ref.model_dump(), url=url)),
+                    message.text,
                 )
                 provider_id = _provider(self._sms, "sms").send_sms(message_id, to, text)
                 return provider_id, text[:300]
