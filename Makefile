@@ -13,11 +13,13 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 install: $(STAMP)
 
-# Pinned to the versions the tests passed with (constraints.txt); `make lock` refreshes them.
+# The versions the tests passed with, each file checked against its hash (constraints.txt);
+# `make lock` refreshes them. The project itself goes in last, adding nothing.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e '.[dev]'
 	touch $(STAMP)
 
 run: install ## The whole product on this machine: Temporal, worker, API, outbox.
@@ -29,22 +31,30 @@ test: install $(CHROMIUM) ## Every test: unit, store (SQLite and PostgreSQL), wo
 bench: install $(WRK) ## The benchmarks of BENCHMARKS.md, its figures rewritten (about 30 minutes; run it alone).
 	$(BIN)/python -m bench --write BENCHMARKS.md
 
-lint: install ## Style, types, and the import contracts of pyproject.toml (the layers).
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+lint: install ## Style, types, the import contracts of pyproject.toml (the layers), known vulnerabilities.
+	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/ruff format --check src tests bench deploy
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python deploy/audit.py constraints.txt
 
 fmt: install
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench deploy
+	$(BIN)/ruff check --fix src tests bench deploy
 
 $(CHROMIUM) $(WRK):
 	$(SUDO) apt-get install -y --no-install-recommends $(@F) \
 	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $(@F))
 
+# What is installed now, pinned with every file's hash (pip-tools; it reads the registry):
+# constraints.txt for development, requirements.lock (the runtime's only) for the image.
 lock: install
-	$(BIN)/python -m pip freeze --exclude-editable --exclude pip > constraints.txt
+	$(BIN)/python -m pip freeze --exclude-editable --exclude pip > .pins.txt
+	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file constraints.txt .pins.txt
+	$(BIN)/pip-compile $(LOCK_FLAGS) --constraint .pins.txt --output-file requirements.lock pyproject.toml
+	rm .pins.txt
+
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --no-strip-extras --no-emit-index-url --no-emit-find-links
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

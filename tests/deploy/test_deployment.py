@@ -585,7 +585,8 @@ def test_the_image_is_built_in_two_stages() -> None:
     assert arguments(final, "FROM") == ["python:3.11-slim"]
     assert any("--from=" in args for args in arguments(final, "COPY"))
     builds = [args for stage in stages[:-1] for args in arguments(stage, "RUN")]
-    assert any("pip install -c constraints.txt ." in args for args in builds)
+    assert any("pip install --require-hashes -r requirements.lock" in args for args in builds)
+    assert any("pip install --no-deps ." in args for args in builds)
     python = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert ">=3.11" in python
 
@@ -652,3 +653,34 @@ def test_what_the_image_copies_exists_and_is_not_ignored() -> None:
     for source in sources:
         assert (ROOT / source).exists(), source
         assert not any(fnmatch.fnmatch(source, pattern) for pattern in ignored), source
+
+
+def pinned(path: Path) -> dict[str, list[str]]:
+    """A pip-compile lock file: each requirement (name==version) and its hashes."""
+    entries: dict[str, list[str]] = {}
+    current = ""
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("--hash="):
+            entries[current].append(line.removesuffix(" \\"))
+        else:
+            current = line.removesuffix(" \\").split(";")[0].strip()
+            entries[current] = []
+    return entries
+
+
+@pytest.mark.parametrize("lock", ["constraints.txt", "requirements.lock"])
+def test_every_pinned_dependency_carries_its_hashes(lock: str) -> None:
+    entries = pinned(ROOT / lock)
+    assert entries and all("==" in name for name in entries), lock
+    assert [name for name, hashes in entries.items() if not hashes] == []
+
+
+def test_the_image_lock_pins_every_runtime_dependency() -> None:
+    locked = {re.split(r"[\[=]", name)[0].lower() for name in pinned(ROOT / "requirements.lock")}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    wanted = {re.split(r"[\[<>=~ ]", dependency)[0].lower() for dependency in project}
+    assert wanted - locked == set()
+    assert "pytest" not in locked  # the image carries no test tools
