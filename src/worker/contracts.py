@@ -105,8 +105,16 @@ class OutcomeRequest(BaseModel):
     goal_reached_at: datetime | None
 
 
-# The contact as `contact.*` reads it, or None when there is no such contact.
-LOAD_CONTACT = Activity[str, dict[str, Any] | None]("load_contact", dict[str, Any] | None)
+class ContactRequest(BaseModel):
+    contact_id: str
+    fields: list[str]  # those the run reads (Program.contact_fields): its history keeps them
+
+
+# The contact as `contact.*` reads it (its id and the fields asked for), or None when there
+# is no such contact.
+LOAD_CONTACT = Activity[ContactRequest, dict[str, Any] | None](
+    "load_contact", dict[str, Any] | None
+)
 ENTER_JOURNEY = Activity[EntryRequest, EntryDecided]("enter_journey", EntryDecided)
 RECORD_RUN_EVENTS = Activity[RunEventsRequest, None]("record_run_events", None)
 RECORD_OUTCOME = Activity[OutcomeRequest, None]("record_outcome", None)

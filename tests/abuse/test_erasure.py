@@ -5,12 +5,14 @@ while the anonymous counts and the suppression of the address remain."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
+from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from journeys.store.db import transaction
@@ -108,3 +110,51 @@ async def test_nothing_of_an_erased_contact_is_left_in_the_store(
 def store_files(directory: Path) -> list[tuple[str, bytes]]:
     """The SQLite store's files (database, write-ahead log), byte for byte."""
     return [(path.name, path.read_bytes()) for path in sorted(directory.glob("journeys.db*"))]
+
+
+BRANCHING = """
+kind: Journey
+id: by-plan
+name: Reads one field of the contact
+start: {trigger: contact.created}
+steps:
+  - id: plan
+    branch:
+      - when: {attr: contact.plan, op: eq, value: gold}
+        steps:
+          - {id: gold, email: {subject: "Gold for {{ contact.first_name }}", text: "Gold"}}
+"""
+
+
+async def test_a_runs_history_keeps_only_the_contact_fields_it_reads(
+    stack: Stack, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink
+) -> None:
+    """Temporal keeps a run's history past an erasure, until its retention ends: only what
+    the run's conditions read of the contact goes there (the email is rendered from the
+    store, in the send)."""
+    put = await stack.api.put(
+        "/v1/journeys/by-plan", content=BRANCHING, headers={"Content-Type": "application/yaml"}
+    )
+    assert put.status_code == 201, put.text
+    assert (await stack.api.post("/v1/journeys/by-plan/publish")).status_code == 200
+    contact = await stack.contact(
+        "kim", phone="+33611223344", first_name="Kimberly", attributes={"plan": "gold"}
+    )
+    with temporal_env.with_time_skipping_disabled():
+        assert (
+            "by-plan" in (await stack.fire("contact.created", contact_id=contact)).json()["started"]
+        )
+        handle = temporal_env.client.get_workflow_handle(f"journey/by-plan/{contact}")
+        await outcome_of(handle)
+    subjects = [m["Subject"] for m in smtp_sink.to(f"{contact}@example.com")]
+    assert "Gold for Kimberly" in subjects
+    history = payloads(await handle.fetch_history())
+    assert '"plan":"gold"' in history
+    for personal in (f"{contact}@example.com", "+33611223344", "Kimberly"):
+        assert personal not in history, personal
+
+
+def payloads(history: WorkflowHistory) -> str:
+    """Every payload of a history, decoded: what Temporal keeps of the run."""
+    encoded = re.findall(r'"data": "([A-Za-z0-9+/=]+)"', history.to_json())
+    return "\n".join(base64.b64decode(data).decode(errors="replace") for data in encoded)

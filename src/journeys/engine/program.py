@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from journeys.definitions.conditions import Scope, scopes_of
 from journeys.definitions.journeys import (
@@ -33,6 +34,9 @@ class Program:
     awaited: frozenset[str]  # triggers some wait_for listens to
     exits: dict[str, tuple[ExitSpec, ...]] = field(default_factory=dict)
     longest_window: timedelta = timedelta(0)
+    # The contact's fields the run reads (`contact.*` in its conditions and values) and its
+    # time zone: all of the contact a run's history needs to hold (erasure cannot reach it).
+    contact_fields: frozenset[str] = frozenset({"timezone"})
 
     @property
     def start_needs_contact(self) -> bool:
@@ -66,4 +70,23 @@ def compile_journey(journey: JourneyDefinition) -> Program:
         awaited=frozenset(a.trigger for step in waits for a in step.wait_for.awaited),
         exits=exits,
         longest_window=max((step.wait_for.within for step in waits), default=timedelta(0)),
+        contact_fields=_contact_fields(journey),
     )
+
+
+def _contact_fields(journey: JourneyDefinition) -> frozenset[str]:
+    """The first name after `contact.` of every path the journey reads (a condition's `attr`,
+    a `from`), wherever it is: conditions and values nest anywhere in a definition."""
+    fields = {"timezone"}
+    pending: list[Any] = [journey.model_dump(mode="json", by_alias=True)]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            for key in ("attr", "from"):
+                path = value.get(key)
+                if isinstance(path, str) and path.startswith(f"{Scope.CONTACT}."):
+                    fields.add(path.split(".")[1])
+            pending += value.values()
+        elif isinstance(value, list):
+            pending += value
+    return frozenset(fields)

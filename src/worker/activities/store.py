@@ -20,6 +20,7 @@ from worker.contracts import (
     LOAD_CONTACT,
     RECORD_OUTCOME,
     RECORD_RUN_EVENTS,
+    ContactRequest,
     OutcomeRequest,
     RunEventsRequest,
 )
@@ -30,10 +31,13 @@ class StoreActivities:
         self._engine = engine
 
     @activity.defn(name=LOAD_CONTACT.name)
-    def load_contact(self, contact_id: str) -> dict[str, Any] | None:
+    def load_contact(self, request: ContactRequest) -> dict[str, Any] | None:
         with transaction(self._engine) as session:
-            contact = get_contact(session, contact_id)
-        return contact.as_scope() if contact else None
+            contact = get_contact(session, request.contact_id)
+        if contact is None:
+            return None
+        wanted = {"id", *request.fields}
+        return {name: value for name, value in contact.as_scope().items() if name in wanted}
 
     @activity.defn(name=ENTER_JOURNEY.name)
     def enter_journey(self, request: EntryRequest) -> EntryDecided:

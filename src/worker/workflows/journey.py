@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         SENDS,
         ActivateRequest,
         Activity,
+        ContactRequest,
         OutcomeRequest,
         RunEventsRequest,
         SendRequest,
@@ -178,7 +179,9 @@ class JourneyWorkflow:
     # -- commands -----------------------------------------------------------------------
 
     async def _load_contact(self) -> ContactLoaded:
-        contact = await self._store(LOAD_CONTACT, self._run.state.contact_id)
+        fields = sorted(self._run.program.contact_fields)
+        request = ContactRequest(contact_id=self._run.state.contact_id, fields=fields)
+        contact = await self._store(LOAD_CONTACT, request)
         return ContactLoaded(contact)
 
     async def _enter(self, refusal: str | None) -> EntryDecided:
