@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from journeys.contacts.model import MAX_CONTACT_BYTES
-from journeys.definitions.journeys import MAX_CONDITION_DEPTH
+from journeys.definitions.journeys import MAX_CONDITION_DEPTH, MAX_NESTING
 from tests.abuse.conftest import ADMIN
 
 DEEP = 100_000  # levels: far past Python's recursion limit, yet a 200 KB body
@@ -243,3 +243,23 @@ def test_slow_simulations_are_stopped_and_the_api_keeps_answering(api: httpx.Cli
         for simulation in simulations:
             [problem] = refused(simulation.result())["problems"]  # type: ignore[misc]
             assert problem["message"].startswith("the simulation was stopped: it ran for more")
+
+
+def test_a_journey_nested_too_deep_is_refused_and_poisons_nothing(api: httpx.Client) -> None:
+    """Branches nested 64 deep passed validation; once published, every event of the start
+    trigger, GET /v1/journeys and `journeys apply` answered 500."""
+    steps: list[dict[str, object]] = [{"id": "end", "exit": None}]
+    for level in range(64):
+        arm = {"when": {"attr": "trigger.order_id", "op": "exists"}, "steps": steps}
+        steps = [{"id": f"b{level}", "branch": [arm]}]
+    journey = {"name": "Deep", "start": {"trigger": "order.placed"}, "steps": steps}
+    response = api.put("/v1/journeys/deep-branches", json=journey)
+    problems = refused(response)["problems"]
+    assert isinstance(problems, list)
+    assert any(f"nested more than {MAX_NESTING} deep" in p["message"] for p in problems)
+    assert api.get("/v1/journeys").status_code == 200
+    fired = api.post(
+        "/v1/triggers/order.placed/events",
+        json={"contact_id": "deep-1", "attributes": {"order_id": "o1"}},
+    )
+    assert fired.status_code == 202, fired.text
