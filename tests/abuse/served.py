@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import uvicorn
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -22,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from journeys.cli.dev.processes import free_port
+from journeys.definitions.documents import load_bundle, to_document
 from tests.sinks import HttpSink, SmtpSink
 from tests.worker.harness import running_worker
 
@@ -79,3 +81,32 @@ def served_gateway(
         thread.join(STARTUP_SECONDS)
     if failure:
         raise failure[0]
+
+
+WORKFLOWS = Path(__file__).parents[2] / "workflows"
+ADMIN = {"Authorization": "Bearer test-admin-key"}  # the harness's bootstrap key
+
+
+def publish_samples(base_url: str) -> None:
+    """What `journeys apply workflows/` does, over HTTP."""
+    bundle = load_bundle([WORKFLOWS])
+    with httpx.Client(base_url=base_url, headers=ADMIN, timeout=30) as api:
+        for trigger in bundle.triggers:
+            api.put(f"/v1/triggers/{trigger.name}", json=to_document(trigger)).raise_for_status()
+        for journey in bundle.journeys:
+            api.put(f"/v1/journeys/{journey.id}", json=to_document(journey)).raise_for_status()
+            api.post(f"/v1/journeys/{journey.id}/publish").raise_for_status()
+
+
+@contextmanager
+def samples_gateway(env: WorkflowEnvironment, directory: Path) -> Iterator[str]:
+    """A served gateway and worker with SMTP and HTTP sinks, the samples published."""
+    smtp, http = SmtpSink().start(), HttpSink().start()
+    try:
+        address = env.client.service_client.config.target_host
+        with served_gateway(address, env.client.namespace, directory, smtp, http) as base_url:
+            publish_samples(base_url)
+            yield base_url
+    finally:
+        smtp.stop()
+        http.stop()

@@ -13,7 +13,7 @@ import pytest
 
 from journeys.contacts.model import MAX_CONTACT_BYTES
 from journeys.definitions.journeys import MAX_CONDITION_DEPTH, MAX_NESTING
-from tests.abuse.conftest import ADMIN
+from tests.abuse.served import ADMIN
 
 DEEP = 100_000  # levels: far past Python's recursion limit, yet a 200 KB body
 JSON_ROUTES = [

@@ -43,7 +43,7 @@ from journeys.definitions.templating import render, render_json, template_proble
 from journeys.kit.signing import sign
 from journeys.messaging import compose
 from journeys.messaging.tracking import ClickRef, MessageRef, Tokens, UnsubscribeRef
-from tests.abuse.conftest import ADMIN
+from tests.abuse.served import ADMIN
 
 SECRET = "test-secret"  # the served gateway's signing secret (tests/worker/harness.py)
 PUBLIC = "http://journeys.test"  # and its public URL

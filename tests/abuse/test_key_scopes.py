@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from journeys.cli.dev.processes import wait_until
-from tests.abuse.conftest import ADMIN
+from tests.abuse.served import ADMIN
 
 SMS_JOURNEY = {
     "name": "Texts every new contact",

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 
 from api.app import create_app
 from journeys.settings import Settings
-from tests.abuse.conftest import ADMIN
+from tests.abuse.served import ADMIN
 
 # The schema the app documents, read from the app object: tests are collected without a server.
 SCHEMA = create_app(Settings(database_url="sqlite://")).openapi()

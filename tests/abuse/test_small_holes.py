@@ -31,7 +31,7 @@ from journeys.messaging.tracking import TRACKING_LIFETIME, MessageRef, Tokens, U
 from journeys.settings import Settings
 from journeys.store.db import create_db_engine, migrate
 from journeys.store.outbox import Outbox, captured_email
-from tests.abuse.conftest import ADMIN
+from tests.abuse.served import ADMIN
 
 JSON = {"Content-Type": "application/json"}
 

@@ -25,13 +25,18 @@ class ContactLifecycle:
         self._temporal = temporal
         self._task_queue = task_queue
 
-    def put(self, contact_id: str, changes: ContactChanges) -> tuple[Contact, bool]:
+    def put(
+        self,
+        contact_id: str,
+        changes: ContactChanges,
+        by: ContactWriter = ContactWriter.OWNER,
+    ) -> tuple[Contact, bool]:
         """A quiet profile upsert (an import must start no journey): the contact, and the
         state of its `contact` record that a later record change is compared with. (The
         contact, whether it was created.)"""
         with transaction(self._engine) as session:
             hold(session, [contact_lock(contact_id), record_lock(Entity.CONTACT, contact_id)])
-            contact, created = upsert_contact(session, contact_id, changes)
+            contact, created = upsert_contact(session, contact_id, changes, by)
             kept = kept_record(session, Entity.CONTACT, contact_id)
             keep_record(
                 session,
