@@ -139,10 +139,10 @@ class _JourneyChecks:
                     message=f"steps nested more than {MAX_NESTING} deep (then, else, branch "
                     "and split arms inside one another)",
                 )
-        # A text may hold a lone surrogate (JSON's "\ud800" parses to one): it is counted, as
-        # pydantic's own JSON encoder would refuse it.
+        # A text may hold a lone surrogate (JSON's "\ud800" parses to one): it is counted,
+        # as pydantic's JSON modes would refuse it (in a key, say).
         document = json.dumps(
-            self.journey.model_dump(mode="json", by_alias=True), ensure_ascii=False
+            self.journey.model_dump(by_alias=True), ensure_ascii=False, default=str
         )
         size = len(document.encode("utf-8", "surrogatepass"))
         if size > MAX_DEFINITION_BYTES:

@@ -78,7 +78,7 @@ def _contact_fields(journey: JourneyDefinition) -> frozenset[str]:
     """The first name after `contact.` of every path the journey reads (a condition's `attr`,
     a `from`), wherever it is: conditions and values nest anywhere in a definition."""
     fields = {"timezone"}
-    pending: list[Any] = [journey.model_dump(mode="json", by_alias=True)]
+    pending: list[Any] = [journey.model_dump(by_alias=True)]
     while pending:
         value = pending.pop()
         if isinstance(value, dict):
