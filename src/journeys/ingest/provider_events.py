@@ -108,9 +108,9 @@ class ProviderEvents:
         phone = "".join(c for c in reply.from_ if c.isdigit() or c == "+")
         if reply.text.strip().lower() in STOP_WORDS:
             stopped = await asyncio.to_thread(self._stop, phone)
-            return Handled(
-                accepted=stopped, ignored=0, action="sms consent withdrawn, number suppressed"
-            )
+            # A number no contact holds yet is suppressed all the same; no consent changed.
+            action = "sms consent withdrawn, number suppressed" if stopped else "number suppressed"
+            return Handled(accepted=stopped, ignored=0, action=action)
         delivery = await asyncio.to_thread(self._last_sms, phone)
         if delivery is None:
             return Handled(accepted=0, ignored=1)
