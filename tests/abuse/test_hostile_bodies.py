@@ -223,7 +223,7 @@ def test_slow_simulations_are_stopped_and_the_api_keeps_answering(api: httpx.Cli
     """42 simulations of a template that passed every guard yet took minutes once froze the
     whole API, health checks included. Each now runs in a process of its own, stopped at
     its time limit, while the API answers."""
-    slow = "{% for i in range(100000) %}{% if contact.s|sort|first %}{% endif %}{% endfor %}"
+    slow = "{% for i in range(100000) %}{% if (contact.s|sort)[0] %}{% endif %}{% endfor %}"
     journey = {
         "name": "Slow",
         "start": {"trigger": "contact.created"},

@@ -8,8 +8,10 @@ The sandbox guards Python, not resources: `{{ 'a' * 10**9 }}`, `{{ 9**64**64 }}`
 filter asked for a width of a billion would take a gigabyte or an hour, and Jinja even
 computes constant expressions while *checking* a template. So sizes are checked before
 anything is built: texts and lists from operators (`*`, `+`, `~`, `%`), the methods and
-filters that pad, repeat, join, slice or batch, numbers from `*` and `**`; every loop draws
-on one budget of items per render, and an output past MAX_OUTPUT stops the render. Every
+filters that pad, repeat, join, slice or batch, numbers from `*` and `**`. Each result may be
+small while a loop makes thousands of them, so a render has one budget (_Budget): the items
+of all its loops, and the characters of everything it builds and sizes. An output past
+MAX_OUTPUT stops the render. Every
 failure to render is one error, TemplateRenderError, which says why.
 
 These bounds give a clear reason for the attacks known; `journeys.messaging.isolation`
@@ -43,6 +45,7 @@ WEBHOOK_ROOTS = MESSAGE_ROOTS | {"event", "response"}
 MAX_OUTPUT = 1_000_000  # characters: the gateway's body limit; no message needs more
 MAX_WIDTH = 10_000  # a width, padding or repeat count: far past any layout
 MAX_LOOP_ITEMS = 100_000  # items per render, all loops (and `range`) together
+MAX_BUILT = 10_000_000  # characters built or sized per render, all operations together
 MAX_NUMBER_BITS = 4_096  # an integer of 1,233 digits: past any price, count or id
 _WIDE_FORMAT = re.compile(r"\d{5,}")  # a %-format or format() width of 10,000 or more
 
@@ -51,12 +54,43 @@ class TemplateRenderError(TemplateError):
     """A template could not be rendered: the sandbox refused it, or a value did not fit."""
 
 
-_loop_budget: ContextVar[list[int]] = ContextVar("loop_budget")
+class _Budget:
+    """What one render may still do: a loop item at a time, a built text at a time."""
+
+    def __init__(self) -> None:
+        self.loop_items = MAX_LOOP_ITEMS
+        self.built = MAX_BUILT
+
+    def loop_item(self) -> None:
+        self.loop_items -= 1
+        if self.loop_items < 0:
+            raise SecurityError(f"loops over more than {MAX_LOOP_ITEMS:,} items in all")
+
+    def build(self, size: int) -> None:
+        self.built -= size
+        if self.built < 0:
+            raise SecurityError(f"builds more than {MAX_BUILT:,} characters in all")
+
+
+_budget: ContextVar[_Budget] = ContextVar("render_budget")
+
+
+def _current_budget() -> _Budget:
+    # Outside render() (Jinja folding a constant while it compiles) each result is bounded
+    # on its own: there is no loop to add up.
+    return _budget.get(None) or _Budget()
+
+
+def _over_output(size: int) -> None:
+    if size > MAX_OUTPUT:
+        raise SecurityError(f"the result would be {size:,} long; at most {MAX_OUTPUT:,}")
 
 
 def _too_big(size: int) -> None:
-    if size > MAX_OUTPUT:
-        raise SecurityError(f"the result would be {size:,} long; at most {MAX_OUTPUT:,}")
+    """About to build `size` characters (or items): refused when the one result is too
+    long, or when the render has built too much in all."""
+    _over_output(size)
+    _current_budget().build(size)
 
 
 def _sized(value: Any) -> int:
@@ -80,7 +114,8 @@ def _text_size(value: Any) -> int:
             pending += list(item)
         else:
             size += _bits(item) // 3 + 1  # a number's digits, or a small value's text
-        _too_big(size)
+        _over_output(size)
+    _current_budget().build(size)  # the walk is work too: sizing a list in a loop adds up
     return size
 
 
@@ -223,11 +258,9 @@ class _Bounds(NodeTransformer):
 def _budgeted_items(items: Any) -> Iterator[Any]:
     """The items of a loop, each drawn from the render's loop budget: nested loops over
     texts or lists cannot multiply it."""
-    budget = _loop_budget.get([MAX_LOOP_ITEMS])
+    budget = _current_budget()
     for item in items:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise SecurityError(f"loops over more than {MAX_LOOP_ITEMS:,} items in all")
+        budget.loop_item()
         yield item
 
 
@@ -360,7 +393,7 @@ def render(source: str, context: Mapping[str, Any], *, html: bool = False) -> st
     """Render with the context's roots (contact, trigger, journey, ...); a missing one is
     empty. Raises TemplateRenderError when it cannot, saying why."""
     values = {root: context.get(root, {}) for root in _ROOT_ORDER}
-    budget = _loop_budget.set([MAX_LOOP_ITEMS])
+    budget = _budget.set(_Budget())
     try:
         return _bounded(_compile(source, html).generate(**values))
     except TemplateRenderError:
@@ -370,7 +403,7 @@ def render(source: str, context: Mapping[str, Any], *, html: bool = False) -> st
     except MemoryError:  # past an isolated process's cap (kit.isolated)
         raise TemplateRenderError("cannot render the template: it ran out of memory") from None
     finally:
-        _loop_budget.reset(budget)
+        _budget.reset(budget)
 
 
 def _bounded(chunks: Iterator[str]) -> str:

@@ -1,4 +1,6 @@
-from journeys.definitions.templating import render, template_problems
+import pytest
+
+from journeys.definitions.templating import TemplateRenderError, render, template_problems
 
 
 def test_html_is_escaped_and_missing_values_render_empty() -> None:
@@ -19,3 +21,13 @@ def test_unknown_roots_are_problems() -> None:
     assert template_problems("{{ user.name }} {{ contact.name }}") == [
         "unknown variable 'user': use contact.*, trigger.* or journey.*"
     ]
+
+
+def test_what_a_render_builds_is_counted_across_its_loops() -> None:
+    # Each text is 60,000 characters, far under the output bound; a thousand of them are not.
+    many = "{% for i in range(1000) %}{% set s = '%s%s' % ([9] * 10**4, [9] * 10**4) %}{% endfor %}"
+    with pytest.raises(TemplateRenderError, match="builds more than 10,000,000 characters"):
+        render(many, {})
+    # The budget is the render's: the next render starts afresh, and a message's loop fits.
+    table = "{% for i in range(5000) %}<td>{{ contact.first_name ~ i }}</td>{% endfor %}"
+    assert len(render(table, {"contact": {"first_name": "Ada"}}, html=True)) > 50_000
