@@ -2,7 +2,7 @@
 
 # The API, the worker and the migrations in one image: `docker run IMAGE api|worker|migrate`.
 
-FROM python:3.11-slim AS builder
+FROM python:3.11.11-slim-bookworm AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
@@ -23,7 +23,7 @@ COPY src ./src
 RUN pip install --no-deps .
 
 
-FROM python:3.11-slim
+FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -14,6 +14,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -135,6 +136,38 @@ def exec_form_code(test: list[str]) -> str:
 
 def test_every_service_is_defined(services: dict[str, Any]) -> None:
     assert set(services) >= CORE_SERVICES | OBSERVABILITY_SERVICES
+
+
+def test_the_file_follows_the_compose_specification() -> None:
+    """Checked with the Compose Specification's own JSON schema, as check-jsonschema vendors
+    it: what Docker Compose v2 itself validates the file against."""
+    checked = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(ROOT / "docker-compose.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_every_image_is_pinned_to_a_version(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        if "image" not in service:
+            continue
+        _, _, tag = service["image"].rpartition(":")
+        assert tag and "/" not in tag and tag != "latest", f"{name}: {service['image']}"
+        assert any(c.isdigit() for c in tag), f"{name}: a tag names a version, not {tag!r}"
+    temporal = {
+        services[n]["image"].split(":")[1].split("-")[0]
+        for n in CORE_SERVICES
+        if services[n].get("image", "").startswith(("temporalio/server", "temporalio/admin"))
+    }
+    assert len(temporal) == 1, f"the Temporal server and its admin tools move together: {temporal}"
 
 
 def test_workers_can_be_scaled(services: dict[str, Any]) -> None:
@@ -582,7 +615,7 @@ def test_the_image_is_built_in_two_stages() -> None:
     stages = dockerfile_stages()
     assert len(stages) >= 2
     final = stages[-1]
-    assert arguments(final, "FROM") == ["python:3.11-slim"]
+    assert arguments(final, "FROM") == ["python:3.11.11-slim-bookworm"]
     assert any("--from=" in args for args in arguments(final, "COPY"))
     builds = [args for stage in stages[:-1] for args in arguments(stage, "RUN")]
     assert any("pip install --require-hashes -r requirements.lock" in args for args in builds)
