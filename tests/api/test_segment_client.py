@@ -3,6 +3,7 @@ batches to {host}/v1/batch with the write key as the Basic-auth user."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,3 +124,67 @@ def test_every_valid_segment_message_gets_a_result_never_a_4xx(
     details = [r["detail"] for r in answer.json()["results"]]
     assert "anonymousIds" in details[0] and "email" in details[3] and "order_id" in details[4]
     assert httpx.post(f"{gateway}/v1/segment/v1/batch", json=batch).status_code == 401
+
+
+def test_segment_batches_sent_gzipped_are_read(gateway: str, admin: httpx.Client) -> None:
+    failures: list[Exception] = []
+    segment = SegmentClient(
+        write_key=write_key(admin),
+        host=f"{gateway}/v1/segment",
+        gzip=True,  # as analytics-node always sends
+        on_error=lambda error, _batch: failures.append(error),
+        max_retries=1,
+    )
+    segment.identify("seg-gz", {"email": "gz@example.com", "firstName": "Gus"})
+    segment.flush()
+    segment.shutdown()
+    assert failures == []
+    contact = admin.get("/v1/contacts/seg-gz")
+    assert contact.status_code == 200, contact.text
+    assert contact.json()["first_name"] == "Gus"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "status", "detail"),
+    [
+        # A kilobyte that inflates past the body limit stops at the limit, unread.
+        ("gzip", gzip.compress(b" " * 50_000_000), 413, "larger than"),
+        ("gzip", gzip.compress(b'{"batch": []}')[:-6], 400, "ends early"),
+        ("gzip", b"not gzip at all", 400, "damaged"),
+        ("gzip", gzip.compress(b'{"batch": []}') * 2, 400, "after its end"),
+        ("br", b"{}", 415, "'br' is not supported"),
+    ],
+    ids=["bomb", "truncated", "damaged", "two-members", "brotli"],
+)
+def test_a_gzipped_body_is_bounded_and_checked(
+    gateway: str, admin: httpx.Client, encoding: str, body: bytes, status: int, detail: str
+) -> None:
+    answer = httpx.post(
+        f"{gateway}/v1/segment/v1/batch",
+        auth=(write_key(admin), ""),
+        content=body,
+        headers={"content-type": "application/json", "content-encoding": encoding},
+    )
+    assert answer.status_code == status, answer.text
+    assert detail in answer.json()["detail"]
+
+
+def test_a_chunked_body_over_the_limit_is_refused_with_its_reason(
+    gateway: str, admin: httpx.Client
+) -> None:
+    """No Content-Length to refuse it by: the count while reading stops it."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"batch": ['
+        for _ in range(200):
+            yield b'{"type": "page", "userId": "u", "properties": {"x": "' + b"y" * 10_000 + b'"}},'
+        yield b"]}"
+
+    answer = httpx.post(
+        f"{gateway}/v1/segment/v1/batch",
+        auth=(write_key(admin), ""),
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 413, answer.text
+    assert answer.json() == {"detail": "the body is larger than 1000000 bytes"}
