@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e '.[dev]'
 	touch $(STAMP)
 
-run: install ## The whole product on this machine: Temporal, worker, API, outbox.
-	$(BIN)/journeys dev
+run: install ## The whole product on this machine: Temporal, worker, API, outbox (flags: ARGS="...").
+	$(BIN)/journeys dev $(ARGS)
 
 test: install $(CHROMIUM) ## Every test: unit, store (SQLite and PostgreSQL), workflow, API, browser, end to end.
 	$(BIN)/pytest
