@@ -84,7 +84,13 @@ async def _authenticate(request: Request, services: Services, signed_requests: b
     signature = request.headers.get(SIGNATURE_HEADER)
     if signature and signed_requests:
         return await services.auth.from_signature(signature, await request.body())
-    key = key_from_header(request.headers.get("authorization", ""))
+    authorization = request.headers.get("authorization", "")
+    key = key_from_header(authorization)
+    if key is None and authorization.split(" ", 1)[0].lower() not in ("", "bearer", "basic"):
+        # Never echo the header: it likely is the key itself, sent without its scheme.
+        raise Unauthenticated(
+            "the Authorization header is not `Bearer <key>`: its scheme is missing or unknown"
+        )
     if key is None:
         raise Unauthenticated("missing API key: send `Authorization: Bearer <key>`")
     return await services.auth.from_key(key)

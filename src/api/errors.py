@@ -79,9 +79,25 @@ def _request_problems(error: RequestValidationError) -> list[Problem]:
     return problems
 
 
+def _not_json(error: RequestValidationError) -> bool:
+    """A JSON route was sent another Content-Type: FastAPI then hands the model the raw bytes,
+    and Pydantic's answer ("should be a valid dictionary") would not say what to change."""
+    return any(
+        tuple(item.get("loc", ())) == ("body",) and isinstance(item.get("input"), bytes)
+        for item in error.errors()
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        if _not_json(error):
+            sent = request.headers.get("content-type") or "no Content-Type"
+            return error_response(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                f"the body must be JSON: send `Content-Type: application/json` (this request"
+                f" sent {sent})",
+            )
         return unprocessable(_request_problems(error))
 
     @app.exception_handler(ProblemsError)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from journeys.kit.signing import sign
-from tests.api.stack import Stack
+from tests.api.stack import ADMIN, Stack
 from tests.worker.harness import unique
 
 URL = "/v1/triggers/order.placed/events"
@@ -123,3 +123,24 @@ async def test_a_revoked_key_stops_working_and_admin_needs_admin(stack: Stack) -
     assert (await stack.api.delete(f"/v1/api-keys/{created['id']}")).status_code == 204
     assert (await stack.api.post(URL, json=json.loads(order()), headers=headers)).status_code == 401
     assert (await stack.api.delete(f"/v1/api-keys/{created['id']}")).status_code == 404
+
+
+async def test_a_key_without_its_scheme_and_a_body_not_sent_as_json_say_what_to_change(
+    stack: Stack,
+) -> None:
+    secret = ADMIN["Authorization"].removeprefix("Bearer ")
+    bare = await stack.api.post(URL, content=order(), headers={"Authorization": secret})
+    assert bare.status_code == 401
+    assert bare.json()["detail"] == (
+        "the Authorization header is not `Bearer <key>`: its scheme is missing or unknown"
+    )
+    assert secret not in bare.text
+    missing = await stack.api.post(URL, content=order(), headers={"Authorization": ""})
+    assert missing.json()["detail"] == "missing API key: send `Authorization: Bearer <key>`"
+
+    for sent in ("text/plain", "application/x-www-form-urlencoded"):  # curl -d's default
+        plain = await stack.api.post(URL, content=order(), headers={"Content-Type": sent})
+        assert plain.status_code == 415, plain.text
+        assert plain.json()["detail"] == (
+            f"the body must be JSON: send `Content-Type: application/json` (this request sent {sent})"
+        )

@@ -95,6 +95,18 @@ async def test_journeys_ui_link_signs_a_browser_in(dashboard: Dashboard, page: P
     assert await page.context.cookies() == []
 
 
+async def test_the_cli_without_a_key_says_where_one_goes(dashboard: Dashboard) -> None:
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["keys", "list", "--url", dashboard.url],
+        env={"JOURNEYS_API_KEY": None},
+    )
+    assert result.exit_code == 1
+    assert "set JOURNEYS_API_KEY or pass --api-key" in result.stderr
+    assert ".journeys/api-key" in result.stderr
+
+
 async def test_a_login_link_needs_an_admin_key(dashboard: Dashboard) -> None:
     _, writer = await new_key(dashboard, "events:write")
     refused = await dashboard.http.post(

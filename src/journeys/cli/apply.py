@@ -37,6 +37,7 @@ class ApiClient:
     """The few calls `apply` makes, with errors that say what the server answered."""
 
     def __init__(self, url: str, api_key: str | None, timeout: float = 30.0) -> None:
+        self._keyless = not api_key
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
 
@@ -53,6 +54,11 @@ class ApiClient:
             raise ApiError(f"cannot reach {self._http.base_url}: {error}") from error
         if response.status_code == 422:
             return response.json()
+        if response.status_code == 401 and self._keyless:
+            raise ApiError(
+                f"{self._http.base_url} wants an API key: set JOURNEYS_API_KEY or pass --api-key"
+                " (`journeys dev` keeps its admin key in .journeys/api-key)"
+            )
         if response.is_error:
             raise ApiError(f"{method} {path}: {response.status_code} {response.text[:300]}")
         return response.json() if response.content else None
