@@ -150,6 +150,8 @@ def test_an_exit_trigger_ends_a_waiting_run(
     wait_until(exited)
     instance = dev.api.get("/v1/journeys/cart-recovery/instances/linus").json()
     assert instance["outcome"]["reason"] == "trigger:order.placed"
+    # It ended while waiting for its timer: it waits for nothing now.
+    assert instance["waiting_until"] is None
     assert smtp.to("linus@example.com") == []
 
 

@@ -53,7 +53,8 @@ class RunView(BaseModel):
             instance_id=state.instance_id,
             status=state.status,
             step=state.step,
-            waiting_until=state.wait_until,
+            # An ended run waits for nothing, whatever its last wait was set to.
+            waiting_until=None if state.status.finished else state.wait_until,
             outcome=state.outcome,
             history=state.history,
             history_dropped=state.history_dropped,
