@@ -157,6 +157,10 @@ async def test_the_full_welcome_through_the_gateway(
         ("thanks", "sent", "Merci Ada, à très vite !"),
         ("welcome", "sent", "Bienvenue Ada !"),
     ]
+    # Its receipts: the pixel above opened it, the link was clicked; the SMS was only sent.
+    welcome, thanks = messages[1], messages[0]
+    assert welcome["sent_at"] and welcome["opened_at"] and welcome["clicked_at"]
+    assert thanks["sent_at"] and not thanks["opened_at"] and not thanks["failed_at"]
     runs = (await stack.api.get(f"/v1/contacts/{contact}/journeys")).json()
     assert [(r["journey_id"], r["admitted"]) for r in runs] == [("welcome", True)]
 

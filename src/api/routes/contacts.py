@@ -31,6 +31,19 @@ class MessageOut(BaseModel):
     test: bool
     created_at: datetime
     updated_at: datetime
+    # What became of it: set when the provider, the mail client or the contact said so.
+    postponed_until: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    opened_at: datetime | None
+    clicked_at: datetime | None
+    bounced_at: datetime | None
+    bounce_type: str | None
+    complained_at: datetime | None
+    replied_at: datetime | None
+    unsubscribed_at: datetime | None
+    failed_at: datetime | None
+    error_code: str | None
 
 
 class Erased(BaseModel):
