@@ -233,7 +233,7 @@ _COLOURS = {
     "exit": "#fee2e2",
 }
 _W, _H, _GAP_X, _GAP_Y = 220, 44, 30, 36
-_LABEL_CHARS = 30  # what fits in a box _W wide at 12px (a full label shows on hover)
+_LABEL_CHARS = 30  # what fits in a box _W wide at 12px (the full label shows on hover)
 
 
 _ARROW = (
@@ -283,8 +283,20 @@ def _svg_node(node: GraphNode, at: tuple[float, float]) -> str:
         f'<rect x="{x - _W / 2:.0f}" y="{y - _H / 2:.0f}" width="{_W}" height="{_H}" '
         f'rx="{rounded}" fill="{colour}" stroke="#9ca3af"/>'
     )
-    label = html.escape(_short(node.label, _LABEL_CHARS))
-    text = f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle">{label}</text>'
+    if node.kind in ("start", "end"):
+        label = html.escape(_short(node.label, _LABEL_CHARS))
+        text = f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle">{label}</text>'
+    else:
+        # A step's box names it (id, kind); its content (a subject with template tags, a
+        # condition) would be cut off mid-expression, so it shows on hover instead.
+        name = html.escape(_short(node.id, _LABEL_CHARS))
+        kind = html.escape(node.kind.replace("_", " "))
+        text = (
+            f'<text x="{x:.0f}" y="{y - 3:.0f}" text-anchor="middle" font-weight="600">'
+            f"{name}</text>"
+            f'<text x="{x:.0f}" y="{y + 12:.0f}" text-anchor="middle" fill="#4b5563" '
+            f'font-size="11">{kind}</text>'
+        )
     return f"<g><title>{html.escape(node.label)}</title>{box}{text}</g>"
 
 
