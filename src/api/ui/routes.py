@@ -6,6 +6,7 @@ while Temporal is away. Sign-in is described in `api.ui.session`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from http import HTTPStatus
@@ -16,16 +17,20 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from api.auth import Unauthenticated, key_from_header
 from api.deps import Admin, ServicesDep, SessionDep, services_of
+from api.services import Services
 from api.ui.pages import journey_list, journey_page
 from api.ui.session import COOKIE, LOGIN_LINK_SECONDS, SESSION_HOURS, Sessions
 from api.ui.templating import STYLESHEET, templates
 from journeys.authoring.graph import svg
+from journeys.kit.problems import ProblemsError
 from journeys.lifecycle.journeys import NotInJourney
 from journeys.store.api_keys import Principal, Scope
-from journeys.store.journeys import JourneyNotFound, VersionNotFound, definition_at
+from journeys.store.journeys import JourneyNotFound, NotLive, VersionNotFound, definition_at
+from journeys.temporal.errors import TemporalUnavailable
 
 HOME = "/ui"
 
@@ -114,9 +119,12 @@ def one_journey(
     services: ServicesDep,
     viewer: Viewer,
     version: Annotated[int | None, Query()] = None,
+    done: Annotated[str | None, Query()] = None,
 ) -> Response:
     page = journey_page(session, services, journey_id, version)
-    return _page(request, "journey.html", viewer, page=page)
+    return _page(
+        request, "journey.html", viewer, page=page, done=ACTIONS.get(done or ""), problems=[]
+    )
 
 
 @router.get("/journeys/{journey_id}/graph.svg", name="ui_graph", include_in_schema=False)
@@ -145,6 +153,67 @@ async def remove_run(
         await services.journeys.remove(journey_id, contact_id, binding_id or None)
     page = request.url_for("ui_journey", journey_id=journey_id).path
     return RedirectResponse(f"{page}#runs", HTTPStatus.SEE_OTHER)
+
+
+# What each button does, and what the page says once it is done (a fixed text per action:
+# nothing from the query string is ever shown).
+ACTIONS = {
+    "publish": "The draft is published.",
+    "pause": "The journey is paused: new entries are refused, running instances wait.",
+    "resume": "The journey is resumed.",
+    "stop": "The journey is stopped: its runs are ending.",
+}
+
+
+@router.post("/journeys/{journey_id}/{action}", name="ui_journey_action", include_in_schema=False)
+async def act_on_journey(
+    request: Request,
+    journey_id: str,
+    action: str,
+    session: SessionDep,
+    services: ServicesDep,
+    viewer: Viewer,
+) -> Response:
+    """Publish the draft, pause, resume or stop, as the API's calls of the same names do.
+    Done: back to the journey's page, which says so. Refused: that page, saying why."""
+    _refuse_cross_site(request)
+    if action not in ACTIONS:
+        raise HTTPException(HTTPStatus.NOT_FOUND, f"There is no action {action!r}.")
+    lifecycle = services.journeys
+    try:
+        if action == "publish":
+            await asyncio.to_thread(lifecycle.publish, journey_id, viewer.name)
+        else:
+            await {"pause": lifecycle.pause, "resume": lifecycle.resume, "stop": lifecycle.stop}[
+                action
+            ](journey_id)
+    except ProblemsError as error:
+        problems = [f"{p.path}: {p.message}" if p.path else p.message for p in error.problems]
+        return _journey_refusal(request, session, services, viewer, journey_id, problems)
+    except (NotLive, TemporalUnavailable) as error:
+        return _journey_refusal(request, session, services, viewer, journey_id, [str(error)])
+    page = request.url_for("ui_journey", journey_id=journey_id).path
+    return RedirectResponse(f"{page}?{urlencode({'done': action})}", HTTPStatus.SEE_OTHER)
+
+
+def _journey_refusal(
+    request: Request,
+    session: Session,
+    services: Services,
+    viewer: Principal,
+    journey_id: str,
+    problems: list[str],
+) -> Response:
+    page = journey_page(session, services, journey_id, None)
+    return _page(
+        request,
+        "journey.html",
+        viewer,
+        HTTPStatus.CONFLICT,
+        page=page,
+        done=None,
+        problems=problems,
+    )
 
 
 @router.get("/static/dashboard.css", name="ui_stylesheet", include_in_schema=False)
