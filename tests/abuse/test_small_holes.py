@@ -114,11 +114,19 @@ async def test_an_email_in_the_dev_outbox_runs_no_script_on_the_api_origin(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
     ):
-        shown = await http.get(f"/dev/outbox/{captured.id}")
+        envelope = await http.get(f"/dev/outbox/{captured.id}")
+        shown = await http.get(f"/dev/outbox/{captured.id}/body")
     assert shown.status_code == 200
     policy = shown.headers["content-security-policy"]
     assert policy.startswith("sandbox;") and "default-src 'none'" in policy
     assert "script-src" not in policy
+    # The envelope (subject, sender, recipients, date) frames it, sandboxed, and runs nothing.
+    assert envelope.status_code == 200
+    assert "<dt>To</dt><dd>ada@example.com</dd>" in envelope.text
+    assert f'<iframe src="{captured.id}/body" sandbox' in envelope.text
+    assert "<script" not in envelope.text
+    policy = envelope.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
 
 
 def test_the_sqlite_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ def _public(message: CapturedMessage, base: str) -> dict[str, Any]:
         "at": message.at,
         "to": message.to,
         "subject": message.subject,
+        "from": message.sender,
+        "date": message.date,
         "text": message.text,
         "view_url": f"{base}/dev/outbox/{message.id}" if message.html else None,
         "open_pixel_url": message.pixel_url,
@@ -54,12 +56,43 @@ def list_outbox(request: Request, services: ServicesDep) -> Response:
     return JSONResponse(messages)
 
 
-@router.get("/{message_id}", response_class=HTMLResponse)
-def view_message(message_id: str, services: ServicesDep) -> HTMLResponse:
-    """An email as its recipient sees it; viewing it loads the open pixel, like a mail client."""
+# The envelope around it: its headers, and the email framed from the same origin.
+ENVELOPE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; form-action 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def _email(services: ServicesDep, message_id: str) -> CapturedMessage:
     message = _outbox(services).get(message_id)
     if message is None or message.html is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, "no such email in the outbox")
+    return message
+
+
+@router.get("/{message_id}", response_class=HTMLResponse)
+def view_message(message_id: str, services: ServicesDep) -> HTMLResponse:
+    """An email as a mail client shows it: subject, sender, recipients and date above the
+    message, whose open pixel loads as the client's would."""
+    message = _email(services, message_id)
+    fields = [("From", message.sender), ("To", message.to), ("Date", message.date)]
+    rows = "".join(
+        f"<dt>{name}</dt><dd>{html.escape(value or chr(0x2013))}</dd>" for name, value in fields
+    )
+    subject = html.escape(message.subject or "(no subject)")
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{subject}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:1.5rem 2rem}}
+dl{{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.8rem 0 1rem}}
+dt{{color:#6b7280}}dd{{margin:0}}iframe{{width:100%;height:70vh;border:1px solid #ddd}}</style>
+</head><body><p><a href="../outbox">Outbox</a></p><h1>{subject}</h1><dl>{rows}</dl>
+<iframe src="{html.escape(message.id)}/body" sandbox title="The email"></iframe></body></html>"""
+    return HTMLResponse(page, headers={"Content-Security-Policy": ENVELOPE_CSP})
+
+
+@router.get("/{message_id}/body", response_class=HTMLResponse)
+def message_body(message_id: str, services: ServicesDep) -> HTMLResponse:
+    """The email's HTML as its recipient's mail client renders it."""
+    message = _email(services, message_id)
     return HTMLResponse(message.html, headers={"Content-Security-Policy": EMAIL_CSP})
 
 

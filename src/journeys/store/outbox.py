@@ -26,6 +26,8 @@ class CapturedMessage:
     text: str
     subject: str | None = None
     html: str | None = None
+    sender: str | None = None  # an email's From
+    date: str | None = None  # an email's Date, as it was written
     data: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
@@ -70,6 +72,8 @@ def captured_email(content: bytes) -> CapturedMessage:
         channel="email",
         to=str(parsed["To"] or ""),
         subject=str(parsed["Subject"] or ""),
+        sender=str(parsed["From"] or ""),
+        date=str(parsed["Date"] or ""),
         text=text.get_content() if isinstance(text, EmailMessage) else "",
         html=html.get_content() if isinstance(html, EmailMessage) else None,
         data={"message_id": str(parsed["X-Journeys-Message-Id"] or "")},
