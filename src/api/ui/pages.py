@@ -8,10 +8,14 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 
 from api.services import Services
+from journeys.contacts.model import Contact
 from journeys.definitions.journeys import JourneyDefinition, kind_of
 from journeys.store import journeys as store
 from journeys.store.analytics import Stats, VersionFigures, journey_stats
-from journeys.store.entries import EntryCounts, entry_counts, latest_entries
+from journeys.store.contacts import get_contact
+from journeys.store.deliveries import deliveries_of_contact
+from journeys.store.entries import EntryCounts, entries_of_contact, entry_counts, latest_entries
+from journeys.store.tables import DeliveryRow, EntryRow
 from journeys.temporal import names
 
 RECENT = 25  # runs and refusals listed on a journey's page
@@ -42,6 +46,26 @@ class Run:
     reason: str | None
     goal_reached_at: datetime | None
     temporal_url: str
+    journey_id: str
+
+
+def _run(row: EntryRow, services: Services) -> Run:
+    """An admitted entry of the ledger, linked to its run in the Temporal Web UI."""
+    workflow_id = row.workflow_id or names.workflow_id(
+        row.journey_id, row.contact_id, row.binding_id or None
+    )
+    return Run(
+        contact_id=row.contact_id,
+        binding_id=row.binding_id or None,
+        version=row.version,
+        entered_at=row.at,
+        ended_at=row.ended_at,
+        outcome=row.outcome or "active",
+        reason=row.outcome_reason,
+        goal_reached_at=row.goal_reached_at,
+        temporal_url=services.temporal_ui_link(workflow_id, row.run_id),
+        journey_id=row.journey_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -87,21 +111,7 @@ def journey_page(
     # The very figures of GET /v1/journeys/{id}/stats.
     figures = journey_stats(session, journey_id, version, datetime.now(UTC))
     runs = [
-        Run(
-            contact_id=row.contact_id,
-            binding_id=row.binding_id or None,
-            version=row.version,
-            entered_at=row.at,
-            ended_at=row.ended_at,
-            outcome=row.outcome or "active",
-            reason=row.outcome_reason,
-            goal_reached_at=row.goal_reached_at,
-            temporal_url=services.temporal_ui_link(
-                row.workflow_id
-                or names.workflow_id(row.journey_id, row.contact_id, row.binding_id or None),
-                row.run_id,
-            ),
-        )
+        _run(row, services)
         for row in latest_entries(session, journey_id, admitted=True, version=version, limit=RECENT)
     ]
     refusals = [
@@ -120,3 +130,54 @@ def journey_page(
         runs=runs,
         refusals=refusals,
     )
+
+
+# What became of a message, in the order it happens, as (label, the store's column).
+RECEIPTS = (
+    ("sent", "sent_at"),
+    ("delivered", "delivered_at"),
+    ("opened", "opened_at"),
+    ("clicked", "clicked_at"),
+    ("replied", "replied_at"),
+    ("bounced", "bounced_at"),
+    ("complained", "complained_at"),
+    ("unsubscribed", "unsubscribed_at"),
+    ("failed", "failed_at"),
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    row: DeliveryRow
+
+    @property
+    def receipts(self) -> list[tuple[str, datetime]]:
+        """What the channel and the contact did with it, each with its time."""
+        return [
+            (label, moment)
+            for label, column in RECEIPTS
+            if (moment := getattr(self.row, column)) is not None
+        ]
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    contact: Contact
+    runs: list[Run]  # every admitted entry, newest first, linked to Temporal
+    refusals: list[tuple[str, Refusal]]  # (journey, refusal), newest first
+    messages: list[Message]
+
+
+def contact_page(session: Session, services: Services, contact_id: str) -> ContactPage | None:
+    contact = get_contact(session, contact_id)
+    if contact is None:
+        return None
+    entries = entries_of_contact(session, contact_id)
+    runs = [_run(row, services) for row in entries if row.admitted]
+    refusals = [
+        (row.journey_id, Refusal(row.contact_id, row.version, row.at, row.reason or "unknown"))
+        for row in entries
+        if not row.admitted
+    ]
+    messages = [Message(row) for row in deliveries_of_contact(session, contact_id)]
+    return ContactPage(contact, runs, refusals, messages)

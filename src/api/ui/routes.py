@@ -22,13 +22,14 @@ from sqlmodel import Session
 from api.auth import Unauthenticated, key_from_header
 from api.deps import Admin, ServicesDep, SessionDep, services_of
 from api.services import Services
-from api.ui.pages import journey_list, journey_page
+from api.ui.pages import contact_page, journey_list, journey_page
 from api.ui.session import COOKIE, LOGIN_LINK_SECONDS, SESSION_HOURS, Sessions
 from api.ui.templating import STYLESHEET, templates
 from journeys.authoring.graph import svg
 from journeys.kit.problems import ProblemsError
 from journeys.lifecycle.journeys import NotInJourney
 from journeys.store.api_keys import Principal, Scope
+from journeys.store.contacts import find_contacts
 from journeys.store.journeys import JourneyNotFound, NotLive, VersionNotFound, definition_at
 from journeys.temporal.errors import TemporalUnavailable
 
@@ -127,6 +128,31 @@ def one_journey(
     )
 
 
+@router.get("/contacts", name="ui_contacts", include_in_schema=False)
+def find_contact(
+    request: Request,
+    session: SessionDep,
+    viewer: Viewer,
+    q: Annotated[str, Query(max_length=320)] = "",
+) -> Response:
+    """Search by id or email; one match opens its page."""
+    found = find_contacts(session, q)
+    if len(found) == 1:
+        page = request.url_for("ui_contact", contact_id=found[0].id).path
+        return RedirectResponse(page, HTTPStatus.SEE_OTHER)
+    return _page(request, "contacts.html", viewer, q=q.strip(), found=found)
+
+
+@router.get("/contacts/{contact_id}", name="ui_contact", include_in_schema=False)
+def one_contact(
+    request: Request, contact_id: str, session: SessionDep, services: ServicesDep, viewer: Viewer
+) -> Response:
+    page = contact_page(session, services, contact_id)
+    if page is None:
+        raise HTTPException(HTTPStatus.NOT_FOUND, f"There is no contact {contact_id!r}.")
+    return _page(request, "contact.html", viewer, page=page)
+
+
 @router.get("/journeys/{journey_id}/graph.svg", name="ui_graph", include_in_schema=False)
 def graph_picture(
     journey_id: str,
@@ -146,12 +172,17 @@ async def remove_run(
     _: Viewer,
     contact_id: Annotated[str, Form()],
     binding_id: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "journey",
 ) -> Response:
-    """Take one contact out of the journey, as POST .../instances/{contact_id}/stop does."""
+    """Take one contact out of the journey, as POST .../instances/{contact_id}/stop does;
+    then back to the page the button was on (the journey's, or the contact's)."""
     _refuse_cross_site(request)
     with suppress(NotInJourney):  # ended meanwhile: the page shows it
         await services.journeys.remove(journey_id, contact_id, binding_id or None)
-    page = request.url_for("ui_journey", journey_id=journey_id).path
+    if back == "contact":
+        page = request.url_for("ui_contact", contact_id=contact_id).path
+    else:
+        page = request.url_for("ui_journey", journey_id=journey_id).path
     return RedirectResponse(f"{page}#runs", HTTPStatus.SEE_OTHER)
 
 

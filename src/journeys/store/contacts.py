@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from journeys.contacts.model import (
@@ -100,6 +100,21 @@ def contact_lock(contact_id: str) -> str:
     """The lock (`store.locks`) a transaction holds before it upserts the contact among
     others, so that two such transactions never wait on each other's rows."""
     return f"contact\n{contact_id}"
+
+
+def find_contacts(session: Session, text: str, limit: int = 20) -> list[Contact]:
+    """Contacts whose id or email is `text` (an email as written or lowercased: both are
+    exact matches, which the indexes answer)."""
+    text = text.strip()
+    if not text:
+        return []
+    rows = session.exec(
+        select(ContactRow)
+        .where(or_(col(ContactRow.id) == text, col(ContactRow.email).in_({text, text.lower()})))
+        .order_by(col(ContactRow.id))
+        .limit(limit)
+    ).all()
+    return [contact_of(row) for row in rows]
 
 
 def contacts_with_phone(session: Session, phone: str) -> list[str]:
