@@ -64,6 +64,14 @@ async def test_an_admin_publishes_pauses_resumes_and_stops_a_journey(
         hello = page.locator("#funnel tr[data-step=hello]")
         assert await hello.locator("[data-figure=blocked]").inner_text() == "1"
         assert await hello.locator(".why li").all_inner_texts() == ["no consent 1"]
+        # Today's bar in the 30-day trends: two entries, one message sent (one blocked).
+        totals = {
+            figure: await page.locator(f"[data-trend={figure}] svg").get_attribute("data-total")
+            for figure in ("entered", "sent", "opened")
+        }
+        assert totals == {"entered": "2", "sent": "1", "opened": "0"}
+        assert await page.locator("[data-trend=goals]").count() == 0  # no goal, no goals
+        assert await page.locator("[data-trend=entered] rect").count() == 30
 
         await follow(page, "[data-action=pause]")
         assert "paused" in await page.locator(".alert.done").inner_text()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 
 from api.services import Services
+from api.ui.charts import trend_panels
 from journeys.contacts.model import Contact
 from journeys.definitions.journeys import JourneyDefinition, kind_of
 from journeys.store import journeys as store
@@ -16,9 +17,11 @@ from journeys.store.contacts import get_contact
 from journeys.store.deliveries import deliveries_of_contact
 from journeys.store.entries import EntryCounts, entries_of_contact, entry_counts, latest_entries
 from journeys.store.tables import DeliveryRow, EntryRow
+from journeys.store.trends import daily_figures
 from journeys.temporal import names
 
 RECENT = 25  # runs and refusals listed on a journey's page
+TREND_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class JourneyPage:
     kinds: dict[str, str]  # step id -> kind, for the steps of the drawn definition
     runs: list[Run]
     refusals: list[Refusal]
+    trends: list[tuple[str, str]]  # (figure, SVG): the last TREND_DAYS days, every version
 
     @property
     def exited(self) -> int:
@@ -109,7 +113,8 @@ def journey_page(
     )
     shown, shown_version = store.definition_at(session, journey_id, shown_ref)  # 404 if unknown
     # The very figures of GET /v1/journeys/{id}/stats.
-    figures = journey_stats(session, journey_id, version, datetime.now(UTC))
+    now = datetime.now(UTC)
+    figures = journey_stats(session, journey_id, version, now)
     runs = [
         _run(row, services)
         for row in latest_entries(session, journey_id, admitted=True, version=version, limit=RECENT)
@@ -129,6 +134,7 @@ def journey_page(
         kinds={step.id: kind_of(step) for _, step in shown.walk()},
         runs=runs,
         refusals=refusals,
+        trends=trend_panels(daily_figures(session, journey_id, TREND_DAYS, now.date())),
     )
 
 
