@@ -75,6 +75,31 @@ def test_bodies_over_the_limit_are_refused_before_they_are_read(
     )
 
 
+BINARY_CLOUDEVENT = {
+    "Content-Type": "application/json",
+    "ce-specversion": "1.0",
+    "ce-id": "hostile-1",
+    "ce-source": "tests",
+    "ce-type": "order.placed",
+}
+
+
+def test_hostile_binary_cloudevents_are_refused(api: httpx.Client) -> None:
+    """A binary-mode CloudEvent's body is its data and each ce-* header an attribute: data
+    nested past the parser and header bytes that are not UTF-8 are refused, never a 500."""
+    deep = api.post(
+        "/v1/cloudevents", content="[" * DEEP, headers={**BINARY_CLOUDEVENT, "ce-subject": "c1"}
+    )
+    assert refused(deep)["detail"] == "not valid JSON: nested too deeply: line 1 column 1 (char 0)"
+    raw = api.post(
+        "/v1/cloudevents",
+        content=b"{}",
+        headers=[*BINARY_CLOUDEVENT.items(), ("ce-subject", b"\xff\xfe")],
+    )
+    assert refused(raw)["problems"] == [{"path": "ce-subject", "message": "not UTF-8"}]
+    assert api.get("/healthz").status_code == 200
+
+
 DEEP_VALUE = "@deep"
 JSON = {"Content-Type": "application/json"}
 
