@@ -84,6 +84,7 @@ async def test_binary_structured_and_batched_events_reach_journeys(
         "source": "https://shop.example.com",
         "subject": contact,
         "id": f"cart {contact} 100%",
+        "datacontenttype": "application/json",  # binary mode: the Content-Type
     }
     data = {"cart_id": "k1", "total": 120, "currency": "EUR"}
     with temporal_env.with_time_skipping_disabled():
