@@ -2,24 +2,40 @@
 
 Each app has its own registry, so that several apps in one process (tests) do not clash.
 Routes are labelled by their template (`/v1/triggers/{name}/events`), never by the raw path,
-which holds contact ids and would grow without bound.
+which holds contact ids and would grow without bound. Beside ours, the registry holds the
+client library's own `process_*` and `python_*` collectors, as a Python exporter is expected to.
 """
 
 from __future__ import annotations
 
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from journeys.ingest.contracts import Accepted
 
 UNMATCHED = "unmatched"
 
+# A `_created` series per counter and histogram doubles the series for a start time that
+# Prometheus does not use (it detects counter resets itself).
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
 
 class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.requests = Counter(
             "journeys_http_requests",
             "HTTP requests answered, by route template and status.",

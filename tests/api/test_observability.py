@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import platform
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import create_tracer_provider
@@ -47,6 +49,12 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+def families(text: str) -> dict[str, Metric]:
+    """The metric families of a Prometheus text page, by name, as Prometheus' parser reads
+    them (a counter's family drops its `_total`)."""
+    return {family.name: family for family in text_string_to_metric_families(text)}
 
 
 def value(
@@ -87,6 +95,26 @@ async def test_the_gateway_counts_requests_events_runs_and_misses(stack: Stack) 
     assert value(metrics, "journeys_provider_events_total", channel="email", outcome="ignored") == 1
     # Raw paths (with contact ids in them) never become labels.
     assert not any("nobody" in str(labels) or ada in str(labels) for _, labels in metrics)
+
+
+async def test_the_gateway_serves_process_and_python_metrics_and_no_created_series(
+    stack: Stack,
+) -> None:
+    ada = await contact(stack)
+    assert (await stack.fire("contact.created", contact_id=ada)).status_code == 202
+
+    page = families((await stack.api.get("/metrics", headers={"Authorization": ""})).text)
+    assert page["process_cpu_seconds"].type == "counter"
+    assert page["process_resident_memory_bytes"].samples[0].value > 0
+    assert page["process_open_fds"].samples[0].value > 0
+    [info] = page["python_info"].samples
+    assert info.labels["implementation"] == platform.python_implementation()
+    assert info.labels["version"] == platform.python_version()
+    assert page["python_gc_objects_collected"].type == "counter"
+    # Counters and histograms of ours are there, without a `_created` series beside them.
+    assert page["journeys_events"].samples and page["journeys_http_request_duration_seconds"]
+    created = [s.name for f in page.values() for s in f.samples if s.name.endswith("_created")]
+    assert created == []
 
 
 async def own_client(env: WorkflowEnvironment, **options: Any) -> Client:
