@@ -155,13 +155,14 @@ def build_worker(
 
 def metrics_runtime(settings: Settings) -> Runtime | None:
     """A Temporal runtime that serves the SDK's metrics (task latencies, slots, polls...) and
-    ours (`journeys_messages`) for Prometheus, when an address is set."""
+    ours (`journeys_messages_total`) for Prometheus, when an address is set."""
     if settings.worker_metrics_address is None:
         return None
     prometheus = PrometheusConfig(
         bind_address=settings.worker_metrics_address,
-        # Prometheus' naming conventions: `_total` counters, durations in `_seconds`.
-        counters_total_suffix=True,
+        # Counters keep the names Temporal documents (`temporal_request`,
+        # `temporal_local_activity_total`): the suffix option appends `_total` to every one,
+        # including those whose name already ends with it. Durations in `_seconds`.
         unit_suffix=True,
         durations_as_seconds=True,
     )

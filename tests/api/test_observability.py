@@ -138,13 +138,20 @@ async def test_the_worker_serves_sdk_metrics_and_sends_by_channel_and_outcome(
         _, handle = await h.start(WELCOME, ada)
         await outcome_of(handle)  # welcome, three days unopened (skipped), then the reminder
         async with httpx.AsyncClient() as scraper:
-            metrics = samples((await scraper.get(f"http://{address}/metrics")).text)
+            text = (await scraper.get(f"http://{address}/metrics")).text
+    # Prometheus' parser reads a counter exposed as `temporal_workflow_completed` (Temporal's
+    # name) as the family `temporal_workflow_completed` of `..._total` samples.
+    metrics, page = samples(text), families(text)
     queue = h.task_queue
     sent = value(metrics, "journeys_messages_total", task_queue=queue, channel="email")
     assert sent == 2
     assert value(metrics, "journeys_messages_total", task_queue=queue, outcome="sent") == 2
     assert value(metrics, "temporal_workflow_completed_total", task_queue=queue) == 1
     assert value(metrics, "temporal_activity_execution_latency_seconds_count", task_queue=queue) > 0
+    # Temporal's counter `local_activity_total` is not suffixed a second time.
+    assert page["temporal_local_activity"].type == "counter"
+    assert value(metrics, "temporal_local_activity_total", task_queue=queue) > 0
+    assert [name for name, _ in metrics if name.endswith("_total_total")] == []
 
 
 @pytest.fixture(scope="module")

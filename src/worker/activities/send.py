@@ -262,9 +262,9 @@ def _delivery_row(request: SendRequest, message_id: str, channel: Channel) -> De
 
 
 def _counted(settled: SendSettled, channel: Channel) -> SendSettled:
-    """Count a settled send for the worker's metrics (`journeys_messages`)."""
+    """Count a settled send for the worker's metrics (`journeys_messages_total`)."""
     activity.metric_meter().create_counter(
-        "journeys_messages", "Messages settled, by channel and outcome."
+        "journeys_messages_total", "Messages settled, by channel and outcome."
     ).add(1, {"channel": channel.value, "outcome": settled.status.value})
     return settled
 
