@@ -32,7 +32,7 @@ from journeys.lifecycle.contacts import ContactLifecycle
 from journeys.lifecycle.journeys import JourneyLifecycle
 from journeys.lifecycle.triggers import TriggerLifecycle
 from journeys.messaging.tracking import Tokens
-from journeys.observability.tracing import tracing_active
+from journeys.observability.tracing import redact_request_span, tracing_active
 from journeys.settings import Settings
 from journeys.store.db import create_db_engine
 from journeys.temporal.client import connect
@@ -129,7 +129,9 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     if tracing_active():
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+        FastAPIInstrumentor.instrument_app(
+            app, excluded_urls="healthz,readyz,metrics", server_request_hook=redact_request_span
+        )
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(dashboard_router)

@@ -14,6 +14,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
@@ -226,3 +227,34 @@ def test_log_lines_carry_the_trace_id(
     log.warning("outside")
     trace_id = f"{span.get_span_context().trace_id:032x}"
     assert caplog.text.splitlines() == [f"inside trace={trace_id}", "outside"]
+
+
+async def test_request_spans_mask_capability_tokens_and_contact_ids(
+    spans: InMemorySpanExporter, stack: Stack
+) -> None:
+    ada = await contact(stack)
+    secret = "s3cr3t-token-value"
+    await stack.api.get(f"/t/o/{secret}")
+    await stack.api.get(f"/t/c/{secret}")
+    await stack.api.get(f"/u/{secret}")
+    await stack.api.get(f"/ui/login/link?token={secret}&next=1")
+    await stack.api.get(f"/v1/contacts/{ada}")
+    await stack.api.get(f"/v1/journeys/welcome/instances/{ada}")
+
+    servers = [s.attributes or {} for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER]
+    targets = {attributes.get("http.target") for attributes in servers}
+    assert {
+        "/t/o/<token>",
+        "/t/c/<token>",
+        "/u/<token>",
+        "/v1/contacts/<contact>",
+        "/v1/journeys/welcome/instances/<contact>",
+    } <= targets
+    urls = {attributes.get("http.url") for attributes in servers}
+    assert {
+        "http://journeys.test/t/o/<token>",
+        "http://journeys.test/ui/login/link?token=<token>&next=1",
+    } <= urls
+    # Nowhere in any span: names, attributes and events alike.
+    for span in spans.get_finished_spans():
+        assert secret not in span.to_json() and ada not in span.to_json(), span.name

@@ -2,7 +2,8 @@
 belongs to, and no contact data at the default level.
 
 Log lines may mention workflow ids (which hold contact ids), email addresses (in provider
-errors) or phone numbers; below DEBUG they are masked before any handler writes them.
+errors), phone numbers, or URLs with a capability token or a contact id in them; below DEBUG
+they are masked before any handler writes them. Spans' URLs are masked alike (`tracing`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,18 @@ from opentelemetry import trace
 _WORKFLOW_ID = re.compile(r"(journey/[a-z0-9_-]+/)[^\s/'\",)]+(/[^\s'\",)]+)?")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _PHONE = re.compile(r"\+[1-9]\d{6,14}\b")
+# Whoever holds these links acts for the contact: opens and clicks (/t/o, /t/c), unsubscribe
+# (/u), the dashboard's sign-in link (?token=).
+_TOKEN_IN_PATH = re.compile(r"(/(?:t/[oc]|u)/)[^\s/?#'\",)]+")
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^\s&#'\",)]+")
+_CONTACT_IN_PATH = re.compile(r"(/v1/contacts/|/instances/)[^\s/?#'\",)]+")
 
 
 def redact(text: str) -> str:
     text = _WORKFLOW_ID.sub(r"\1<contact>", text)
+    text = _TOKEN_IN_PATH.sub(r"\1<token>", text)
+    text = _TOKEN_IN_QUERY.sub(r"\1<token>", text)
+    text = _CONTACT_IN_PATH.sub(r"\1<contact>", text)
     text = _EMAIL.sub("<email>", text)
     return _PHONE.sub("<phone>", text)
 

@@ -15,6 +15,7 @@ tracing on for the gateway and the worker alike.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from opentelemetry import trace
 from temporalio.contrib.opentelemetry import (
@@ -24,7 +25,12 @@ from temporalio.contrib.opentelemetry import (
 )
 from temporalio.plugin import SimplePlugin
 
+from journeys.observability.logs import redact
+
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+# Where OpenTelemetry's HTTP server instrumentation writes the request's URL, in the old and
+# the stable semantic conventions (`OTEL_SEMCONV_STABILITY_OPT_IN` chooses).
+_URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.path", "url.query")
 
 
 def configure_tracing(service_name: str) -> bool:
@@ -55,3 +61,13 @@ def temporal_plugins() -> list[SimplePlugin]:
     """What a Temporal client needs to carry the trace into workflows and activities (its
     workers inherit the plugin)."""
     return [OpenTelemetryPlugin(add_temporal_spans=True)] if tracing_active() else []
+
+
+def redact_request_span(span: trace.Span, scope: dict[str, Any]) -> None:
+    """The HTTP server span's URL without its capability tokens and contact ids, masked as
+    log lines are (a hook of OpenTelemetry's ASGI instrumentation, run as the span starts)."""
+    attributes = getattr(span, "attributes", None) or {}
+    for name in _URL_ATTRIBUTES:
+        value = attributes.get(name)
+        if isinstance(value, str):
+            span.set_attribute(name, redact(value))

@@ -38,6 +38,11 @@ def test_log_lines_mask_contact_data() -> None:
         "Failed activation on workflow JourneyWorkflow with ID journey/welcome/<contact> "
         "run: recipient refused: {'<email>': (550, b'no')} sms to <phone>"
     )
+    links = "GET https://j.example/t/c/Zm9v.YmFy?x=1 https://j.example/ui/login/link?token=abc"
+    assert redact(links) == (
+        "GET https://j.example/t/c/<token>?x=1 https://j.example/ui/login/link?token=<token>"
+    )
+    assert redact("PUT /v1/contacts/ada%40x/consent") == "PUT /v1/contacts/<contact>/consent"
 
 
 def test_the_readme_reference_is_the_generated_one() -> None:
