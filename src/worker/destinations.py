@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import httpcore
@@ -96,7 +96,11 @@ class _PublicOnlyBackend(httpcore.NetworkBackend):
         return str(addresses[0])
 
 
-def public_client(allowed: Sequence[IpNetwork], timeout: float) -> httpx.Client:
+def public_client(
+    allowed: Sequence[IpNetwork],
+    timeout: float,
+    event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+) -> httpx.Client:
     """An HTTP client that connects only where `public_only` allows, and follows no
     redirect (each would be a new destination). It ignores HTTP(S)_PROXY variables, as a
     proxy would make the connection somewhere unchecked."""
@@ -105,4 +109,6 @@ def public_client(allowed: Sequence[IpNetwork], timeout: float) -> httpx.Client:
         ssl_context=httpx.create_ssl_context(),
         network_backend=_PublicOnlyBackend(allowed),
     )
-    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
+    return httpx.Client(
+        transport=transport, timeout=timeout, follow_redirects=False, event_hooks=event_hooks
+    )

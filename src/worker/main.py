@@ -25,6 +25,7 @@ from journeys.ingest.ingestion import Ingestion
 from journeys.ingest.ledger import EventLedger
 from journeys.kit.isolated import Isolated
 from journeys.messaging.tracking import Links, Tokens
+from journeys.observability.tracing import propagate_trace
 from journeys.settings import Settings
 from journeys.store.db import create_db_engine
 from journeys.temporal.client import connect
@@ -48,6 +49,9 @@ log = logging.getLogger("journeys.worker")
 # would go unnoticed (tests/worker/test_sandbox.py).
 WORKFLOW_RUNNER = SandboxedWorkflowRunner()
 
+# Every call to a provider or a `webhook` step's URL names the span it is made from.
+TRACED = {"request": [propagate_trace]}
+
 
 @contextmanager
 def journey_activities(
@@ -63,9 +67,9 @@ def journey_activities(
     )
     secret = settings.signing_secret.get_secret_value()
     with (
-        httpx.Client(timeout=settings.provider_timeout_seconds) as http,
+        httpx.Client(timeout=settings.provider_timeout_seconds, event_hooks=TRACED) as http,
         public_client(
-            settings.webhook_allowed_networks, settings.provider_timeout_seconds
+            settings.webhook_allowed_networks, settings.provider_timeout_seconds, TRACED
         ) as webhook_http,
         Isolated(workers=settings.render_processes) as isolated,
     ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import platform
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
@@ -170,31 +171,41 @@ def spans() -> Iterator[InMemorySpanExporter]:
     exporter.shutdown()  # keeps nothing more for the rest of the session
 
 
+RunTraced = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+def run_traced(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, smtp_sink: SmtpSink, http_sink: HttpSink
+) -> RunTraced:
+    """Publish a journey (started by contact.created) on a gateway and a worker that trace,
+    and run it to its end for a new contact with the given fields."""
+
+    async def run(journey: str, **contact_fields: Any) -> None:
+        client = await own_client(temporal_env, plugins=temporal_plugins())
+        async with api_stack(temporal_env, tmp_path, smtp_sink, http_sink, client) as stack:
+            await publish(stack, journey)
+            ada = await contact(stack, **contact_fields)
+            fired = await stack.fire("contact.created", contact_id=ada)
+            [journey_id] = fired.json()["started"]
+            await outcome_of(client.get_workflow_handle(f"journey/{journey_id}/{ada}"))
+
+    return run
+
+
 async def test_one_trace_from_the_request_through_the_workflow_to_the_smtp_call(
-    spans: InMemorySpanExporter,
-    temporal_env: WorkflowEnvironment,
-    tmp_path: Path,
-    smtp_sink: SmtpSink,
-    http_sink: HttpSink,
+    spans: InMemorySpanExporter, run_traced: RunTraced
 ) -> None:
-    client = await own_client(temporal_env, plugins=temporal_plugins())
-    async with api_stack(temporal_env, tmp_path, smtp_sink, http_sink, client) as stack:
-        await publish(
-            stack,
-            """
+    journey = """
 kind: Journey
 id: traced
 name: Traced
 start: {trigger: contact.created}
 steps:
   - {id: hello, email: {subject: Traced hello, text: Hi}}
-""",
-        )
-        ada = await contact(stack)
-        fired = await stack.fire("contact.created", contact_id=ada)
-        assert fired.json()["started"] == ["traced"]
-        await outcome_of(client.get_workflow_handle(f"journey/traced/{ada}"))
-        await eventually(lambda: _named(spans.get_finished_spans(), "send email"))
+"""
+    await run_traced(journey)
+    await eventually(lambda: _named(spans.get_finished_spans(), "send email"))
 
     finished = spans.get_finished_spans()
     [request] = [s for s in _named(finished, "POST /v1/triggers/{name}/events") if s.parent is None]
@@ -258,3 +269,38 @@ async def test_request_spans_mask_capability_tokens_and_contact_ids(
     # Nowhere in any span: names, attributes and events alike.
     for span in spans.get_finished_spans():
         assert secret not in span.to_json() and ada not in span.to_json(), span.name
+
+
+async def test_outgoing_calls_carry_the_w3c_traceparent_of_their_span(
+    spans: InMemorySpanExporter, run_traced: RunTraced, http_sink: HttpSink
+) -> None:
+    journey = f"""
+kind: Journey
+id: propagated
+name: Propagated
+start: {{trigger: contact.created}}
+steps:
+  - {{id: text, sms: {{text: Hi}}}}
+  - {{id: score, webhook: {{url: "{http_sink.url}/score"}}}}
+"""
+    await run_traced(journey, phone="+33612345678", consent={"sms": True})
+
+    calls = {call.path: call for call in http_sink.requests}
+    finished = spans.get_finished_spans()
+    by_id = {s.context.span_id: s for s in finished if s.context is not None}
+    parents = {}
+    for path in ("/sms", "/score"):
+        extracted = TraceContextTextMapPropagator().extract(calls[path].headers)
+        parent = trace.get_current_span(extracted).get_span_context()
+        assert parent.is_valid and parent.is_remote, path
+        parents[path] = by_id[parent.span_id]  # a span of ours, in this run's trace
+    assert parents["/sms"].name == "send sms"
+    assert "call_webhook" in parents["/score"].name
+    # Both calls belong to the trace of the event that started the run.
+    roots = {
+        s.context.trace_id
+        for s in _named(finished, "POST /v1/triggers/{name}/events")
+        if s.parent is None and s.context is not None
+    }
+    [trace_id] = {p.context.trace_id for p in parents.values() if p.context is not None}
+    assert trace_id in roots

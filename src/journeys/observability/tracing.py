@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from opentelemetry import trace
+import httpx
+from opentelemetry import propagate, trace
 from temporalio.contrib.opentelemetry import (
     OpenTelemetryPlugin,
     ReplaySafeTracerProvider,
@@ -71,3 +72,10 @@ def redact_request_span(span: trace.Span, scope: dict[str, Any]) -> None:
         value = attributes.get(name)
         if isinstance(value, str):
             span.set_attribute(name, redact(value))
+
+
+def propagate_trace(request: httpx.Request) -> None:
+    """Give an outgoing call W3C `traceparent` (and `tracestate`) headers naming the current
+    span, so that the provider's or the webhook's own traces join ours. Nothing is added
+    outside a trace (tracing off)."""
+    propagate.inject(request.headers)
