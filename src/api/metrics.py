@@ -2,13 +2,23 @@
 
 Each app has its own registry, so that several apps in one process (tests) do not clash.
 Routes are labelled by their template (`/v1/triggers/{name}/events`), never by the raw path,
-which holds contact ids and would grow without bound. Beside ours, the registry holds the
-client library's own `process_*` and `python_*` collectors, as a Python exporter is expected to.
+which holds contact ids and would grow without bound. Beside ours, the page holds the client
+library's own `process_*` and `python_*` collectors, as a Python exporter is expected to.
+
+Several processes serving one port (`JOURNEYS_API_PROCESSES`) each count what they answer,
+and a scrape reaches one of them: they then count into files of a shared directory
+(prometheus_client's multiprocess mode, `shared_between_processes`), and every process's
+page is the sum of those files. The `process_*` and `python_gc_*` figures of one process
+would pass for the whole API's there, so they are left out.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prometheus_client import (
     CollectorRegistry,
@@ -18,12 +28,15 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
     disable_created_metrics,
+    generate_latest,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from journeys.ingest.contracts import Accepted
 
 UNMATCHED = "unmatched"
+SHARED_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus_client as it is imported
 
 # A `_created` series per counter and histogram doubles the series for a start time that
 # Prometheus does not use (it detects counter resets itself).
@@ -33,9 +46,15 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
+        if SHARED_DIRECTORY in os.environ:
+            # Ours count into the shared files too: the page reads every process's there.
+            self.page = CollectorRegistry()
+            MultiProcessCollector(self.page)  # type: ignore[no-untyped-call]
+        else:
+            self.page = self.registry
+            ProcessCollector(registry=self.page)
+            GCCollector(registry=self.page)
+        PlatformCollector(registry=self.page)
         self.requests = Counter(
             "journeys_http_requests",
             "HTTP requests answered, by route template and status.",
@@ -73,6 +92,10 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+    def exposition(self) -> bytes:
+        """The page in Prometheus' text format."""
+        return generate_latest(self.page)
+
     def accepted(self, accepted: Accepted) -> None:
         """Count one event that Ingestion accepted."""
         self.events.labels("duplicate" if accepted.duplicate else "accepted").inc()
@@ -89,6 +112,18 @@ class ApiMetrics:
             self.runs.labels("signaled").inc()
         else:
             self.signals_missed.inc()
+
+
+@contextmanager
+def shared_between_processes() -> Iterator[None]:
+    """While it lasts, API processes started from here count into one fresh directory (it
+    must start empty: counts left by an earlier run would be added)."""
+    with tempfile.TemporaryDirectory(prefix="journeys-metrics-") as directory:
+        os.environ[SHARED_DIRECTORY] = directory
+        try:
+            yield
+        finally:
+            del os.environ[SHARED_DIRECTORY]
 
 
 class RequestMetrics:

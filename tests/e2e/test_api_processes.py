@@ -8,8 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from journeys.cli.dev.processes import children, free_port
+from journeys.cli.dev.processes import children, free_port, wait_until
 from journeys.store.db import migrate
 from tests.faults.processes import journeys_api
 
@@ -51,6 +52,28 @@ def test_the_api_serves_one_port_from_several_processes(tmp_path: Path) -> None:
             for _ in range(20):  # new connections, spread over the processes by the kernel
                 answer = client.get("/v1/triggers", headers={"Connection": "close"})
                 assert answer.status_code == 200, answer.text
+            # Whichever process answers a scrape, it counts the requests of all of them (a
+            # request is counted just after its answer has gone: wait for the last one).
+            wait_until(lambda: answered(scrape(client), "/v1/triggers") == 20)
+            assert [answered(scrape(client), "/v1/triggers") for _ in range(6)] == [20] * 6
+            # One process's own figures would pass for the whole API's: not served.
+            names = {family.name for family in text_string_to_metric_families(scrape(client))}
+            assert "python_info" in names and "process_cpu_seconds" not in names
     finally:
         api.stop()
     assert api.process is not None and api.process.returncode is not None
+
+
+def scrape(client: httpx.Client) -> str:
+    return client.get("/metrics", headers={"Connection": "close"}).text
+
+
+def answered(page: str, route: str) -> float:
+    """The requests answered for `route`, as Prometheus' own parser reads the page."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(page)
+        if family.name == "journeys_http_requests"
+        for sample in family.samples
+        if sample.labels["route"] == route
+    )

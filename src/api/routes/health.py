@@ -7,7 +7,7 @@ from http import HTTPStatus
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from temporalio.service import RPCError
 
 from api.deps import ServicesDep
@@ -26,7 +26,7 @@ async def healthz() -> dict[str, str]:
 def metrics(services: ServicesDep) -> Response:
     """The gateway's metrics in Prometheus' text format (scrape it; it is not authenticated,
     like the health checks: it holds counts, no contact data)."""
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(services.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/readyz", responses={503: {"description": "The store or Temporal is unreachable"}})

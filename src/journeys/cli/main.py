@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -351,20 +352,23 @@ def api(
     processes."""
     import uvicorn
 
+    from api.metrics import shared_between_processes
+
     settings = _service_settings(api_host=host, api_port=port)
-    uvicorn.run(
-        # By name: each process builds its own app (and its logging), as uvicorn's workers do.
-        "api.main:serve_app",
-        factory=True,
-        workers=settings.api_processes,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level=settings.log_level,
-        log_config=None,  # ours: one format, contact data masked
-        # Access lines carry paths such as /v1/contacts/<id>: only when debugging.
-        access_log=settings.log_level.lower() == "debug",
-        proxy_headers=True,
-    )
+    with shared_between_processes() if settings.api_processes > 1 else nullcontext():
+        uvicorn.run(
+            # By name: each process builds its own app (and logging), as uvicorn's workers do.
+            "api.main:serve_app",
+            factory=True,
+            workers=settings.api_processes,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level=settings.log_level,
+            log_config=None,  # ours: one format, contact data masked
+            # Access lines carry paths such as /v1/contacts/<id>: only when debugging.
+            access_log=settings.log_level.lower() == "debug",
+            proxy_headers=True,
+        )
 
 
 @app.command()
