@@ -89,8 +89,9 @@ def test_every_block_runs_as_written_in_a_fresh_shell(
 ) -> None:
     data_dir, api_port, temporal_port = stack
     blocks, _ = readme_blocks()
-    # A checkout as the reader has it: the venv `make` made, the definitions, the data dir.
-    for name, target in ((".venv", ROOT / ".venv"), ("workflows", ROOT / "workflows")):
+    # A checkout as the reader has it: the venv `make` made (the one running these tests),
+    # the definitions, the data dir.
+    for name, target in ((".venv", Path(sys.prefix)), ("workflows", ROOT / "workflows")):
         (tmp_path / name).symlink_to(target)
     (tmp_path / ".journeys").symlink_to(data_dir)
     api = f"http://127.0.0.1:{api_port}"
@@ -115,6 +116,8 @@ def test_every_block_runs_as_written_in_a_fresh_shell(
             "LANG": "C.UTF-8",
             "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
             "JOURNEYS_URL": api,
+            # Only a second checkout sharing one venv sets it, for its own code to run.
+            **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
         },
         capture_output=True,
         text=True,
