@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -14,13 +15,75 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     PlainSerializer,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from journeys.kit.suggest import did_you_mean
 
 
 class DefinitionModel(BaseModel):
     """Base of every definition model: strict about unknown fields, immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _suggest_known_fields(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """An unknown field's error names the closest field this model has (`emial`: did
+        you mean `email`?); only this model knows its own fields."""
+        try:
+            return handler(data)
+        except ValidationError as error:
+            known = [field.alias or name for name, field in cls.model_fields.items()]
+            details = [_with_suggestion(item, known) for item in error.errors(include_url=False)]
+            raise ValidationError.from_exception_data(error.title, details) from None
+
+
+def _with_suggestion(item: Any, known: list[str]) -> InitErrorDetails:
+    """An error as it was raised, with a suggestion if it is one of this model's unknown
+    fields (deeper errors were given theirs by their own model)."""
+    context = {**item.get("ctx", {}), "message": item["msg"]}
+    location = item["loc"]
+    if item["type"] == "extra_forbidden" and len(location) == 1:
+        context["suggestion"] = did_you_mean(str(location[0]), known)
+    return _error(item["type"], location, item["input"], context)
+
+
+def _error(
+    kind: str, location: tuple[Any, ...], value: Any, context: dict[str, Any]
+) -> InitErrorDetails:
+    return {
+        "type": PydanticCustomError(kind, "{message}", context),
+        "loc": location,
+        "input": value,
+    }
+
+
+def name_unknown_keys(tags: Iterable[str], known: Iterable[str], hint: str) -> WrapValidator:
+    """For a union told apart by a key (a step's `email`, `wait`, ...): when a mapping has
+    none, name its unknown keys with the closest tag or field, rather than only `hint`."""
+    tags, known = list(tags), {*tags, *known}
+
+    def explain(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as error:
+            unknown = [key for key in value if key not in known] if isinstance(value, dict) else []
+            if not unknown or any(tag in value for tag in tags):
+                raise
+            details = []
+            for key in unknown:
+                suggestion = did_you_mean(str(key), tags) or did_you_mean(str(key), known)
+                message = f"unknown field{suggestion or f' ({hint})'}"
+                context = {"message": message, "suggestion": suggestion}
+                details.append(_error("extra_forbidden", (key,), value[key], context))
+            raise ValidationError.from_exception_data(error.title, details) from None
+
+    return WrapValidator(explain)
 
 
 class Audience(StrEnum):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
 
-from journeys.definitions.common import DefinitionModel, matching
+from journeys.definitions.common import DefinitionModel, name_unknown_keys
 from journeys.kit.problems import TAG_PREFIX
+from journeys.kit.suggest import did_you_mean
 
 
 class Scope(StrEnum):
@@ -22,13 +24,20 @@ class Scope(StrEnum):
     JOURNEY = "journey"
 
 
-AttrPath = Annotated[
-    str,
-    matching(
-        r"(contact|trigger|event|response|journey)(\.[A-Za-z_][A-Za-z0-9_]*)+",
-        "a path such as contact.first_name, trigger.total or event.text",
-    ),
-]
+_PATH = re.compile("(" + "|".join(Scope) + r")(\.[A-Za-z_][A-Za-z0-9_]*)+")
+
+
+def _attr_path(value: str) -> str:
+    if not _PATH.fullmatch(value):
+        _, dot, rest = value.partition(".")
+        raise ValueError(
+            f"{value!r} is not a path such as contact.first_name, trigger.total or event.text"
+            + (did_you_mean(value, [f"{scope}.{rest}" for scope in Scope]) if dot else "")
+        )
+    return value
+
+
+AttrPath = Annotated[str, AfterValidator(_attr_path)]
 
 
 class AttributeFrom(DefinitionModel):
@@ -105,6 +114,7 @@ class NotOf(DefinitionModel):
     not_: Condition = Field(alias="not", description="The condition does not hold.")
 
 
+_CONDITION_HINT = "a condition is {attr, op, value}, {all: [...]}, {any: [...]} or {not: ...}"
 _CONDITION_KEYS = {"attr": "comparison", "all": "all", "any": "any", "not": "not"}
 
 
@@ -126,11 +136,9 @@ Condition = Annotated[
     | Annotated[AnyOf, Tag(TAG_PREFIX + "any")]
     | Annotated[NotOf, Tag(TAG_PREFIX + "not")],
     Discriminator(
-        _condition_tag,
-        custom_error_type="condition",
-        custom_error_message="a condition is {attr, op, value}, {all: [...]}, {any: [...]} "
-        "or {not: ...}",
+        _condition_tag, custom_error_type="condition", custom_error_message=_CONDITION_HINT
     ),
+    name_unknown_keys(_CONDITION_KEYS, Comparison.model_fields, _CONDITION_HINT),
 ]
 
 _MODEL_TAGS: dict[type[DefinitionModel], str] = {

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.journeys import JourneyDefinition
+from journeys.definitions.salvage import salvage
 from journeys.definitions.triggers import TriggerDefinition
 from journeys.definitions.validation import validate_journey, validate_trigger
 from journeys.kit import jsontext
@@ -22,6 +23,7 @@ from journeys.kit.problems import Problem, problems_from_validation_error
 Definition = TriggerDefinition | JourneyDefinition
 KINDS: dict[str, type[BaseModel]] = {"Trigger": TriggerDefinition, "Journey": JourneyDefinition}
 SUFFIXES = (".yaml", ".yml", ".json")
+READ_ERRORS = (OSError, UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError)
 
 
 class _Loader(yaml.SafeLoader):
@@ -114,6 +116,8 @@ class Bundle:
     journeys: list[JourneyDefinition] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     sources: dict[tuple[str, str], str] = field(default_factory=dict)
+    beside: list[Path] = field(default_factory=list)  # folders read for their triggers only
+    catalog: TriggerCatalog = field(default_factory=TriggerCatalog)  # the journeys' triggers
 
     @property
     def ok(self) -> bool:
@@ -138,11 +142,13 @@ def load_bundle(paths: Sequence[Path], catalog: TriggerCatalog | None = None) ->
     """
     bundle = Bundle()
     located: list[tuple[str, str, Definition]] = []
+    # Journeys with structural problems, mended to have their references checked too.
+    mended: list[tuple[str, JourneyDefinition, set[str]]] = []
     for file in definition_files(paths):
         name = str(file)
         try:
             documents = parse_text(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as error:
+        except READ_ERRORS as error:
             bundle.problems.append(Problem(file=name, path="", message=parse_error_message(error)))
             continue
         for index, document in enumerate(documents):
@@ -151,6 +157,8 @@ def load_bundle(paths: Sequence[Path], catalog: TriggerCatalog | None = None) ->
             bundle.problems.extend(p.model_copy(update={"file": where}) for p in problems)
             if definition is not None:
                 located.append((where, _key(definition)[1], definition))
+            elif _is_journey(document) and (salvaged := salvage(document)) is not None:
+                mended.append((where, *salvaged))
     for where, key, definition in located:
         kind = definition.kind
         if (kind, key) in bundle.sources:
@@ -167,14 +175,47 @@ def load_bundle(paths: Sequence[Path], catalog: TriggerCatalog | None = None) ->
             bundle.triggers.append(definition)
         else:
             bundle.journeys.append(definition)
-    full = (catalog or TriggerCatalog()).with_definitions(bundle.triggers)
+    full = bundle.catalog = (catalog or TriggerCatalog()).with_definitions(bundle.triggers)
     checked: list[Definition] = [*bundle.triggers, *bundle.journeys]
     for item in checked:
         where = bundle.sources[_key(item)]
         bundle.problems.extend(
             p.model_copy(update={"file": where}) for p in check_definition(item, full)
         )
+    for where, journey, caused in mended:
+        bundle.problems.extend(
+            p.model_copy(update={"file": where})
+            for p in validate_journey(journey, full)
+            if p.path not in caused
+        )
     return bundle
+
+
+def load_beside(paths: Sequence[Path]) -> Bundle:
+    """As `load_bundle`, but a file given alone may use the triggers defined in the files
+    beside it (as the journeys in workflows/ do); those files are read for nothing else."""
+    given = {file.resolve() for file in definition_files(paths)}
+    folders = sorted({path.parent for path in paths if not path.is_dir()})
+    context: list[TriggerDefinition] = []
+    for folder in folders:
+        beside = sorted(f for f in folder.iterdir() if f.suffix in SUFFIXES and f.is_file())
+        for file in (f for f in beside if f.resolve() not in given):
+            try:
+                documents = parse_text(file.read_text(encoding="utf-8"))
+            except READ_ERRORS:
+                continue  # its own problems are for when it is validated
+            for document in documents:
+                if isinstance(document, dict) and document.get("kind") == "Trigger":
+                    definition, _ = parse_definition(document)
+                    if isinstance(definition, TriggerDefinition):
+                        context.append(definition)
+    bundle = load_bundle(paths, TriggerCatalog(context))
+    bundle.beside = folders
+    return bundle
+
+
+def _is_journey(document: Any) -> bool:
+    return isinstance(document, dict) and document.get("kind") == "Journey"
 
 
 def _key(definition: Definition) -> tuple[str, str]:

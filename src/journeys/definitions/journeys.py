@@ -30,6 +30,7 @@ from journeys.definitions.common import (
     StepId,
     TimeZone,
     TriggerName,
+    name_unknown_keys,
 )
 from journeys.definitions.conditions import AttributeFrom, Condition
 from journeys.kit.problems import TAG_PREFIX
@@ -419,6 +420,9 @@ STEP_KINDS: dict[str, type[StepBase]] = {
 }
 
 
+_STEP_HINT = "a step has an id and exactly one of: " + ", ".join(STEP_KINDS)
+
+
 def _step_tag(value: Any) -> str | None:
     if isinstance(value, StepBase):
         return TAG_PREFIX + kind_of(value)
@@ -442,7 +446,16 @@ Step = Annotated[
     Discriminator(
         _step_tag,
         custom_error_type="step",
-        custom_error_message="a step has an id and exactly one of: " + ", ".join(STEP_KINDS),
+        custom_error_message=_STEP_HINT,
+    ),
+    name_unknown_keys(
+        STEP_KINDS,
+        {
+            field.alias or name
+            for kind in STEP_KINDS.values()
+            for name, field in kind.model_fields.items()
+        },
+        _STEP_HINT,
     ),
 ]
 

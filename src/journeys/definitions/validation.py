@@ -44,6 +44,7 @@ from journeys.definitions.journeys import (
 from journeys.definitions.templating import MESSAGE_ROOTS, WEBHOOK_ROOTS, template_problems
 from journeys.definitions.triggers import AttributeType, TriggerDefinition, TriggerStatus
 from journeys.kit.problems import Problem
+from journeys.kit.suggest import did_you_mean
 
 Scopes = dict[Scope, Trigger | None]  # the scopes a condition may read; a trigger to check names
 
@@ -164,7 +165,9 @@ class _JourneyChecks:
         """Check a trigger reference; return the trigger (generator return value) if it exists."""
         trigger = self.catalog.get(name)
         if trigger is None:
-            yield Problem(path=path, message=f"unknown trigger {name!r}")
+            yield Problem(
+                path=path, message=f"unknown trigger {name!r}{did_you_mean(name, self.catalog)}"
+            )
             return None
         if role is not None and trigger.interaction:
             yield Problem(
@@ -236,9 +239,18 @@ class _JourneyChecks:
         if awaited.when is not None:
             scopes: Scopes = {**_AFTER_ENTRY, Scope.EVENT: trigger}
             yield from self._condition(awaited.when, f"{path}.when", scopes)
+        of_path = f"{path}.of"
+        target = earlier.get(awaited.of) if awaited.of is not None else None
+        if awaited.of is not None and target is None and (trigger is None or trigger.interaction):
+            ids = [s.id for _, s in self.journey.walk()]
+            yield Problem(
+                path=of_path,
+                message=f"step {awaited.of!r} comes later in the journey"
+                if awaited.of in ids
+                else f"no step {awaited.of!r} in this journey{did_you_mean(awaited.of, ids)}",
+            )
         if trigger is None:
             return
-        of_path = f"{path}.of"
         if not trigger.interaction:
             if awaited.of is not None:
                 yield Problem(path=of_path, message="'of' applies to interaction triggers only")
@@ -249,17 +261,7 @@ class _JourneyChecks:
                 message=f"required: {trigger.name} answers a message; name the {trigger.channel} "
                 "step it answers",
             )
-            return
-        target = earlier.get(awaited.of)
-        if target is None:
-            later = any(s.id == awaited.of for _, s in self.journey.walk())
-            yield Problem(
-                path=of_path,
-                message=f"step {awaited.of!r} comes later in the journey"
-                if later
-                else f"no step {awaited.of!r} in this journey",
-            )
-        elif channel_of(target) != trigger.channel:
+        elif target is not None and channel_of(target) != trigger.channel:
             actual = _CHANNEL_STEP.get(str(channel_of(target)), "not a message step")
             yield Problem(
                 path=of_path,
@@ -355,7 +357,12 @@ class _JourneyChecks:
             return
         trigger = scopes[scope] if scope in (Scope.TRIGGER, Scope.EVENT) else None
         if trigger is not None and not trigger.knows_attribute(name):
-            yield Problem(path=where, message=f"{trigger.name} has no attribute {name!r}")
+            known = [f"{root}.{a.name}" for a in trigger.attributes]
+            yield Problem(
+                path=where,
+                message=f"{trigger.name} has no attribute {name!r}"
+                + did_you_mean(f"{root}.{name}", known),
+            )
 
     def _templates(self, step: StepBase, path: str) -> Iterator[Problem]:
         fields: dict[str, Any] = {}

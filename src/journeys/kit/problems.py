@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+from journeys.kit.suggest import did_you_mean
 
 
 class Problem(BaseModel):
@@ -55,8 +58,12 @@ def problems_from_validation_error(error: ValidationError, prefix: str = "") -> 
     problems = []
     for item in error.errors(include_url=False):
         message = item["msg"]
+        context = item.get("ctx", {})
         if item["type"] == "extra_forbidden":
-            message = "unknown field"
+            message = "unknown field" + context.get("suggestion", "")
+        elif item["type"] in ("enum", "literal_error") and isinstance(item["input"], str):
+            choices = re.findall(r"'([^']*)'", context.get("expected", ""))
+            message += did_you_mean(item["input"], choices)
         elif item["type"] == "missing":
             message = "required"
         elif item["type"] == "value_error":

@@ -150,7 +150,7 @@ start:
 steps: [{id: a, wait: PT1H}]
 """
     assert problems_of(text, triggers) == [
-        "start.when.all[0].attr: cart.abandoned has no attribute 'totl'",
+        "start.when.all[0].attr: cart.abandoned has no attribute 'totl'; did you mean 'trigger.total'?",
         "start.when.all[1].attr: not available here (use trigger.*, journey.*, contact.*)",
     ]
 
@@ -171,7 +171,7 @@ steps: [{id: a, wait: soon}, {id: b, sms: {txt: x}}]
         "reentry: must be never, always or {after: <duration>}, e.g. {after: P30D}",
         "steps[0].wait: 'soon' is not an ISO 8601 duration such as PT1H or P3D",
         "steps[1].sms.text: required",
-        "steps[1].sms.txt: unknown field",
+        "steps[1].sms.txt: unknown field; did you mean 'text'?",
     ]
 
 
