@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from journeys.contacts.model import Contact, ContactChanges
+from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.common import ContactId, TriggerName, parse_duration
 from journeys.definitions.journeys import EmailMessage, JourneyDefinition, PushMessage, SmsMessage
 from journeys.definitions.templating import TemplateRenderError
@@ -37,8 +38,10 @@ from journeys.engine.commands import (
 from journeys.engine.events import Attributes, TriggerEvent
 from journeys.engine.interpreter import Interpreter
 from journeys.engine.program import compile_journey
+from journeys.kit.problems import Problem
+from journeys.kit.suggest import did_you_mean
 from journeys.messaging import compose
-from journeys.messaging.policy import Block, Postpone, SendFacts, decide
+from journeys.messaging.policy import Block, BlockReason, Postpone, SendFacts, decide
 from journeys.messaging.rules import MessagingRules
 
 SIMULATED_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning
@@ -146,6 +149,63 @@ class SimulationResult(BaseModel):
     decisions: list[Decision]
     activations: list[dict[str, Any]]
     goal_reached_at: datetime | None
+    timeline: list[Decision | SimulatedMessage] = Field(
+        default_factory=list, exclude=True, description="Decisions and messages, in order."
+    )
+
+
+# Why a message was not sent, in words (a send's `reason`).
+BLOCKED_BECAUSE = {
+    BlockReason.UNKNOWN_CONTACT: "the contact is unknown",
+    BlockReason.INVALID_ADDRESS: "the contact has no {address}",
+    BlockReason.SUPPRESSED: "the contact's {address} is on the suppression list",
+    BlockReason.NO_CONSENT: "the contact withdrew consent to {channel}",
+    BlockReason.EXPIRED: "quiet times held it longer than its expires_after",
+    BlockReason.FREQUENCY_CAP: "a frequency cap: the contact had enough {channel} messages",
+}
+_ADDRESS = {"email": "email address", "sms": "phone number", "push": "push token or id"}
+_NO_SMS_CONSENT = "the contact has not opted in to SMS (commercial SMS needs consent.sms: true)"
+
+
+def blocked_because(message: SimulatedMessage) -> str:
+    """Why a message was not sent, in words."""
+    if message.status is SendStatus.POSTPONED and message.until is not None:
+        return f"a quiet time; tried again at {message.until:%a %d %b %H:%M}"
+    if message.reason not in set(BlockReason):
+        return message.reason or ""  # a failed render says what failed
+    reason = BlockReason(message.reason)
+    if reason is BlockReason.NO_CONSENT and message.channel == "sms":
+        return _NO_SMS_CONSENT
+    return BLOCKED_BECAUSE[reason].format(
+        channel=message.channel, address=_ADDRESS[message.channel]
+    )
+
+
+def script_problems(
+    journey: JourneyDefinition, simulation: Simulation, catalog: TriggerCatalog
+) -> list[Problem]:
+    """Events of the script that cannot happen: an unknown trigger, or an answer to a step
+    the journey does not have. Simulated anyway, they would only take the `else` path."""
+    steps = [step.id for _, step in journey.walk()]
+    problems = []
+    for index, event in enumerate(simulation.events):
+        where = f"events[{index}]"
+        if event.trigger not in catalog:
+            problems.append(
+                Problem(
+                    path=f"{where}.trigger",
+                    message=f"unknown trigger {event.trigger!r}"
+                    + did_you_mean(event.trigger, catalog),
+                )
+            )
+        if event.of is not None and event.of not in steps:
+            problems.append(
+                Problem(
+                    path=f"{where}.of",
+                    message=f"no step {event.of!r} in {journey.id}" + did_you_mean(event.of, steps),
+                )
+            )
+    return problems
 
 
 _DECISIONS = {
@@ -182,6 +242,7 @@ def simulate(
     waits: list[SimulatedWait] = []
     activations: list[dict[str, Any]] = []
     message_ids: dict[str, str] = {}
+    placed: list[tuple[int, SimulatedMessage]] = []  # each with the history entries before it
     now = simulation.start_at
     command: Command = run.resume(now)
     for _ in range(MAX_MOVES):
@@ -196,6 +257,7 @@ def simulate(
             case Send():
                 sent = _render(journey, run, command, contact, now, messages, simulation.messaging)
                 messages.append(sent)
+                placed.append((len(run.state.history), sent))
                 message_ids[command.step] = f"simulated-{command.step}-{command.iteration}"
                 observation = SendSettled(
                     sent.status, message_ids[command.step], sent.reason, sent.until
@@ -223,20 +285,26 @@ def simulate(
                 observation = Woke()
         command = run.resume(now, observation)
     state = run.state
+    decisions: list[tuple[int, Decision]] = [
+        (index, Decision(at=h.at, step=h.step, what=h.what, detail=h.detail))
+        for index, h in enumerate(state.history)
+        # and a wait that did not wait says why (a date of the data missing or past)
+        if h.what in _DECISIONS or (h.what == "waited" and h.detail)
+    ]
+    # A message comes after the history entries recorded before it was sent.
+    in_order = sorted(
+        [*placed, *decisions], key=lambda item: (item[0], isinstance(item[1], Decision))
+    )
     return SimulationResult(
         outcome=state.status.value,
         reason=state.outcome.reason if state.outcome else None,
         path=_path(run),
         messages=messages,
         waits=waits,
-        decisions=[
-            Decision(at=h.at, step=h.step, what=h.what, detail=h.detail)
-            for h in state.history
-            # and a wait that did not wait says why (a date of the data missing or past)
-            if h.what in _DECISIONS or (h.what == "waited" and h.detail)
-        ],
+        decisions=[decision for _, decision in decisions],
         activations=activations,
         goal_reached_at=state.goal_reached_at,
+        timeline=[item for _, item in in_order],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,17 +64,41 @@ def _logging(settings: Settings, service: str | None = None) -> None:
         configure_tracing(service)
 
 
-@app.command()
-def validate(paths: Paths) -> None:
-    """Check definition files offline; list every problem (file, path, message)."""
-    from journeys.definitions.documents import load_bundle
+def counted(number: int, noun: str) -> str:
+    """`1 journey`, `2 journeys`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
-    bundle = load_bundle(paths)
+
+def _bundle(paths: list[Path]) -> Any:
+    """Definitions as every command reads them (a file alone sees the triggers beside it),
+    with their problems reported; stops if there are any."""
+    from journeys.definitions.documents import load_beside
+
+    bundle = load_beside(paths)
     for problem in bundle.problems:
         typer.echo(str(problem), err=True)
     if not bundle.ok:
+        if bundle.beside:
+            folders = ", ".join(f"{folder}/" for folder in bundle.beside)
+            typer.echo(
+                f"(triggers are looked for among the built-in ones, in the files given and in "
+                f"the files beside them: {folders})",
+                err=True,
+            )
         raise typer.Exit(1)
-    typer.echo(f"ok: {len(bundle.triggers)} triggers, {len(bundle.journeys)} journeys")
+    return bundle
+
+
+@app.command()
+def validate(paths: Paths) -> None:
+    """Check definition files offline; list every problem (file, path, message). A file
+    given alone may use the triggers defined in the files beside it."""
+    bundle = _bundle(paths)
+    triggers, journeys = (
+        counted(len(bundle.triggers), "trigger"),
+        counted(len(bundle.journeys), "journey"),
+    )
+    typer.echo(f"ok: {triggers}, {journeys}")
 
 
 @app.command("apply")
@@ -127,26 +152,15 @@ def _call(url: str | None, api_key: str | None, method: str, path: str, **kwargs
 
 
 def _journey(file: Path, journey_id: str | None) -> Any:
-    """The one journey in a file (or the one named), with its problems reported first.
-
-    The triggers it uses may be defined in the other files of its folder, as in workflows/.
-    """
-    from journeys.definitions.documents import load_bundle
-
-    bundle = load_bundle([file.parent if file.is_file() else file])
-    mine = str(file)
-    problems = [p for p in bundle.problems if p.file and p.file.split("#")[0] == mine]
-    for problem in problems:
-        typer.echo(str(problem), err=True)
-    if problems:
-        raise typer.Exit(1)
-    in_file = {key[1] for key, where in bundle.sources.items() if where.split("#")[0] == mine}
-    found = [j for j in bundle.journeys if j.id in in_file and journey_id in (None, j.id)]
+    """The one journey in a file (or the one named), checked as `validate` checks it; with
+    the trigger catalog it was checked against."""
+    bundle = _bundle([file])
+    found = [j for j in bundle.journeys if journey_id in (None, j.id)]
     if len(found) != 1:
-        names = ", ".join(j.id for j in bundle.journeys if j.id in in_file) or "none"
+        names = ", ".join(j.id for j in bundle.journeys) or "none"
         typer.echo(f"name one journey with --journey (in {file}: {names})", err=True)
         raise typer.Exit(1)
-    return found[0]
+    return found[0], bundle.catalog
 
 
 @app.command()
@@ -162,7 +176,7 @@ def graph(
     if render is None:
         typer.echo("--format is mermaid, svg or html", err=True)
         raise typer.Exit(2)
-    typer.echo(render(_journey(file, journey)), nl=False)
+    typer.echo(render(_journey(file, journey)[0]), nl=False)
 
 
 @app.command()
@@ -176,20 +190,28 @@ def simulate(
         Path | None, typer.Option(help="YAML: the start trigger's attributes.")
     ] = None,
     journey: Annotated[str | None, typer.Option(help="Which journey, if several.")] = None,
+    version: Annotated[int, typer.Option(help="The version templates see as journey.version.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="The full result as JSON.")] = False,
 ) -> None:
     """Run a journey on a virtual clock with a contact and a script of events: the path, each
-    message rendered, each wait and decision. Nothing is sent; Temporal is not used."""
+    message rendered, each wait and decision, in time order. Nothing is sent; Temporal is not
+    used."""
     import yaml
     from pydantic import ValidationError
 
-    from journeys.authoring.simulate import Simulation
+    from journeys.authoring.simulate import (
+        Decision,
+        Simulation,
+        blocked_because,
+        script_problems,
+    )
     from journeys.authoring.simulate import simulate as run_simulation
     from journeys.kit.problems import problems_from_validation_error
 
     def read(path: Path | None, default: Any) -> Any:
         return yaml.safe_load(path.read_text()) if path else default
 
+    definition, catalog = _journey(file, journey)
     try:
         simulation = Simulation.model_validate(
             {
@@ -198,23 +220,35 @@ def simulate(
                 "attributes": read(attributes, {}),
             }
         )
+        problems = script_problems(definition, simulation, catalog)
     except ValidationError as error:
-        for problem in problems_from_validation_error(error):
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(1) from None
-    result = run_simulation(_journey(file, journey), simulation)
+        problems = problems_from_validation_error(error)
+    sources = {"contact": contact, "events": events, "attributes": attributes}
+    for problem in problems:
+        # Each part comes from its own file: say where in that file.
+        head = re.split(r"[.\[]", problem.path, maxsplit=1)[0]
+        if (source := sources.get(head)) is not None:
+            inner = problem.path.removeprefix(head).removeprefix(".")
+            problem = problem.model_copy(update={"file": str(source), "path": inner})
+        typer.echo(str(problem), err=True)
+    if problems:
+        raise typer.Exit(1)
+    result = run_simulation(definition, simulation, version=version)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
-    for decision in result.decisions:
-        detail = f": {decision.detail}" if decision.detail else ""
-        step = decision.step or "-"
-        typer.echo(f"{decision.at:%a %d %b %H:%M}  {step:<16} {decision.what}{detail}")
-    for message in result.messages:
-        headline = message.subject or message.text or ""
-        status = message.status + (f" ({message.reason})" if message.reason else "")
-        where = f"{message.step:<16} {message.channel}"
-        typer.echo(f"{message.at:%a %d %b %H:%M}  {where} {status}: {headline}")
+    typer.echo(
+        f"journey {definition.id}, version {version}, "
+        f"from {simulation.start_at:%a %d %b %Y %H:%M %Z}"
+    )
+    for line in result.timeline:
+        step = line.step or "-"
+        if isinstance(line, Decision):
+            detail = f": {line.detail}" if line.detail else ""
+            typer.echo(f"{line.at:%a %d %b %H:%M}  {step:<16} {line.what}{detail}")
+            continue
+        said = (line.subject or line.text or "") if line.status == "sent" else blocked_because(line)
+        typer.echo(f"{line.at:%a %d %b %H:%M}  {step:<16} {line.channel} {line.status}: {said}")
     typer.echo(f"outcome: {result.outcome}" + (f" ({result.reason})" if result.reason else ""))
     typer.echo(f"path: {' -> '.join(result.path)}")
 

@@ -66,3 +66,93 @@ def test_services_refuse_the_well_known_signing_secret(monkeypatch: pytest.Monke
         result = CliRunner().invoke(app, [command])
         assert result.exit_code == 2
         assert result.stderr.startswith("JOURNEYS_SIGNING_SECRET is not set")
+
+
+def test_validate_a_file_alone_with_the_triggers_beside_it() -> None:
+    result = CliRunner().invoke(app, ["validate", str(ROOT / "workflows" / "cart-recovery.yaml")])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "ok: 0 triggers, 1 journey\n"
+
+
+MISTAKES = """kind: Journey
+id: j
+name: J
+start: {trigger: contact.creatd}
+steps:
+  - {id: hello, emial: {subject: Hi, text: Hello}}
+  - {id: opened, wait_for: {trigger: email.opened, of: helo, within: P1D}}
+"""
+
+
+def test_validate_graph_and_simulate_agree_on_what_is_valid(tmp_path: Path) -> None:
+    file = tmp_path / "j.yaml"
+    file.write_text(MISTAKES)
+    expected = [
+        f"{file}: steps[0].emial: unknown field; did you mean 'email'?",
+        f"{file}: start.trigger: unknown trigger 'contact.creatd'; did you mean 'contact.created'?",
+        f"{file}: steps[1].wait_for.of: no step 'helo' in this journey; did you mean 'hello'?",
+        "(triggers are looked for among the built-in ones, in the files given and in the files "
+        f"beside them: {tmp_path}/)",
+    ]
+    for command in (["validate"], ["graph"], ["simulate"]):
+        result = CliRunner().invoke(app, [*command, str(file)])
+        assert result.exit_code == 1
+        assert result.stderr.splitlines() == expected, command
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        (
+            "+2h email.opend of welcome",
+            "[0].trigger: unknown trigger 'email.opend'; did you mean 'email.opened'?",
+        ),
+        (
+            "+2h email.opened of welcom",
+            "[0].of: no step 'welcom' in welcome; did you mean 'welcome'?",
+        ),
+        (
+            "2h",
+            "[0]: '2h' is not `+<time> <trigger> [of <step>]`, e.g. +2h email.opened of welcome",
+        ),
+    ],
+)
+def test_simulate_refuses_events_that_cannot_happen(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    events = tmp_path / "events.yaml"
+    events.write_text(f'- "{line}"\n')
+    welcome = str(ROOT / "workflows" / "welcome.yaml")
+    result = CliRunner().invoke(app, ["simulate", welcome, "--events", str(events)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"{events}: {problem}\n"
+
+
+def test_simulate_prints_the_run_in_time_order_with_reasons_in_words(tmp_path: Path) -> None:
+    (tmp_path / "events.yaml").write_text('- "+2h email.opened of welcome"\n')
+    (tmp_path / "ada.yaml").write_text("first_name: Ada\nemail: ada@example.com\n")
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            str(ROOT / "workflows" / "welcome.yaml"),
+            "--events",
+            str(tmp_path / "events.yaml"),
+            "--contact",
+            str(tmp_path / "ada.yaml"),
+            "--version",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "journey welcome, version 3, from Mon 05 Jan 2026 09:00 UTC",
+        "Mon 05 Jan 09:00  welcome          entered: version 3",
+        "Mon 05 Jan 09:00  welcome          email sent: Bienvenue Ada !",
+        "Mon 05 Jan 11:00  opened           matched: email.opened (simulated-event-1)",
+        "Mon 05 Jan 11:00  thanks           sms blocked: the contact has no phone number",
+        "Mon 05 Jan 11:00  -                completed",
+        "outcome: completed",
+        "path: welcome -> opened -> thanks",
+    ]
