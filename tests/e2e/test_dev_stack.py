@@ -218,7 +218,12 @@ def test_keys_from_the_command_line(dev: DevStack) -> None:
         headers={"Authorization": f"Bearer {secret}"},
     )
     assert fired.status_code == 202
-    assert f"{key_id}  active  events:write  shop" in journeys("list")
+    listed = journeys("list")
+    assert f"{key_id}  active  events:write  shop" in listed
+    # No stored key is an admin: the one this listing used is the deployment's own.
+    assert listed.endswith(
+        "bootstrap  active  admin  the deployment's JOURNEYS_API_KEY (in its settings, not stored)\n"
+    )
     assert journeys("revoke", key_id) == f"revoked {key_id}\n"
     assert f"{key_id}  revoked  events:write  shop" in journeys("list")
 
@@ -233,7 +238,7 @@ def test_a_contact_taken_out_from_the_command_line(dev: DevStack) -> None:
     ]
     command = [sys.executable, "-m", "journeys", "instances", "stop", "cart-recovery", "mira"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True)
-    assert done.stdout == "1 run(s) of cart-recovery stopping for mira\n"
+    assert done.stdout == "1 run of cart-recovery stopping for mira\n"
 
     def removed() -> bool:
         instance = dev.api.get("/v1/journeys/cart-recovery/instances/mira").json()

@@ -17,6 +17,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown joins a paragraph's lines: a docstring's line breaks are not the terminal's.
+    rich_markup_mode="markdown",
 )
 
 Paths = Annotated[list[Path], typer.Argument(help="Definition files or folders (YAML or JSON).")]
@@ -309,11 +311,18 @@ def create_key(
 
 @keys.command("list")
 def list_keys(url: Url = None, api_key: AdminKey = None) -> None:
-    """Every key, without its secret."""
-    for key in _call(url, api_key, "GET", "/v1/api-keys"):
+    """Every key, without its secret; and the bootstrap key, which is not stored."""
+    stored = _call(url, api_key, "GET", "/v1/api-keys")
+    for key in stored:
         state = "revoked" if key["revoked_at"] else "active"
         kind = " signed" if key["signed"] else ""
         typer.echo(f"{key['id']}  {state}{kind}  {','.join(key['scopes'])}  {key['name']}")
+    bootstrap = "the deployment's JOURNEYS_API_KEY (in its settings, not stored)"
+    if not any("admin" in key["scopes"] and not key["revoked_at"] for key in stored):
+        # No stored key could have listed these: the one used is the bootstrap key.
+        typer.echo(f"bootstrap  active  admin  {bootstrap}")
+    else:
+        typer.echo(f"(not listed: {bootstrap}, if it is set)", err=True)
 
 
 @keys.command("revoke")
@@ -343,7 +352,7 @@ def stop_instance(
     params = {"binding_id": binding} if binding else {}
     path = f"/v1/journeys/{journey}/instances/{contact}/stop"
     removed = _call(url, api_key, "POST", path, params=params)
-    typer.echo(f"{removed['runs_stopping']} run(s) of {journey} stopping for {contact}")
+    typer.echo(f"{counted(removed['runs_stopping'], 'run')} of {journey} stopping for {contact}")
 
 
 @app.command("ui-link")

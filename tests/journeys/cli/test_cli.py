@@ -156,3 +156,29 @@ def test_simulate_prints_the_run_in_time_order_with_reasons_in_words(tmp_path: P
         "outcome: completed",
         "path: welcome -> opened -> thanks",
     ]
+
+
+def test_help_keeps_each_sentence_whole() -> None:
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}, terminal_width=200)
+    assert result.exit_code == 0
+    assert (
+        "Run a journey on a virtual clock with a contact and a script of events: the path, each "
+        "message rendered, each wait and decision, in time order." in result.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("capturing", "outbox"),
+    [
+        (True, "http://127.0.0.1:8000/dev/outbox (email, SMS and push)"),
+        (False, "http://127.0.0.1:8000/dev/outbox (SMS and push; email to SMTP mail.example:25)"),
+    ],
+)
+def test_the_dev_banner_names_the_outbox_once(capturing: bool, outbox: str) -> None:
+    from journeys.cli.dev.stack import DevStack
+    from journeys.settings import Settings
+
+    settings = Settings(public_url="http://127.0.0.1:8000", smtp_host="mail.example", smtp_port=25)
+    said: list[str] = []
+    DevStack(settings, say=said.append)._banner(settings, capturing)
+    assert f"  Outbox       {outbox}\n" in said[0]

@@ -151,7 +151,12 @@ class DevStack:
         key = settings.api_key.get_secret_value() if settings.api_key else ""
         api = settings.public_url
         smtp = f"{settings.smtp_host}:{settings.smtp_port}"
-        outbox = f"{api}/dev/outbox" if capturing else f"SMTP {smtp}"
+        # Captured mail is in the outbox with SMS and push; real mail goes to its server.
+        outbox = (
+            f"{api}/dev/outbox (email, SMS and push)"
+            if capturing
+            else f"{api}/dev/outbox (SMS and push; email to SMTP {smtp})"
+        )
         namespace = settings.temporal_namespace
         self.say(
             "\nJourneys is running. Ctrl-C stops everything.\n"
@@ -160,7 +165,7 @@ class DevStack:
             f"  Dashboard    {api}/ui (sign in with the API key below)\n"
             f"  Temporal UI  {settings.temporal_ui_url}\n"
             f"  Temporal     {settings.temporal_address} (namespace {namespace})\n"
-            f"  Outbox       {outbox} (SMS and push too: {api}/dev/outbox)\n"
+            f"  Outbox       {outbox}\n"
             f"  API key      {key}\n"
             f"  Data         {settings.data_dir} (logs in {settings.data_dir / 'logs'})\n"
         )
