@@ -252,6 +252,28 @@ def test_a_contact_taken_out_from_the_command_line(dev: DevStack) -> None:
     assert "mira is in no run of cart-recovery" in again.stderr
 
 
+def test_a_second_dev_on_the_same_data_dir_stops_at_once_naming_the_first(
+    dev: DevStack,
+) -> None:
+    api_port, temporal_port, ui_port = dev.ports
+    command = journeys_dev_command(
+        dev.data_dir,
+        api_port=free_port(),
+        temporal_port=free_port(),
+        ui_port=free_port(),
+        smtp_port=free_port(),
+        workflows=ROOT / "workflows",
+    )
+    second = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert second.returncode == 1
+    assert second.stdout == (
+        f"journeys dev: another `journeys dev` is running on {dev.data_dir} (PID "
+        f"{dev.process.pid}; --api-port {api_port}, --temporal-port {temporal_port}, "
+        f"--ui-port {ui_port}): stop it, or give this one its own --data-dir\n"
+    )
+    assert dev.api.get("/readyz").status_code == 200  # the first one runs on
+
+
 def test_sigterm_stops_every_child(dev: DevStack) -> None:
     dev.process.send_signal(signal.SIGTERM)
     assert dev.process.wait(timeout=60) == 0

@@ -21,6 +21,7 @@ from types import FrameType
 import httpx
 
 from journeys.cli.apply import ApiClient, apply
+from journeys.cli.dev.lock import DataDirBusy, DataDirLock
 from journeys.cli.dev.processes import Child, port_open
 from journeys.cli.dev.smtp import SmtpCapture
 from journeys.cli.dev.temporal_server import dev_server_command
@@ -43,8 +44,12 @@ class DevStack:
     def run(self) -> int:
         settings = self._prepare()
         capture: SmtpCapture | None = None
+        lock = DataDirLock(settings.data_dir)
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
+            ports = _ports(settings, capturing=not _smtp_configured(self.settings))
+            lock.acquire(ports)
+            self._check_ports(ports)
             self._start_temporal(settings)
             if not _smtp_configured(self.settings):
                 capture = SmtpCapture(Outbox(settings.outbox_dir), settings.smtp_port)
@@ -59,13 +64,14 @@ class DevStack:
             return self._supervise()
         except _Stop:
             return 0
-        except StartupError as error:
+        except (StartupError, DataDirBusy) as error:
             self.say(f"journeys dev: {error}")
             return 1
         finally:
             self._stop_children()
             if capture is not None:
                 capture.stop()
+            lock.release()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
@@ -97,10 +103,15 @@ class DevStack:
             updates["smtp_host"] = "127.0.0.1"
         return Settings.model_validate({**base.model_dump(), **updates})
 
-    def _start_temporal(self, settings: Settings) -> None:
-        for port in (settings.temporal_port, settings.ui_port, settings.api_port):
+    def _check_ports(self, ports: dict[str, int]) -> None:
+        for flag, port in ports.items():
             if port_open(port):
-                raise StartupError(f"port {port} is already in use; choose another with a flag")
+                raise StartupError(
+                    f"port {port} is already in use (another `journeys dev`?); "
+                    f"choose another with {flag}"
+                )
+
+    def _start_temporal(self, settings: Settings) -> None:
         args = dev_server_command(
             settings.data_dir / "temporal.db",
             settings.temporal_port,
@@ -200,6 +211,16 @@ class StartupError(Exception):
 
 class _Stop(Exception):
     pass
+
+
+def _ports(settings: Settings, capturing: bool) -> dict[str, int]:
+    """The ports the stack listens on, each by the flag that changes it."""
+    ports = {
+        "--api-port": settings.api_port,
+        "--temporal-port": settings.temporal_port,
+        "--ui-port": settings.ui_port,
+    }
+    return ports | ({"--smtp-port": settings.smtp_port} if capturing else {})
 
 
 def _smtp_configured(settings: Settings) -> bool:
