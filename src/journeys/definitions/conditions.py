@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator,
 
 from journeys.definitions.common import DefinitionModel, name_unknown_keys
 from journeys.kit.problems import TAG_PREFIX
-from journeys.kit.suggest import did_you_mean
+from journeys.kit.suggest import closest
 
 
 class Scope(StrEnum):
@@ -29,10 +29,12 @@ _PATH = re.compile("(" + "|".join(Scope) + r")(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 def _attr_path(value: str) -> str:
     if not _PATH.fullmatch(value):
-        _, dot, rest = value.partition(".")
+        root, dot, rest = value.partition(".")
+        # The root alone: the rest, shared by every candidate, would make any root look close.
+        scope = closest(root, list(Scope)) if dot and root not in set(Scope) else None
         raise ValueError(
             f"{value!r} is not a path such as contact.first_name, trigger.total or event.text"
-            + (did_you_mean(value, [f"{scope}.{rest}" for scope in Scope]) if dot else "")
+            + (f"; did you mean '{scope}.{rest}'?" if scope else "")
         )
     return value
 

@@ -44,7 +44,7 @@ from journeys.definitions.journeys import (
 from journeys.definitions.templating import MESSAGE_ROOTS, WEBHOOK_ROOTS, template_problems
 from journeys.definitions.triggers import AttributeType, TriggerDefinition, TriggerStatus
 from journeys.kit.problems import Problem
-from journeys.kit.suggest import did_you_mean
+from journeys.kit.suggest import closest, did_you_mean
 
 Scopes = dict[Scope, Trigger | None]  # the scopes a condition may read; a trigger to check names
 
@@ -357,11 +357,11 @@ class _JourneyChecks:
             return
         trigger = scopes[scope] if scope in (Scope.TRIGGER, Scope.EVENT) else None
         if trigger is not None and not trigger.knows_attribute(name):
-            known = [f"{root}.{a.name}" for a in trigger.attributes]
+            # Names alone: the path's shared root would make any two paths look alike.
+            match = closest(name, [attribute.name for attribute in trigger.attributes])
+            suggestion = f"; did you mean '{root}.{match}'?" if match else ""
             yield Problem(
-                path=where,
-                message=f"{trigger.name} has no attribute {name!r}"
-                + did_you_mean(f"{root}.{name}", known),
+                path=where, message=f"{trigger.name} has no attribute {name!r}{suggestion}"
             )
 
     def _templates(self, step: StepBase, path: str) -> Iterator[Problem]:

@@ -116,3 +116,32 @@ def test_only_the_files_beside_are_read_not_those_above(tmp_path: Path) -> None:
 def test_suggestions(word: str, known: list[str], expected: str) -> None:
     assert did_you_mean(word, known) == expected
     assert closest("opend", ["opened", "clicked"]) == "opened"
+
+
+@pytest.mark.parametrize(
+    ("attr", "message"),
+    [
+        ("trigger.totl", "cart.abandoned has no attribute 'totl'; did you mean 'trigger.total'?"),
+        ("trigger.amount", "cart.abandoned has no attribute 'amount'"),  # nothing alike
+        (
+            "contct.email",
+            "'contct.email' is not a path such as contact.first_name, trigger.total or "
+            "event.text; did you mean 'contact.email'?",
+        ),
+        (
+            "basket.first_name",
+            "'basket.first_name' is not a path such as contact.first_name, trigger.total or "
+            "event.text",
+        ),
+    ],
+)
+def test_a_path_is_suggested_by_the_part_that_differs(
+    tmp_path: Path, attr: str, message: str
+) -> None:
+    """The part every candidate shares (`trigger.`, `.first_name`) makes no two names alike."""
+    (tmp_path / "triggers.yaml").write_text(TRIGGERS)
+    (tmp_path / "j.yaml").write_text(
+        "kind: Journey\nid: j\nname: J\nsteps: [{id: a, wait: PT1H}]\n"
+        f"start: {{trigger: cart.abandoned, when: {{attr: {attr}, op: exists}}}}\n"
+    )
+    assert [p.message for p in load_bundle([tmp_path]).problems] == [message]
