@@ -8,11 +8,13 @@ from typing import Any
 import yaml
 from fastapi import Request
 
+from api.deps import services_of
 from journeys.definitions.documents import (
     Definition,
     parse_definition,
     parse_error_message,
     parse_text,
+    reference_problems,
 )
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.definitions.triggers import TriggerDefinition
@@ -37,7 +39,10 @@ async def read_definition(request: Request, kind: str, key: str, value: str) -> 
             )
     definition, problems = parse_definition(document, expect=kind)
     if problems:
-        raise ProblemsError(problems)
+        # Every problem in one answer, as `journeys validate` gives them: the references
+        # of a journey whose structure is broken are checked too, where they can be.
+        catalog = services_of(request).catalog.snapshot.catalog
+        raise ProblemsError(problems + reference_problems(document, catalog))
     assert definition is not None
     return definition
 

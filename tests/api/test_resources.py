@@ -44,6 +44,9 @@ async def test_a_journey_in_yaml_is_saved_published_and_versioned(stack: Stack) 
     assert trigger["journeys"] == [{"journey_id": "welcome", "roles": ["start"]}]
 
 
+YAML_BODY = {"Content-Type": "application/yaml"}
+
+
 async def test_a_bad_journey_gets_every_problem_and_changes_nothing(stack: Stack) -> None:
     bad = """
 name: Broken
@@ -72,6 +75,20 @@ steps:
         },
     ]
     assert (await stack.api.get("/v1/journeys/broken")).status_code == 404
+
+    # A typo in a step's structure and an unknown trigger further on: both, in one answer.
+    two = """
+name: Two mistakes
+start: {trigger: contact.created}
+steps:
+  - {id: hi, email: {subjet: "Hi", text: hi}}
+  - {id: wait, wait_for: {trigger: email.opend, of: hi, within: P1D}}
+"""
+    both = await stack.api.put("/v1/journeys/two", content=two, headers=YAML_BODY)
+    assert both.status_code == 422
+    messages = {p["path"]: p["message"] for p in both.json()["problems"]}
+    assert "did you mean 'subject'?" in messages["steps[0].email.subjet"]
+    assert "email.opened" in messages["steps[1].wait_for.trigger"]
 
     mismatch = await stack.api.put(
         "/v1/journeys/other", content=WELCOME_YAML, headers={"Content-Type": "application/yaml"}

@@ -184,11 +184,24 @@ def load_bundle(paths: Sequence[Path], catalog: TriggerCatalog | None = None) ->
         )
     for where, journey, caused in mended:
         bundle.problems.extend(
-            p.model_copy(update={"file": where})
-            for p in validate_journey(journey, full)
-            if p.path not in caused
+            p.model_copy(update={"file": where}) for p in _mended_problems(journey, caused, full)
         )
     return bundle
+
+
+def reference_problems(document: Any, catalog: TriggerCatalog) -> list[Problem]:
+    """For a journey with structural problems: the reference problems (triggers, steps,
+    paths) found once its broken parts are stood in for (`salvage`), so that one answer
+    lists them all. Nothing when it cannot be mended."""
+    salvaged = salvage(document) if _is_journey(document) else None
+    return _mended_problems(*salvaged, catalog) if salvaged is not None else []
+
+
+def _mended_problems(
+    journey: JourneyDefinition, caused: set[str], catalog: TriggerCatalog
+) -> list[Problem]:
+    # Problems the stand-ins themselves cause are not the author's.
+    return [p for p in validate_journey(journey, catalog) if p.path not in caused]
 
 
 def load_beside(paths: Sequence[Path]) -> Bundle:

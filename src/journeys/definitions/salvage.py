@@ -40,7 +40,12 @@ def salvage(document: dict[str, Any]) -> tuple[JourneyDefinition, set[str]] | No
         locations = [
             (_location(item["loc"]), item["type"]) for item in error.errors(include_url=False)
         ]
-    mended = copy.deepcopy(document)
+    try:
+        mended = copy.deepcopy(document)
+    except RecursionError:
+        # Nested past what Python walks (the parser stops a little deeper): its structure
+        # is refused for its depth already, and there is nothing to check beyond that.
+        return None
     stand_ins: set[str] = set()  # ids of stand-ins whose kind is unknown
     # Deepest first, so that replacing a step does not move what a later fix points to.
     for location, kind in sorted(locations, key=lambda item: -len(item[0])):
