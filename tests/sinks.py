@@ -21,22 +21,29 @@ from journeys.cli.dev.smtp import LoopbackSmtp
 
 
 class SmtpSink(LoopbackSmtp):
-    """Keeps every message."""
+    """Keeps every message, parsed and as the bytes that came over the wire."""
 
     def __init__(self) -> None:
         super().__init__()
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []
         self._lock = threading.Lock()
 
     def received(self, envelope: Envelope) -> None:
-        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
+        raw = envelope.original_content or b""
+        message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
         with self._lock:
             self.messages.append(message)
+            self.raw.append(raw)
 
     def to(self, address: str) -> list[EmailMessage]:
         with self._lock:
             return [m for m in self.messages if m["To"] == address]
+
+    def raw_to(self, address: str) -> list[bytes]:
+        with self._lock:
+            return [r for r, m in zip(self.raw, self.messages, strict=True) if m["To"] == address]
 
 
 @dataclass

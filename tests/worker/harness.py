@@ -135,6 +135,7 @@ async def running_worker(
         database_url=url,
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
+        email_from="Shop <news@shop.example.com>",
         sms_webhook_url=f"{http.url}/sms",
         push_webhook_url=f"{http.url}/push",
         public_url="http://journeys.test",

@@ -84,7 +84,7 @@ def test_smtp_with_starttls_and_auth(tmp_path: Path) -> None:
         server.stop()
     [received] = inbox.messages
     assert received["Subject"] == "Hi"
-    assert received.get_body(("html",)).get_content().strip() == "<p>Hello</p>"  # type: ignore[union-attr]
+    assert "<body>\r\n<p>Hello</p>\r\n</body>" in received.get_body(("html",)).get_content()  # type: ignore[union-attr]
 
 
 def test_twilio_messages_api(http_sink: HttpSink) -> None:

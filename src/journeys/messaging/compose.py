@@ -6,10 +6,13 @@ import html as html_lib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.headerregistry import BaseHeader, HeaderRegistry, UniqueUnstructuredHeader
 from email.message import EmailMessage as MimeMessage
-from email.utils import formatdate, parseaddr
+from email.policy import SMTP, Policy
+from email.utils import parseaddr
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from journeys.definitions.journeys import EmailMessage, PushMessage, SmsMessage
@@ -87,7 +90,10 @@ def render_email(
         text += f"\n\n--\nUnsubscribe: {unsubscribe_url}"
         if html is not None:
             link = html_lib.escape(unsubscribe_url)
-            html += f'<p style="font-size:12px;color:#6b7280"><a href="{link}">Unsubscribe</a></p>'
+            html = _into_body(
+                html,
+                f'<p style="font-size:12px;color:#6b7280"><a href="{link}">Unsubscribe</a></p>',
+            )
     return RenderedEmail(subject=subject, text=text, html=html)
 
 
@@ -121,14 +127,34 @@ def _track(html: str, tracking: Tracking) -> str:
         f'<img src="{html_lib.escape(tracking.pixel_url)}" width="1" height="1" alt="" '
         'style="display:none">'
     )
-    closing = re.search(r"</body\s*>", tracked, re.IGNORECASE)
+    return _into_body(tracked, pixel)
+
+
+def _into_body(html: str, addition: str) -> str:
+    """`addition` at the end of the body: before `</body>` in a whole document."""
+    closing = re.search(r"</body\s*>", html, re.IGNORECASE)
     if closing:
-        return tracked[: closing.start()] + pixel + tracked[closing.start() :]
-    return tracked + pixel
+        return html[: closing.start()] + addition + html[closing.start() :]
+    return html + addition
+
+
+_DOCUMENT = re.compile(r"<!doctype\b|<html\b", re.IGNORECASE)
+
+
+def html_document(html: str, title: str) -> str:
+    """`html` as a whole document, which mailbox providers' filters expect (a bare fragment
+    looks like a spammer's); a document the author wrote is kept as it is."""
+    if _DOCUMENT.search(html):
+        return html
+    return (
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html_lib.escape(title)}</title>\n</head>\n<body>\n{html}\n</body>\n</html>\n"
+    )
 
 
 class _TextExtractor(HTMLParser):
     _BREAKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
+    _HIDDEN = frozenset({"head", "script", "style"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -136,13 +162,13 @@ class _TextExtractor(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
+        if tag in self._HIDDEN:
             self._skip += 1
         elif tag in self._BREAKS:
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
+        if tag in self._HIDDEN:
             self._skip = max(0, self._skip - 1)
         elif tag in self._BREAKS:
             self.parts.append("\n")
@@ -160,6 +186,29 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+# RFC 5322 2.1.1: a line may be this long (without its CRLF); 78 is only a "should".
+_LINE_LIMIT = 998
+
+
+class _OneLine(UniqueUnstructuredHeader, BaseHeader):
+    """A header written on one line as it was given. RFC 2369's `<url>` must reach the
+    receiver verbatim: folded, the default policy encodes a long URL (RFC 2047), and Gmail's
+    and Yahoo's one-click unsubscribe no longer see it."""
+
+    max_count: ClassVar[Literal[1]] = 1
+
+    def fold(self, *, policy: Policy) -> str:
+        line = f"{self.name}: {self}"
+        if line.isascii() and len(line) <= _LINE_LIMIT:
+            return line + policy.linesep
+        return super().fold(policy=policy)  # still a valid header, if not a usable one
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _OneLine)
+_POLICY = SMTP.clone(header_factory=_HEADERS)
+
+
 def mime_email(
     rendered: RenderedEmail,
     sender: str,
@@ -167,14 +216,15 @@ def mime_email(
     message_id: str,
     unsubscribe_url: str | None = None,
 ) -> MimeMessage:
-    """A multipart (text + HTML) message whose Message-ID is the delivery's message id, with
-    RFC 8058 one-click unsubscribe headers when it is commercial."""
+    """A multipart (text + HTML document) message whose Message-ID is the delivery's message
+    id under the sender's domain, with RFC 8058 one-click unsubscribe headers when it is
+    commercial."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "journeys.local"
-    mime = MimeMessage()
+    mime = MimeMessage(policy=_POLICY)
     mime["From"] = sender
     mime["To"] = to
     mime["Subject"] = rendered.subject
-    mime["Date"] = formatdate(localtime=False)
+    mime["Date"] = datetime.now(UTC)  # `+0000`: `-0000` would say the zone is unknown
     mime["Message-ID"] = f"<{message_id}@{domain}>"
     mime[MESSAGE_ID_HEADER] = message_id
     if unsubscribe_url is not None:
@@ -182,7 +232,7 @@ def mime_email(
         mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mime.set_content(rendered.text)
     if rendered.html is not None:
-        mime.add_alternative(rendered.html, subtype="html")
+        mime.add_alternative(html_document(rendered.html, rendered.subject), subtype="html")
     return mime
 
 
