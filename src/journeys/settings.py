@@ -7,6 +7,7 @@ from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -164,3 +165,15 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+
+def public_url_warning(settings: Settings) -> str | None:
+    """Why JOURNEYS_PUBLIC_URL will not do for the links in messages, or None. Outside
+    `journeys dev` (the only one to serve its outbox), it must be https."""
+    if settings.dev_outbox or urlsplit(settings.public_url).scheme == "https":
+        return None
+    return (
+        f"JOURNEYS_PUBLIC_URL is {settings.public_url}, not https: mailbox providers offer "
+        "one-click unsubscribe only over https (RFC 8058), and the links in messages would "
+        "travel in clear"
+    )

@@ -1,5 +1,5 @@
 """`journeys api` in several processes (JOURNEYS_API_PROCESSES): they share its port, each
-with its own app, and stop together."""
+with its own app, and stop together; what it warns of at start, it says once."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def test_the_api_serves_one_port_from_several_processes(tmp_path: Path) -> None:
         "JOURNEYS_SIGNING_SECRET": "processes-signing-secret-Rv7Kx2Qm9Tz4Lp8Wn3Hc",
         "JOURNEYS_API_KEY": ADMIN_KEY,
         "JOURNEYS_API_PROCESSES": "2",
+        "JOURNEYS_PUBLIC_URL": "http://mail.shop.example",
         # Nothing listens there: the API starts all the same (its client connects lazily).
         "JOURNEYS_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
     }
@@ -62,6 +63,9 @@ def test_the_api_serves_one_port_from_several_processes(tmp_path: Path) -> None:
     finally:
         api.stop()
     assert api.process is not None and api.process.returncode is not None
+    warnings = [line for line in api.output().splitlines() if "not https:" in line]
+    assert len(warnings) == 1, api.output()
+    assert "WARNING journeys.cli: JOURNEYS_PUBLIC_URL is http://mail.shop.example" in warnings[0]
 
 
 def scrape(client: httpx.Client) -> str:

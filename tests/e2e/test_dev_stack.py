@@ -75,6 +75,7 @@ def dev(
     banner = "".join(output)
     assert f"API key      {key}" in banner
     assert f"Temporal UI  http://127.0.0.1:{ui_port}" in banner
+    assert "not https:" not in banner  # the children's start-up lines: dev runs on http
     api = httpx.Client(
         base_url=f"http://127.0.0.1:{api_port}",
         headers={"Authorization": f"Bearer {key}"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from contextlib import nullcontext
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from journeys.settings import DEV_SIGNING_SECRET, Settings, guessable
+from journeys.settings import DEV_SIGNING_SECRET, Settings, guessable, public_url_warning
 
 app = typer.Typer(
     help="Journeys: trigger-based customer journeys on Temporal.",
@@ -69,6 +70,12 @@ def _logging(settings: Settings, service: str | None = None) -> None:
 def counted(number: int, noun: str) -> str:
     """`1 journey`, `2 journeys`."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _warn_at_start(settings: Settings) -> None:
+    """What a service says once as it starts, however many processes it then runs."""
+    if (warning := public_url_warning(settings)) is not None:
+        logging.getLogger("journeys.cli").warning(warning)
 
 
 def _bundle(paths: list[Path]) -> Any:
@@ -398,6 +405,8 @@ def api(
     from api.metrics import shared_between_processes
 
     settings = _service_settings(api_host=host, api_port=port)
+    _logging(settings)
+    _warn_at_start(settings)
     with shared_between_processes() if settings.api_processes > 1 else nullcontext():
         uvicorn.run(
             # By name: each process builds its own app (and logging), as uvicorn's workers do.
@@ -421,6 +430,7 @@ def worker() -> None:
 
     settings = _service_settings()
     _logging(settings, "journeys-worker")
+    _warn_at_start(settings)
     asyncio.run(run_worker(settings))
 
 
