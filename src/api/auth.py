@@ -18,7 +18,15 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from journeys.kit.signing import DEFAULT_TOLERANCE_SECONDS, verify
-from journeys.store.api_keys import Principal, Scope, find_key, signing_secret, verify_key
+from journeys.store.api_keys import (
+    PUBLISHABLE_PREFIX,
+    Principal,
+    Scope,
+    find_key,
+    find_publishable,
+    signing_secret,
+    verify_key,
+)
 from journeys.store.db import transaction
 
 BOOTSTRAP = Principal(key_id="bootstrap", name="bootstrap", scopes=frozenset({Scope.ADMIN}))
@@ -64,6 +72,10 @@ class Authenticator:
     async def from_key(self, secret: str) -> Principal:
         if self._bootstrap and hmac.compare_digest(secret.encode(), self._bootstrap.encode()):
             return BOOTSTRAP
+        if secret.startswith(f"{PUBLISHABLE_PREFIX}_"):
+            raise Unauthenticated(
+                "a publishable key only fires triggers from web pages (/sdk/journeys.js)"
+            )
         principal = await self._remembered(f"secret:{secret}", lambda: self._verify(secret))
         if principal is None:
             raise Unauthenticated("unknown or revoked API key")
@@ -92,6 +104,10 @@ class Authenticator:
             raise Unauthenticated("replayed signature: sign every request anew")
         self._signatures_seen[seen] = now
         return principal
+
+    async def publishable(self, key: str) -> Principal | None:
+        """The active publishable key `key`, or None."""
+        return await self._remembered(f"publishable:{key}", lambda: self._publishable(key))
 
     def forget(self, key_id: str) -> None:
         for cached, (_, principal) in list(self._known.items()):
@@ -124,29 +140,47 @@ class Authenticator:
         with transaction(self._engine) as session:
             return find_key(session, key_id)
 
+    def _publishable(self, key: str) -> Principal | None:
+        with transaction(self._engine) as session:
+            return find_publishable(session, key)
+
 
 class RateLimiter:
-    """A token bucket per key: `rate` requests a second on average, bursts of twice that.
+    """A token bucket per key (or per visitor address): `rate` requests a second on average,
+    bursts of twice that (at least one).
 
     Per API process: with N processes behind a balancer a key gets up to N times the rate.
+    At most `capacity` buckets are kept, the least recently used dropped first: a client
+    whose bucket was dropped starts again with a full one, a bounded gift that keeps a flood
+    of addresses from growing the process without end.
     """
 
-    def __init__(self, default_rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        default_rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        capacity: int = 100_000,
+    ) -> None:
         self._default = default_rate
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._capacity = capacity
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     def wait_for(self, principal: Principal) -> float:
-        """0 when the call may go ahead, else how many seconds until it may."""
-        rate = principal.rate_limit or self._default
+        """0 when the key's call may go ahead, else how many seconds until it may."""
+        return self.wait(principal.key_id, principal.rate_limit or self._default)
+
+    def wait(self, bucket: str, rate: float) -> float:
+        """0 when a call counted in `bucket` may go ahead at `rate`, else the seconds to wait."""
         if rate <= 0:
             return 0.0
-        capacity = 2 * rate
+        capacity = max(1.0, 2 * rate)  # a rate below one every two seconds still lets one by
         now = self._clock()
-        tokens, last = self._buckets.get(principal.key_id, (capacity, now))
+        tokens, last = self._buckets.get(bucket, (capacity, now))
         tokens = min(capacity, tokens + (now - last) * rate)
-        if tokens < 1:
-            self._buckets[principal.key_id] = (tokens, now)
-            return (1 - tokens) / rate
-        self._buckets[principal.key_id] = (tokens - 1, now)
-        return 0.0
+        waited = 0.0 if tokens >= 1 else (1 - tokens) / rate
+        self._buckets[bucket] = (tokens if waited else tokens - 1, now)
+        self._buckets.move_to_end(bucket)
+        while len(self._buckets) > self._capacity:
+            self._buckets.popitem(last=False)
+        return waited

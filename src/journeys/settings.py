@@ -140,6 +140,18 @@ class Settings(BaseSettings):
     rate_limit_per_key: float = Field(
         default=2000.0, ge=0, description="Requests a second per API key and process; 0: no limit."
     )
+    page_rate_per_key: float = Field(
+        default=50.0,
+        ge=0,
+        description="Events a second per publishable key and process (the web snippet), unless "
+        "the key sets its own; 0: no limit.",
+    )
+    page_rate_per_address: float = Field(
+        default=5.0,
+        ge=0,
+        description="Events a second per visitor IP address and process (the web snippet); "
+        "0: no limit.",
+    )
     max_body_bytes: int = Field(default=1_000_000, gt=0, description="Larger bodies get 413.")
     body_timeout_seconds: float = Field(
         default=30.0, gt=0, description="A body that has not arrived in full by then gets 408."

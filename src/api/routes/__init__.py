@@ -13,6 +13,7 @@ from api.routes import (
     health,
     journeys,
     records,
+    sdk,
     segment,
     settings,
     tracking,
@@ -34,4 +35,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     settings.router,
     tracking.router,
     unsubscribe.router,
+    sdk.router,
 )

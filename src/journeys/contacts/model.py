@@ -89,6 +89,9 @@ class ContactWriter(StrEnum):
     CONSENT = "consent"
     # The contact themself: an unsubscribe link, a STOP reply, a complaint.
     CONTACT = "contact"
+    # A visitor of a web page, through a publishable key (anyone can hold one): creates a
+    # contact Journeys does not know, never changes a known one, and is never told which.
+    VISITOR = "visitor"
 
 
 class NotAllowed(ProblemsError):

@@ -15,6 +15,14 @@ from journeys.store.tables import ApiKeyRow
 from journeys.store.types import utcnow
 
 PREFIX = "jk"
+PUBLISHABLE_PREFIX = "jkpub"
+
+
+class KeyKind(StrEnum):
+    SECRET = "secret"  # noqa: S105 - a kind's name, held by servers: bearer or signed
+    # Shipped in web pages, so public by design: it fires only the custom triggers it names,
+    # from the origins it names (the web snippet), and reads nothing.
+    PUBLISHABLE = "publishable"
 
 
 class Scope(StrEnum):
@@ -31,6 +39,9 @@ class Principal:
     scopes: frozenset[Scope]
     signed: bool = False
     rate_limit: float | None = None
+    kind: KeyKind = KeyKind.SECRET
+    triggers: frozenset[str] = frozenset()
+    origins: frozenset[str] = frozenset()
 
     def may(self, scope: Scope) -> bool:
         return Scope.ADMIN in self.scopes or scope in self.scopes
@@ -62,6 +73,55 @@ def create_key(
     )
     session.add(row)
     return row, secret
+
+
+def create_publishable_key(
+    session: Session,
+    name: str,
+    triggers: list[str],
+    origins: list[str],
+    *,
+    rate_limit: float | None = None,
+) -> ApiKeyRow:
+    """A new publishable key; it is public, so it can be shown again (`publishable_key`)."""
+    key_id = secrets.token_hex(8)
+    row = ApiKeyRow(
+        id=key_id,
+        name=name,
+        scopes=[],
+        secret_hash=_hash(publishable_key(key_id)),
+        kind=KeyKind.PUBLISHABLE,
+        triggers=triggers,
+        origins=origins,
+        rate_limit=rate_limit,
+    )
+    session.add(row)
+    return row
+
+
+def publishable_key(key_id: str) -> str:
+    return f"{PUBLISHABLE_PREFIX}_{key_id}"
+
+
+def find_publishable(session: Session, key: str) -> Principal | None:
+    """The active publishable key `key`, or None."""
+    prefix, _, key_id = key.partition("_")
+    if prefix != PUBLISHABLE_PREFIX:
+        return None
+    row = session.get(ApiKeyRow, key_id)
+    if row is None or row.revoked_at is not None or row.kind != KeyKind.PUBLISHABLE:
+        return None
+    return _principal(row)
+
+
+def publishable_keys_for(session: Session, trigger: str) -> list[ApiKeyRow]:
+    """The active publishable keys that may fire `trigger`."""
+    rows = session.exec(
+        select(ApiKeyRow)
+        .where(ApiKeyRow.kind == KeyKind.PUBLISHABLE, col(ApiKeyRow.revoked_at).is_(None))
+        .order_by(col(ApiKeyRow.created_at))
+    )
+    return [row for row in rows if trigger in row.triggers]
 
 
 def verify_key(session: Session, secret: str) -> Principal | None:
@@ -98,7 +158,16 @@ def signing_secret(server_secret: str, key_id: str) -> str:
 
 def _principal(row: ApiKeyRow) -> Principal:
     scopes = frozenset(Scope(s) for s in row.scopes)
-    return Principal(row.id, row.name, scopes, signed=row.signed, rate_limit=row.rate_limit)
+    return Principal(
+        row.id,
+        row.name,
+        scopes,
+        signed=row.signed,
+        rate_limit=row.rate_limit,
+        kind=KeyKind(row.kind),
+        triggers=frozenset(row.triggers),
+        origins=frozenset(row.origins),
+    )
 
 
 def list_keys(session: Session) -> list[ApiKeyRow]:

@@ -49,6 +49,8 @@ def upsert_contact(
     """Create or change the contact, as `by` may (`contacts.model.check_change`); a consent
     it sets is recorded as `by:source`."""
     row = session.get(ContactRow, contact_id, with_for_update=True)
+    if row is not None and by is ContactWriter.VISITOR:
+        return contact_of(row), False
     created = row is None
     sources = {c: getattr(row, f"consent_{c}_source") for c in CHANNELS} if row else {}
     check_change(None if row is None else contact_of(row), sources, changes, by)

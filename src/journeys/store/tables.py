@@ -172,6 +172,11 @@ class ApiKeyRow(SQLModel, table=True):
     # sent over the wire itself.
     signed: bool = False
     rate_limit: float | None = None  # requests per second; None: the deployment's default
+    # A publishable key is shipped in web pages: it fires only the custom triggers it names,
+    # from pages on the origins it names.
+    kind: str = Field(default="secret", max_length=20)
+    triggers: list[str] = _json(default_factory=list)
+    origins: list[str] = _json(default_factory=list)
     created_at: datetime = _timestamp()
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
 
