@@ -1,0 +1,91 @@
+"""The web snippet in a real headless Chromium: a page served from another origin loads
+/sdk/journeys.js from the gateway and fires a custom trigger with a publishable key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from playwright.async_api import Page
+
+from tests.api.test_sdk import web_journey
+from tests.sinks import eventually
+from tests.ui.conftest import Dashboard, serving
+
+
+@asynccontextmanager
+async def shop_page(gateway: str) -> AsyncIterator[tuple[str, Any]]:
+    """A site of its own (another port, so another origin) whose page loads the snippet;
+    yields its origin and a way to set the key the page ships."""
+    site = FastAPI()
+    shipped = {"key": ""}
+
+    @site.get("/")
+    def home() -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><title>Shop</title>"
+            f'<script src="{gateway}/sdk/journeys.js" data-key="{shipped["key"]}"></script>'
+        )
+
+    async with serving(site) as origin:
+        yield origin, shipped
+
+
+FIRE = """([trigger, options]) => Journeys.fire(trigger, options).then(
+    (answer) => ({answer}),
+    (error) => ({status: error.status || null, detail: error.answer ? error.answer.detail : String(error)}))"""
+
+
+async def fire(page: Page, trigger: str, **options: Any) -> dict[str, Any]:
+    result: dict[str, Any] = await page.evaluate(FIRE, [trigger, options])
+    return result
+
+
+async def test_a_page_on_another_origin_starts_a_journey(dashboard: Dashboard, page: Page) -> None:
+    async with shop_page(dashboard.url) as (shop, shipped):
+        shipped["key"] = await web_journey(dashboard.http, shop)
+        await page.goto(shop)
+        fired = await fire(
+            page, "whitepaper.downloaded", email="ada@example.com", attributes={"paper": "q3"}
+        )
+        assert fired["answer"]["trigger"] == "whitepaper.downloaded", fired
+        assert fired["answer"]["duplicate"] is False
+
+        async def started() -> bool:
+            run = await dashboard.http.get("/v1/journeys/white-paper/instances/ada@example.com")
+            return run.status_code == 200
+
+        await eventually(started)
+
+        # What the key does not name, the page is told, with the reason.
+        unnamed = await fire(page, "order.placed", email="ada@example.com")
+        assert unnamed == {"status": 403, "detail": "this key may not fire order.placed"}
+
+        # A flood from one visitor: the first few go through, the rest are refused.
+        flood = await page.evaluate(
+            """() => Promise.all(Array.from({length: 20}, (_, i) =>
+                Journeys.fire("whitepaper.downloaded",
+                              {contactId: "flood-" + i, attributes: {paper: "q3"}})
+                  .then(() => 202, (error) => error.status)))"""
+        )
+        assert 202 in flood and 429 in flood, flood
+        assert set(flood) == {202, 429}
+
+
+async def test_a_page_on_an_origin_the_key_does_not_name_is_refused(
+    dashboard: Dashboard, page: Page
+) -> None:
+    async with shop_page(dashboard.url) as (shop, shipped):
+        shipped["key"] = await web_journey(dashboard.http, "https://shop.example")
+        await page.goto(shop)
+        refused = await fire(
+            page, "whitepaper.downloaded", email="eve@example.com", attributes={"paper": "q3"}
+        )
+        # CORS keeps every answer from the page: it sees a failed fetch, nothing more.
+        assert refused["status"] is None and "Failed to fetch" in refused["detail"], refused
+    contact = await dashboard.http.get("/v1/contacts/eve@example.com")
+    assert contact.status_code == httpx.codes.NOT_FOUND
