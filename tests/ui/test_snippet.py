@@ -14,7 +14,7 @@ from playwright.async_api import Page
 
 from tests.api.test_sdk import web_journey
 from tests.sinks import eventually
-from tests.ui.conftest import Dashboard, serving
+from tests.ui.conftest import Dashboard, follow, serving
 
 
 @asynccontextmanager
@@ -89,3 +89,28 @@ async def test_a_page_on_an_origin_the_key_does_not_name_is_refused(
         assert refused["status"] is None and "Failed to fetch" in refused["detail"], refused
     contact = await dashboard.http.get("/v1/contacts/eve@example.com")
     assert contact.status_code == httpx.codes.NOT_FOUND
+
+
+async def test_the_trigger_page_shows_the_snippet_of_each_key_naming_it(
+    dashboard: Dashboard, page: Page
+) -> None:
+    key = await web_journey(dashboard.http, "https://shop.example")
+    await dashboard.sign_in(page)
+    await follow(page, "nav >> text=Triggers")
+    assert await page.locator("tr[data-trigger='contact.created'] td").nth(1).inner_text() == (
+        "business"
+    )
+    await follow(page, "text=whitepaper.downloaded")
+    snippet = page.locator("#snippet [data-key-name='website']")
+    assert "https://shop.example" in await snippet.locator("p").inner_text()
+    code = await snippet.locator("pre").inner_text()
+    assert f'/sdk/journeys.js" data-key="{key}"></script>' in code
+    assert 'Journeys.fire("whitepaper.downloaded", {' in code
+    assert 'attributes: {paper: "..."}' in code
+
+    # Built-in triggers are never fired from a page: no snippet there.
+    await page.goto(f"{dashboard.url}/ui/triggers/contact.created")
+    assert await page.locator("h1 .name").inner_text() == "contact.created"
+    assert await page.locator("#snippet").count() == 0
+    await page.goto(f"{dashboard.url}/ui/triggers/no.such")
+    assert await page.locator("h1").inner_text() == "Not found"

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 
+from fastapi import HTTPException
 from sqlmodel import Session
 
 from api.services import Services
 from api.ui.charts import trend_panels
 from journeys.contacts.model import Contact
+from journeys.definitions.catalog import Trigger, TriggerKind
 from journeys.definitions.journeys import JourneyDefinition, kind_of
+from journeys.definitions.triggers import AttributeType
 from journeys.store import journeys as store
 from journeys.store.analytics import Stats, VersionFigures, journey_stats
+from journeys.store.api_keys import publishable_key, publishable_keys_for
 from journeys.store.contacts import get_contact
 from journeys.store.deliveries import deliveries_of_contact
 from journeys.store.entries import EntryCounts, entries_of_contact, entry_counts, latest_entries
@@ -187,3 +192,58 @@ def contact_page(session: Session, services: Services, contact_id: str) -> Conta
     ]
     messages = [Message(row) for row in deliveries_of_contact(session, contact_id)]
     return ContactPage(contact, runs, refusals, messages)
+
+
+@dataclass(frozen=True)
+class Snippet:
+    key_name: str
+    origins: list[str]
+    code: str
+
+
+@dataclass(frozen=True)
+class TriggerPage:
+    trigger: Trigger
+    snippets: list[Snippet]  # custom triggers: one per publishable key that names it
+
+
+# What a page puts in each attribute, by type: a placeholder the site replaces.
+_PLACEHOLDERS = {
+    AttributeType.NUMBER: "0",
+    AttributeType.BOOLEAN: "true",
+    AttributeType.DATETIME: "new Date().toISOString()",
+}
+_TEXT = '"..."'
+
+
+def snippet_code(public_url: str, key: str, trigger: Trigger) -> str:
+    """The lines a site pastes into its page to fire `trigger` with `key`."""
+    attributes = ", ".join(
+        f"{spec.name}: {_PLACEHOLDERS.get(spec.type, _TEXT)}" for spec in trigger.attributes
+    )
+    return (
+        f'<script src="{public_url.rstrip("/")}/sdk/journeys.js" data-key="{key}"></script>\n'
+        "<script>\n"
+        f'  Journeys.fire("{trigger.name}", {{\n'
+        '    email: "visitor@example.com",  // or contactId: the id your site knows\n'
+        f"    attributes: {{{attributes}}}\n"
+        "  });\n"
+        "</script>"
+    )
+
+
+def trigger_page(session: Session, services: Services, name: str) -> TriggerPage:
+    trigger = services.catalog.fresh().catalog.get(name)
+    if trigger is None:
+        raise HTTPException(HTTPStatus.NOT_FOUND, f"There is no trigger {name!r}.")
+    snippets = []
+    if trigger.kind is TriggerKind.CUSTOM:
+        snippets = [
+            Snippet(
+                row.name,
+                row.origins,
+                snippet_code(services.settings.public_url, publishable_key(row.id), trigger),
+            )
+            for row in publishable_keys_for(session, name)
+        ]
+    return TriggerPage(trigger, snippets)

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from api.auth import Unauthenticated, key_from_header
 from api.deps import Admin, ServicesDep, SessionDep, services_of
 from api.services import Services
-from api.ui.pages import contact_page, journey_list, journey_page
+from api.ui.pages import contact_page, journey_list, journey_page, trigger_page
 from api.ui.session import COOKIE, LOGIN_LINK_SECONDS, SESSION_HOURS, Sessions
 from api.ui.templating import STYLESHEET, templates
 from journeys.authoring.graph import svg
@@ -151,6 +151,20 @@ def one_contact(
     if page is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, f"There is no contact {contact_id!r}.")
     return _page(request, "contact.html", viewer, page=page)
+
+
+@router.get("/triggers", name="ui_triggers", include_in_schema=False)
+def triggers_page(request: Request, services: ServicesDep, viewer: Viewer) -> Response:
+    catalog = services.catalog.fresh().catalog
+    return _page(request, "triggers.html", viewer, triggers=list(catalog.values()))
+
+
+@router.get("/triggers/{name}", name="ui_trigger", include_in_schema=False)
+def one_trigger(
+    request: Request, name: str, session: SessionDep, services: ServicesDep, viewer: Viewer
+) -> Response:
+    """A trigger; for a custom one, the web snippet of each publishable key that names it."""
+    return _page(request, "trigger.html", viewer, page=trigger_page(session, services, name))
 
 
 @router.get("/journeys/{journey_id}/graph.svg", name="ui_graph", include_in_schema=False)
