@@ -103,11 +103,14 @@ async def test_cors_preflight_answers_only_the_keys_origins(stack: Stack) -> Non
     assert allowed.headers["access-control-allow-origin"] == SHOP
     assert allowed.headers["access-control-allow-methods"] == "POST"
     assert "access-control-allow-credentials" not in allowed.headers
-    for origin, used_key in (("https://evil.example", key), (SHOP, "jkpub_0000")):
+    for origin, used_key, status, detail in (
+        ("https://evil.example", key, 403, "this key may not be used from https://evil.example"),
+        (SHOP, "jkpub_0000", 401, "unknown or revoked publishable key"),
+    ):
         refused = await stack.api.options(
             path, params={"key": used_key}, headers={"Origin": origin, **asked}
         )
-        assert refused.status_code == 403
+        assert (refused.status_code, refused.json()["detail"]) == (status, detail)
         assert "access-control-allow-origin" not in refused.headers
 
 

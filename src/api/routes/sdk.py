@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from api.deps import ServicesDep
+from api.errors import error_response
 from api.event_answers import EventId
 from journeys.contacts.model import ContactChanges, ContactWriter
 from journeys.definitions.catalog import TriggerKind
@@ -109,14 +110,11 @@ async def page_key(request: Request, services: ServicesDep, key: KeyParam) -> Pr
     """The publishable key, used from one of its origins and within the rate limits."""
     principal = await services.auth.publishable(key)
     if principal is None:
-        raise HTTPException(HTTPStatus.UNAUTHORIZED, "unknown or revoked publishable key")
+        raise HTTPException(HTTPStatus.UNAUTHORIZED, UNKNOWN_KEY)
     origin = request.headers.get("origin")
     if origin is None or origin not in principal.origins:
         # No CORS headers: a browser keeps this answer from the page.
-        raise HTTPException(
-            HTTPStatus.FORBIDDEN,
-            f"this key may not be used from {origin or 'a request without an Origin'}",
-        )
+        raise HTTPException(HTTPStatus.FORBIDDEN, _not_from(origin))
     request.state.page_origin = origin
     settings = services.settings
     address = request.client.host if request.client else "unknown"
@@ -140,6 +138,11 @@ async def page_key(request: Request, services: ServicesDep, key: KeyParam) -> Pr
 
 
 PageKey = Annotated[Principal, Depends(page_key)]
+UNKNOWN_KEY = "unknown or revoked publishable key"
+
+
+def _not_from(origin: str | None) -> str:
+    return f"this key may not be used from {origin or 'a request without an Origin'}"
 
 
 class PageEventIn(BaseModel):
@@ -209,8 +212,10 @@ async def preflight(request: Request, services: ServicesDep, key: KeyParam) -> R
     """Only the key's origins may send; no credentials (cookies) are ever allowed."""
     principal = await services.auth.publishable(key)
     origin = request.headers.get("origin")
-    if principal is None or origin is None or origin not in principal.origins:
-        return Response(status_code=HTTPStatus.FORBIDDEN)
+    if principal is None:
+        return error_response(HTTPStatus.UNAUTHORIZED, UNKNOWN_KEY)
+    if origin is None or origin not in principal.origins:
+        return error_response(HTTPStatus.FORBIDDEN, _not_from(origin))
     return Response(
         status_code=HTTPStatus.NO_CONTENT,
         headers={
