@@ -1,24 +1,27 @@
 """Channels end to end through the gateway, the worker and Temporal: provider receipts,
 bounces and suppression, unsubscribe, SMS replies and STOP, short SMS links, push opens,
-frequency caps across journeys, quiet times, forged webhooks."""
+frequency caps across journeys, quiet times, forged webhooks; Twilio's own posts, signed
+with the `twilio` library's RequestValidator and answered with TwiML."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlencode
+from xml.etree import ElementTree
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
-from journeys.kit.signing import twilio_signature
 from journeys.store.db import transaction
 from journeys.store.suppressions import is_suppressed
-from journeys.store.tables import DeliveryRow, SuppressionRow
+from journeys.store.tables import ContactRow, DeliveryRow, SuppressionRow
 from tests.api.stack import Stack
 from tests.api.test_authoring import contact, publish
 from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
@@ -248,29 +251,119 @@ def with_twilio(stack: Stack) -> None:
     stack.app.state.services = replace(stack.app.state.services, settings=settings)
 
 
-async def test_twilio_callbacks_are_checked_against_their_signature(stack: Stack) -> None:
+async def from_twilio(
+    stack: Stack, path: str, form: dict[str, str], token: str = TWILIO_TOKEN
+) -> httpx.Response:
+    """A form post as Twilio makes it, signed by Twilio's own library with the auth token."""
     with_twilio(stack)
-    form = {"MessageSid": "SM-unknown", "MessageStatus": "delivered", "To": "+33600000000"}
-    url = "http://journeys.test/v1/channels/sms/events"
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": ""}
-    signed = {**headers, "X-Twilio-Signature": twilio_signature("tw-token", url, form)}
-    ok = await stack.api.post("/v1/channels/sms/events", content=urlencode(form), headers=signed)
-    assert (ok.status_code, ok.json()["ignored"]) == (202, 1)
-    forged = {**headers, "X-Twilio-Signature": twilio_signature("guess", url, form)}
-    assert (
-        await stack.api.post("/v1/channels/sms/events", content=urlencode(form), headers=forged)
-    ).status_code == 401
-    inbound = {"From": "+15550000001", "Body": "STOP"}
-    signed_inbound = {
-        **headers,
-        "X-Twilio-Signature": twilio_signature(
-            "tw-token", "http://journeys.test/v1/channels/sms/inbound", inbound
-        ),
+    signature = RequestValidator(token).compute_signature(f"http://journeys.test{path}", form)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": "",  # no API key: Twilio's signature alone lets it in
+        "X-Twilio-Signature": signature,
     }
-    answer = await stack.api.post(
-        "/v1/channels/sms/inbound", content=urlencode(inbound), headers=signed_inbound
+    return await stack.api.post(path, content=urlencode(form), headers=headers)
+
+
+def assert_empty_twiml(answer: httpx.Response) -> None:
+    """The answer Twilio expects: TwiML that sends nothing, as its library writes it."""
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].split(";")[0] == "text/xml"
+    ours = ElementTree.fromstring(answer.content)  # noqa: S314 (our own answer)
+    theirs = ElementTree.fromstring(str(MessagingResponse()))  # noqa: S314
+    assert ElementTree.tostring(ours) == ElementTree.tostring(theirs)
+
+
+async def test_twilio_callbacks_are_checked_against_their_signature(stack: Stack) -> None:
+    form = {"MessageSid": "SM-unknown", "MessageStatus": "delivered", "To": "+33600000000"}
+    assert_empty_twiml(await from_twilio(stack, "/v1/channels/sms/events", form))
+    forged = await from_twilio(stack, "/v1/channels/sms/events", form, token="guess")
+    assert (forged.status_code, forged.json()) == (
+        401,
+        {"detail": "bad or missing X-Twilio-Signature"},
     )
-    assert answer.status_code == 202
+    on_the_way = {"MessageSid": "SM-unknown", "MessageStatus": "sent"}
+    assert_empty_twiml(await from_twilio(stack, "/v1/channels/sms/events", on_the_way))
+    inbound = {"From": "+15550000001", "Body": "STOP", "MessageSid": "SM-in"}
+    assert_empty_twiml(await from_twilio(stack, "/v1/channels/sms/inbound", inbound))
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "where", "message"),
+    [
+        ("events", {"MessageStatus": "delivered"}, "MessageSid", "required"),
+        ("events", {"MessageSid": "SM1"}, "MessageStatus", "required"),
+        (
+            "events",
+            {"MessageSid": "SM1", "MessageStatus": "failed", "ErrorCode": "3" * 41},
+            "ErrorCode",
+            "String should have at most 40 characters",
+        ),
+        ("inbound", {"Body": "hi"}, "From", "required"),
+        (
+            "inbound",
+            {"From": "+15550000002", "Body": "STOP", "OptOutType": "MAYBE"},
+            "OptOutType",
+            "Input should be 'STOP', 'START' or 'HELP'",
+        ),
+    ],
+)
+async def test_a_bad_twilio_form_is_refused_in_twilio_terms(
+    stack: Stack, path: str, form: dict[str, str], where: str, message: str
+) -> None:
+    answer = await from_twilio(stack, f"/v1/channels/sms/{path}", form)
+    assert (answer.status_code, answer.json()) == (
+        422,
+        {"detail": "1 problem found", "problems": [{"path": where, "message": message}]},
+    )
+
+
+async def test_twilio_advanced_opt_out_is_honoured(
+    stack: Stack, temporal_env: WorkflowEnvironment, http_sink: HttpSink
+) -> None:
+    """OptOutType decides over the text: a STOP in any words withdraws consent and suppresses
+    the number, START grants consent back and lifts it, HELP is no answer to a journey."""
+    await publish(stack, REPLY)
+    phone = "+3361236" + str(hash(unique("p")) % 10000).rjust(4, "0")
+    contact_id = await contact(stack, phone=phone, consent={"email": True, "sms": True})
+
+    async def inbound(body: str, opt_out_type: str | None = None) -> None:
+        form = {"From": phone, "Body": body, "MessageSid": unique("SM")}
+        if opt_out_type is not None:
+            form["OptOutType"] = opt_out_type
+        assert_empty_twiml(await from_twilio(stack, "/v1/channels/sms/inbound", form))
+
+    def state() -> tuple[bool | None, str | None, bool]:
+        with transaction(stack.harness.engine) as session:
+            row = session.get(ContactRow, contact_id)
+            assert row is not None
+            return row.consent_sms, row.consent_sms_source, is_suppressed(session, "sms", phone)
+
+    with temporal_env.with_time_skipping_disabled():
+        await stack.fire("contact.created", contact_id=contact_id)
+        await eventually(
+            lambda: [r for r in http_sink.posted_to("/sms") if r.json()["to"] == phone]
+        )
+        await inbound("HELP", "HELP")
+        [row] = [d for d in deliveries(stack, contact_id) if d.step == "ask"]
+        assert row.replied_at is None  # not raised as sms.replied
+        await inbound("ARRÊTEZ", "STOP")  # a keyword set up in Twilio, not one of ours
+        assert state() == (False, "contact:stop", True)
+        await inbound("UNSTOP", "START")
+        assert state() == (True, "consent:sms START", False)
+        await inbound("YES")
+        outcome = await outcome_of(
+            temporal_env.client.get_workflow_handle(f"journey/reply/{contact_id}")
+        )
+    assert outcome["reason"] == "said-yes"
+    help_json = await stack.api.post(
+        "/v1/channels/sms/inbound", json={"from": phone, "text": "INFO", "opt_out_type": "HELP"}
+    )
+    assert help_json.json() == {
+        "accepted": 0,
+        "ignored": 1,
+        "action": "help: the provider answers it",
+    }
 
 
 async def test_frequency_caps_count_across_journeys(
@@ -382,6 +475,9 @@ steps:
 """
 
 
+TWILIO_CODES = {"twilio_undelivered": "30005", "twilio_failed": "30003"}
+
+
 @pytest.mark.parametrize(
     "reaction",
     [
@@ -389,6 +485,7 @@ steps:
         "unsubscribed",
         "sms_failed",
         "twilio_undelivered",
+        "twilio_failed",
         "push_clicked",
         "push_failed",
     ],
@@ -430,10 +527,20 @@ async def test_each_new_interaction_reaches_the_run_through_its_channel(
                     "message_id": sent["text"].message_id,
                     "event": "failed",
                     "error_code": "30003",
+                    "permanent": True,  # the provider's word, whatever its code
                 }
                 answer = await stack.api.post("/v1/channels/sms/events", json=report)
-            case "twilio_undelivered":
-                answer = await twilio_status(stack, sent["text"].provider_message_id or "", "30005")
+            case "twilio_undelivered" | "twilio_failed":
+                answer = await from_twilio(
+                    stack,
+                    "/v1/channels/sms/events",
+                    {
+                        "MessageSid": sent["text"].provider_message_id or "",
+                        "MessageStatus": reaction[7:],
+                        "ErrorCode": TWILIO_CODES[reaction],
+                        "To": phone,
+                    },
+                )
             case "push_clicked" | "push_failed":
                 report = {"message_id": sent["ping"].message_id, "event": reaction[5:]}
                 answer = await stack.api.post("/v1/channels/push/events", json=report)
@@ -446,6 +553,7 @@ async def test_each_new_interaction_reaches_the_run_through_its_channel(
         "unsubscribed": ("email.unsubscribed", "mail"),
         "sms_failed": ("sms.failed", "text"),
         "twilio_undelivered": ("sms.failed", "text"),
+        "twilio_failed": ("sms.failed", "text"),
         "push_clicked": ("push.clicked", "ping"),
         "push_failed": ("push.failed", "ping"),
     }[reaction]
@@ -454,21 +562,12 @@ async def test_each_new_interaction_reaches_the_run_through_its_channel(
     [matched] = [h["detail"] for h in run["history"] if h["what"] == "matched"]
     assert matched.startswith(trigger) and sent[step].message_id in matched
     row = next(d for d in deliveries(stack, contact_id) if d.step == step)
-    if reaction in ("sms_failed", "twilio_undelivered"):
+    if reaction in ("sms_failed", *TWILIO_CODES):
         assert row.failed_at is not None
-        assert row.error_code == ("30003" if reaction == "sms_failed" else "30005")
+        assert row.error_code == TWILIO_CODES.get(reaction, "30003")
+        with transaction(stack.harness.engine) as session:
+            # Twilio's 30005 (unknown handset) is permanent; 30003 (handset off) is not.
+            suppressed = is_suppressed(session, "sms", phone)
+        assert suppressed is (reaction != "twilio_failed")
     if reaction == "unsubscribed":
         assert row.unsubscribed_at is not None
-
-
-async def twilio_status(stack: Stack, sid: str, error_code: str) -> Any:
-    """A status callback as Twilio posts it, signed with the account's auth token."""
-    with_twilio(stack)
-    form = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": error_code}
-    url = "http://journeys.test/v1/channels/sms/events"
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Authorization": "",
-        "X-Twilio-Signature": twilio_signature("tw-token", url, form),
-    }
-    return await stack.api.post("/v1/channels/sms/events", content=urlencode(form), headers=headers)

@@ -1,21 +1,24 @@
 """Provider webhooks: receipts, bounces, opens and replies, raised to the runs they answer.
 
 Every call is authenticated: an API key (or a signed request), or for Twilio's own form
-posts the X-Twilio-Signature made with the account's auth token. What each report does
-lives in `journeys.ingest.provider_events`; this router authenticates and reads them.
+posts the X-Twilio-Signature made with the account's auth token; those are answered with
+TwiML, as Twilio expects (`api.twilio`). What each report does lives in
+`journeys.ingest.provider_events`; this router authenticates and reads them.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.types import DecoratedCallable
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from api import twilio
 from api.deps import ServicesDep, authorize_call
 from api.services import Services
 from journeys.ingest.provider_events import (
@@ -27,7 +30,6 @@ from journeys.ingest.provider_events import (
 )
 from journeys.kit import jsontext
 from journeys.kit.problems import ProblemsError, problems_from_validation_error
-from journeys.kit.signing import twilio_signature
 from journeys.store.api_keys import Scope
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
@@ -41,25 +43,22 @@ class Provider(StrEnum):
 async def _caller(request: Request, services: Services) -> tuple[Provider, Any]:
     """Who is calling, and the body: Twilio's signed form, or an authenticated JSON call."""
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        form = dict(await request.form())
-        token = services.settings.twilio_auth_token
-        if token is None:
-            raise HTTPException(
-                HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send JSON (Twilio is not set up)"
-            )
-        params = {key: str(value) for key, value in form.items()}
-        url = services.settings.public_url.rstrip("/") + request.url.path
-        if request.url.query:
-            url += f"?{request.url.query}"
-        expected = twilio_signature(token.get_secret_value(), url, params)
-        if not hmac.compare_digest(expected, request.headers.get("x-twilio-signature", "")):
-            raise HTTPException(HTTPStatus.UNAUTHORIZED, "bad or missing X-Twilio-Signature")
-        return Provider.TWILIO, params
+        return Provider.TWILIO, await twilio.signed_form(request, services.settings)
     await authorize_call(request, services, Scope.EVENTS_WRITE, signed_requests=True)
     try:
         return Provider.API, jsontext.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise HTTPException(HTTPStatus.BAD_REQUEST, f"not valid JSON: {error}") from None
+
+
+def _twilio_too(path: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A route Twilio posts to as well: Twilio gets TwiML, the others `Handled`."""
+    return router.post(
+        path,
+        status_code=HTTPStatus.ACCEPTED,
+        response_model=Handled,
+        responses=twilio.TWIML_ANSWER,
+    )
 
 
 def _events(body: Any, model: type[BaseModel]) -> list[Any]:
@@ -80,29 +79,38 @@ async def email_events(request: Request, services: ServicesDep) -> Handled:
     return _counted(services, "email", handled)
 
 
-@router.post("/sms/events", status_code=HTTPStatus.ACCEPTED)
-async def sms_events(request: Request, services: ServicesDep) -> Handled:
+@_twilio_too("/sms/events")
+async def sms_events(request: Request, services: ServicesDep) -> Handled | Response:
     """Delivery receipts from your SMS provider: JSON `{"message_id", "event"}`, or Twilio's
-    status callbacks (which Journeys asks for on every message it sends through Twilio)."""
+    status callbacks (which Journeys asks for on every message it sends through Twilio).
+
+    A failure the provider calls permanent (`permanent`, or one of Twilio's permanent error
+    codes) puts the number on the suppression list."""
     provider, body = await _caller(request, services)
-    events = _twilio_status(body) if provider is Provider.TWILIO else _events(body, SmsEvent)
-    return _counted(services, "sms", await services.provider_events.sms(events))
+    twilio_posted = provider is Provider.TWILIO
+    events = twilio.status_events(body) if twilio_posted else _events(body, SmsEvent)
+    handled = _counted(services, "sms", await services.provider_events.sms(events))
+    return twilio.twiml() if twilio_posted else handled
 
 
-@router.post("/sms/inbound", status_code=HTTPStatus.ACCEPTED)
-async def sms_inbound(request: Request, services: ServicesDep) -> Handled:
-    """A reply from a contact: JSON `{"from", "text"}`, or Twilio's inbound message form.
+@_twilio_too("/sms/inbound")
+async def sms_inbound(request: Request, services: ServicesDep) -> Handled | Response:
+    """A reply from a contact: JSON `{"from", "text", "opt_out_type"?}`, or Twilio's inbound
+    message form (its `OptOutType`, from Advanced Opt-Out, decides over the text).
 
-    STOP (or ARRET, UNSUBSCRIBE, ...) withdraws the number's SMS consent. Anything else
-    raises sms.replied, with its `text`, to the run whose SMS the number got last."""
+    STOP (or ARRET, UNSUBSCRIBE, ...) withdraws the number's SMS consent, and START grants it
+    back; HELP is the provider's to answer. Anything else raises sms.replied, with its `text`,
+    to the run whose SMS the number got last."""
     provider, body = await _caller(request, services)
     if provider is Provider.TWILIO:
-        body = {"from": body.get("From", ""), "text": body.get("Body", "")}
-    try:
-        reply = InboundSms.model_validate(body)
-    except ValidationError as error:
-        raise ProblemsError(problems_from_validation_error(error)) from None
-    return _counted(services, "sms", await services.provider_events.sms_reply(reply))
+        reply = twilio.inbound_sms(body)
+    else:
+        try:
+            reply = InboundSms.model_validate(body)
+        except ValidationError as error:
+            raise ProblemsError(problems_from_validation_error(error)) from None
+    handled = _counted(services, "sms", await services.provider_events.sms_reply(reply))
+    return twilio.twiml() if provider is Provider.TWILIO else handled
 
 
 @router.post("/push/events", status_code=HTTPStatus.ACCEPTED)
@@ -111,18 +119,6 @@ async def push_events(request: Request, services: ServicesDep) -> Handled:
     _, body = await _caller(request, services)
     handled = await services.provider_events.push(_events(body, PushEvent))
     return _counted(services, "push", handled)
-
-
-def _twilio_status(form: dict[str, str]) -> list[SmsEvent]:
-    """A Twilio status callback as Journeys' SMS events: `delivered`, and `failed` for a
-    message that failed or could not be delivered (its ErrorCode kept); the statuses on the
-    way (queued, sent, ...) say nothing yet."""
-    sid, status = form.get("MessageSid", ""), form.get("MessageStatus")
-    if status == "delivered":
-        return [SmsEvent(message_id=sid, event="delivered")]
-    if status in ("failed", "undelivered"):
-        return [SmsEvent(message_id=sid, event="failed", error_code=form.get("ErrorCode"))]
-    return []
 
 
 def _counted(services: Services, channel: str, handled: Handled) -> Handled:

@@ -2,9 +2,11 @@
 bounces, complaints, opens, clicks, failures, replies and unsubscribes, recorded on the
 message and raised to the run that sent it.
 
-A hard bounce or a complaint puts the address on the suppression list; a STOP reply
-withdraws the number's SMS consent. An event raised twice carries the same id and acts
-once. An event about a message Journeys does not know is counted as ignored.
+A hard bounce or a complaint puts the address on the suppression list, and so does an SMS
+failure the provider calls permanent; a STOP reply withdraws the number's SMS consent, and
+a START (as the provider's opt-out handling classes it) grants it back. An event raised
+twice carries the same id and acts once. An event about a message Journeys does not know
+is counted as ignored.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from journeys.messaging.tracking import UnsubscribeRef
 from journeys.store.contacts import contacts_with_phone, get_contact, upsert_contact
 from journeys.store.db import transaction
 from journeys.store.deliveries import find_delivery, last_sms_to, record_engagement
-from journeys.store.suppressions import suppress
+from journeys.store.suppressions import lift, suppress
 from journeys.store.tables import DeliveryRow
 
 # Replies that mean "stop texting me", in English and French, as carriers expect.
@@ -48,6 +50,11 @@ class SmsEvent(BaseModel):
         description="`failed`: the carrier could not deliver it (failed or undelivered)."
     )
     error_code: str | None = Field(default=None, max_length=40, description="The provider's.")
+    permanent: bool = Field(
+        default=False,
+        description="The number cannot take SMS (unknown, no longer in service, a landline): "
+        "Journeys suppresses it.",
+    )
 
 
 class PushEvent(BaseModel):
@@ -63,6 +70,11 @@ class InboundSms(BaseModel):
 
     from_: str = Field(alias="from", min_length=3, max_length=40)
     text: str = Field(max_length=2000)
+    opt_out_type: Literal["STOP", "START", "HELP"] | None = Field(
+        default=None,
+        description="The keyword's class, when the provider's opt-out handling found one "
+        "(Twilio's Advanced Opt-Out): it decides over the text.",
+    )
 
 
 _Report = TypeVar("_Report", EmailEvent, SmsEvent, PushEvent)
@@ -98,19 +110,32 @@ class ProviderEvents:
 
     async def sms(self, events: list[SmsEvent]) -> Handled:
         async def act(delivery: DeliveryRow, event: SmsEvent) -> None:
+            if event.event == "failed" and event.permanent:
+                await asyncio.to_thread(self._suppress, delivery, "undeliverable")
             await self._reported(delivery, "sms", event.event, event.error_code)
 
         return await self._each(events, act)
 
     async def sms_reply(self, reply: InboundSms) -> Handled:
-        """STOP (or ARRET, UNSUBSCRIBE, ...) withdraws the number's SMS consent. Anything else
-        raises sms.replied, with its `text`, to the run whose SMS the number got last."""
+        """STOP (or ARRET, UNSUBSCRIBE, ..., or what the provider classes as STOP) withdraws
+        the number's SMS consent; START, as the provider classes it, grants it back; HELP is
+        the provider's to answer. Anything else raises sms.replied, with its `text`, to the
+        run whose SMS the number got last."""
         phone = "".join(c for c in reply.from_ if c.isdigit() or c == "+")
-        if reply.text.strip().lower() in STOP_WORDS:
+        keyword = reply.opt_out_type
+        if keyword is None and reply.text.strip().lower() in STOP_WORDS:
+            keyword = "STOP"
+        if keyword == "STOP":
             stopped = await asyncio.to_thread(self._stop, phone)
             # A number no contact holds yet is suppressed all the same; no consent changed.
             action = "sms consent withdrawn, number suppressed" if stopped else "number suppressed"
             return Handled(accepted=stopped, ignored=0, action=action)
+        if keyword == "START":
+            started = await asyncio.to_thread(self._start, phone)
+            action = "sms consent granted, number allowed" if started else "number allowed"
+            return Handled(accepted=started, ignored=0, action=action)
+        if keyword == "HELP":  # not an answer to a journey's question
+            return Handled(accepted=0, ignored=1, action="help: the provider answers it")
         delivery = await asyncio.to_thread(self._last_sms, phone)
         if delivery is None:
             return Handled(accepted=0, ignored=1)
@@ -216,4 +241,17 @@ class ProviderEvents:
             changes = ContactChanges(consent=Consent(sms=False))
             for contact_id in ids:
                 upsert_contact(session, contact_id, changes, ContactWriter.CONTACT, "stop")
+            return len(ids)
+
+    def _start(self, phone: str) -> int:
+        """The number's holder opted in again, from the number itself: it leaves the
+        suppression list (a number that texts us takes SMS), and every contact with it
+        consents to SMS, recorded as given by that START; how many."""
+        with transaction(self._engine) as session:
+            for reason in ("stop", "undeliverable"):
+                lift(session, "sms", phone, reason)
+            ids = contacts_with_phone(session, phone)
+            changes = ContactChanges(consent=Consent(sms=True))
+            for contact_id in ids:
+                upsert_contact(session, contact_id, changes, ContactWriter.CONSENT, "sms START")
             return len(ids)

@@ -1,5 +1,6 @@
-"""The suppression list: addresses that hard-bounced or complained, and numbers that said STOP,
-are never sent to again (a STOP until the contact consents anew).
+"""The suppression list: addresses that hard-bounced or complained, numbers that said STOP and
+numbers the SMS provider found unable to take SMS are never sent to again (a STOP until the
+contact consents anew, or the number texts START).
 
 An address stays suppressed after its contact is erased, so it is kept as a keyed hash
 (HMAC-SHA256 under a random key of the store's, made by migration 0011), never in clear: the

@@ -204,13 +204,14 @@ class AcceptedEventRow(SQLModel, table=True):
 
 
 class SuppressionRow(SQLModel, table=True):
-    """Addresses never to send to again on a channel: hard bounces, complaints, STOP."""
+    """Addresses never to send to again on a channel: hard bounces, complaints, STOP,
+    numbers that cannot take SMS."""
 
     __tablename__ = "suppressions"
 
     channel: str = Field(primary_key=True, max_length=10)
     address: str = Field(primary_key=True, max_length=320)  # its keyed hash (suppressions.py)
-    reason: str = Field(max_length=20)  # hard_bounce | complaint
+    reason: str = Field(max_length=20)  # hard_bounce | complaint | stop | undeliverable
     message_id: str | None = Field(default=None, max_length=36)
     created_at: datetime = _timestamp()
 
