@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from api.services import Services
 from api.ui.charts import trend_panels
+from api.ui.examples import examples
 from journeys.contacts.model import Contact
 from journeys.definitions.catalog import Trigger, TriggerKind
 from journeys.definitions.journeys import JourneyDefinition, kind_of
@@ -205,6 +206,7 @@ class Snippet:
 class TriggerPage:
     trigger: Trigger
     snippets: list[Snippet]  # custom triggers: one per publishable key that names it
+    examples: list[tuple[str, str]]  # custom triggers: (language, code) for a server
 
 
 # What a page puts in each attribute, by type: a placeholder the site replaces.
@@ -236,8 +238,9 @@ def trigger_page(session: Session, services: Services, name: str) -> TriggerPage
     trigger = services.catalog.fresh().catalog.get(name)
     if trigger is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, f"There is no trigger {name!r}.")
-    snippets = []
+    snippets, calls = [], []
     if trigger.kind is TriggerKind.CUSTOM:
+        calls = examples(services.settings.public_url, trigger)
         snippets = [
             Snippet(
                 row.name,
@@ -246,4 +249,4 @@ def trigger_page(session: Session, services: Services, name: str) -> TriggerPage
             )
             for row in publishable_keys_for(session, name)
         ]
-    return TriggerPage(trigger, snippets)
+    return TriggerPage(trigger, snippets, calls)
