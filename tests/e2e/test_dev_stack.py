@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from journeys.cli.dev.processes import free_port, journeys_dev_command, wait_until
+from tests.e2e.devstack import start_dev
 from tests.sinks import HttpSink, SmtpSink
 
 pytestmark = pytest.mark.e2e
@@ -59,20 +59,8 @@ def dev(
         smtp_port=smtp.port,
         workflows=ROOT / "workflows",
     )
-    process = subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    output: list[str] = []
-    assert process.stdout is not None
-    deadline = time.monotonic() + 120
-    while not any(line.startswith("  Data ") for line in output):
-        line = process.stdout.readline()
-        if (not line and process.poll() is not None) or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("journeys dev did not start:\n" + "".join(output))
-        output.append(line)
+    process, banner = start_dev(command, env)
     key = (data_dir / "api-key").read_text().strip()
-    banner = "".join(output)
     assert f"API key      {key}" in banner
     assert f"Temporal UI  http://127.0.0.1:{ui_port}" in banner
     assert "not https:" not in banner  # the children's start-up lines: dev runs on http

@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from journeys.cli.dev.processes import free_port
+from tests.e2e.devstack import start_dev
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]
@@ -65,17 +65,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int,
         *("--ui-port", str(free_port()), "--smtp-port", str(free_port())),
         *("--workflows", str(ROOT / "workflows")),
     ]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert process.stdout is not None
-    output, deadline = [], time.monotonic() + 120
-    while not any(line.startswith("  Data ") for line in output):
-        line = process.stdout.readline()
-        if (not line and process.poll() is not None) or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("journeys dev did not start:\n" + "".join(output))
-        output.append(line)
+    process, _ = start_dev(command)
     yield data_dir, api_port, temporal_port
     process.terminate()
     try:
