@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from journeys.kit.signing import SIGNATURE_HEADER
@@ -16,6 +17,7 @@ from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
 from tests.worker.harness import unique
 
 YAML = {"Content-Type": "application/yaml"}
+decode = pydantic_data_converter.payload_converter.from_payload
 
 
 async def publish(stack: Stack, text: str) -> None:
@@ -352,6 +354,25 @@ async def test_graph_simulation_and_test_send(stack: Stack, smtp_sink: SmtpSink)
     messages = (await stack.api.get(f"/v1/contacts/{contact_id}/messages")).json()
     assert [(m["step"], m["test"]) for m in messages] == [("welcome", True)]
     assert (await stack.api.get(f"/v1/contacts/{contact_id}/journeys")).json() == []  # not entered
+    # The Temporal UI lists the test send by what it is, and names its send.
+    client = stack.harness.env.client
+    query = f"WorkflowId STARTS_WITH 'test-send/welcome/welcome/{contact_id}/'"
+    listed: list[Any] = []
+
+    async def visible() -> bool:
+        listed[:] = [execution async for execution in client.list_workflows(query)]
+        return bool(listed)
+
+    await eventually(visible)
+    handle = client.get_workflow_handle(listed[0].id)
+    assert await (await handle.describe()).static_summary() == (
+        f"test send of welcome: Welcome new contacts draft, contact {contact_id}"
+    )
+    history = await handle.fetch_history()
+    [scheduled] = [
+        e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert decode(scheduled.user_metadata.summary, str) == "send_email welcome (test)"
     wrong = await stack.api.post(
         "/v1/journeys/welcome/steps/opened/test-send", json={"contact_id": contact_id}
     )

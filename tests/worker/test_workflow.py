@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,6 +13,7 @@ from typing import Any
 
 import yaml
 from sqlmodel import select
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -131,6 +135,54 @@ async def test_a_three_day_window_times_out_to_the_reminder(
     timed_out = next(e for e in view.history if e.what == "timed_out")
     entered = next(e for e in view.history if e.what == "entered")
     assert (timed_out.at - entered.at).days == 3
+
+
+async def test_the_temporal_ui_says_what_the_run_and_each_of_its_steps_is(
+    h: Harness, temporal_env: WorkflowEnvironment
+) -> None:
+    """User metadata: the run's static summary, one for every activity, local activity and
+    timer; and JourneyStep keeps the last step once the run has ended."""
+    contact, _ = new_contact(h)
+    _, handle = await h.start(WELCOME, contact)
+    assert (await outcome_of(handle)).status is RunStatus.COMPLETED
+
+    history = await handle.fetch_history()
+    decode = pydantic_data_converter.payload_converter.from_payload
+    summaries = [
+        (event.event_type, decode(event.user_metadata.summary, str))
+        for event in history.events
+        if event.user_metadata.HasField("summary")
+    ]
+    run = f"Welcome new contacts v1, contact {contact}"
+    assert summaries == [
+        (EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, run),
+        (EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, "send_email welcome"),
+        (EventType.EVENT_TYPE_MARKER_RECORDED, "record_run_events entries 0-2"),
+        (EventType.EVENT_TYPE_TIMER_STARTED, "wait_for email.opened of welcome, P3D"),
+        (EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, "send_email reminder"),
+        (EventType.EVENT_TYPE_MARKER_RECORDED, "record_run_events entries 3-5"),
+        (EventType.EVENT_TYPE_MARKER_RECORDED, "record_outcome completed"),
+    ]
+
+    cli = await asyncio.create_subprocess_exec(
+        temporal_binary(),
+        "workflow",
+        "describe",
+        "--address",
+        temporal_env.client.service_client.config.target_host,
+        "--workflow-id",
+        handle.id,
+        "--output",
+        "json",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await cli.communicate()
+    assert cli.returncode == 0
+    described = json.loads(out)
+    assert described["executionConfig"]["userMetadata"]["summary"] == run
+    fields = described["workflowExecutionInfo"]["searchAttributes"]["indexedFields"]
+    assert json.loads(base64.b64decode(fields["JourneyStep"]["data"])) == "reminder"
+    assert json.loads(base64.b64decode(fields["JourneyStatus"]["data"])) == "completed"
 
 
 async def test_an_exit_trigger_ends_a_waiting_run(

@@ -32,6 +32,7 @@ from journeys.definitions.journeys import (
     SmsStep,
     SplitStep,
     StepBase,
+    WaitFor,
     WaitForStep,
     WaitStep,
     WaitUntil,
@@ -127,12 +128,9 @@ def _label(step: StepBase) -> str:
         case PushStep(push=message):
             return f"push {step.id}: {_short(message.title)}"
         case WaitStep(wait=spec):
-            return f"wait {step.id}: {_wait(spec)}"
+            return f"wait {step.id}: {wait_text(spec)}"
         case WaitForStep(wait_for=spec):
-            triggers = " or ".join(
-                a.trigger + (f" of {a.of}" if a.of else "") for a in spec.awaited
-            )
-            return f"{step.id}: {triggers} within {format_duration(spec.within)}?"
+            return f"{step.id}: {awaited_text(spec)} within {format_duration(spec.within)}?"
         case BranchStep():
             return f"branch {step.id}"
         case SplitStep():
@@ -158,7 +156,13 @@ def _block_labels(step: StepBase) -> list[str]:
     return []
 
 
-def _wait(spec: Any) -> str:
+def awaited_text(spec: WaitFor) -> str:
+    """What a wait_for listens to: `email.opened of welcome or order.placed`."""
+    return " or ".join(a.trigger + (f" of {a.of}" if a.of else "") for a in spec.awaited)
+
+
+def wait_text(spec: Any) -> str:
+    """A wait as written: `PT1H`, `until trigger.appointment_at -P1D`, `until 09:00`."""
     match spec:
         case WaitUntil(until=until, offset=offset):
             moment = until.from_ if isinstance(until, AttributeFrom) else until.isoformat()

@@ -138,6 +138,7 @@ class JourneyLifecycle:
             message=message,
             trigger=attributes,
         )
+        shown = f"v{number}" if number else "draft"
         with reaching_temporal():
             result: SendSettled = await self._temporal.execute_workflow(
                 names.TEST_SEND_WORKFLOW,
@@ -145,6 +146,8 @@ class JourneyLifecycle:
                 id=f"test-send/{journey_id}/{step_id}/{contact_id}/{uuid.uuid4().hex[:8]}",
                 task_queue=self._task_queue,
                 execution_timeout=TEST_SEND_TIMEOUT,
+                static_summary=f"test send of {step_id}: {definition.name} {shown}, "
+                f"contact {contact_id}",
                 result_type=SendSettled,
             )
         return result

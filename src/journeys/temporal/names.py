@@ -1,4 +1,5 @@
-"""Temporal names in one place: workflow type and ids, signals, queries, search attributes."""
+"""Temporal names in one place: workflow type and ids, signals, queries, search attributes,
+and the summary a run is listed under."""
 
 from __future__ import annotations
 
@@ -31,3 +32,12 @@ def workflow_id(
     key = f"journey/{journey_id}/{contact_id}"
     key += f"/{binding_id}" if binding_id else ""
     return key + (f"/run-{run}" if run is not None else "")
+
+
+def run_summary(
+    journey_name: str, version: int, contact_id: str, binding_id: str | None = None
+) -> str:
+    """A run as the Temporal Web UI lists it (its static summary): `Welcome new contacts v3,
+    contact ada`; the journey id, contact id and version are its search attributes too."""
+    summary = f"{journey_name} v{version}, contact {contact_id}"
+    return summary + (f", binding {binding_id}" if binding_id else "")

@@ -71,6 +71,9 @@ async def start_run(
                     ]
                 ),
                 memo={names.MEMO_JOURNEY_NAME: definition.name, names.MEMO_INSTANCE: instance_id},
+                static_summary=names.run_summary(
+                    definition.name, version, event.contact_id, binding
+                ),
                 result_type=Outcome,
                 rpc_timeout=rpc_timeout,
             )

@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         StepRef,
         WebhookRequest,
     )
+    from worker.workflows.summaries import activity_summary, timer_summary
 
 
 class ActivityOptions(TypedDict, total=False):
@@ -313,6 +314,7 @@ class JourneyWorkflow:
                     activity.name,
                     request,
                     result_type=activity.result_type,
+                    summary=activity_summary(activity, request),
                     **STORE_LOCAL_ACTIVITY,
                 )
                 return result
@@ -334,6 +336,7 @@ class JourneyWorkflow:
                         or workflow.info().is_continue_as_new_suggested()
                     ),
                     timeout=timeout,
+                    timeout_summary=timer_summary(self._run) if timeout else None,
                 )
         return Woke()
 
@@ -344,7 +347,10 @@ class JourneyWorkflow:
     def _publish_progress(self) -> None:
         """Keep the run findable by where it is: JourneyStep and JourneyStatus."""
         state = self._run.state
-        progress = (state.step or "", state.status.value)
+        # A run that completes leaves its steps (`step` is None then): JourneyStep keeps the
+        # last one it reached, so that ended runs are found by where they ended.
+        last = self._published[0] if self._published else ""
+        progress = (state.step or last, state.status.value)
         if progress == self._published:
             return
         updates: list[SearchAttributeUpdate[Any]] = [
@@ -366,6 +372,10 @@ async def _call(
 ) -> _Result:
     """Run an activity by its name, its result decoded as the type the contract gives."""
     result: _Result = await workflow.execute_activity(
-        activity.name, request, result_type=activity.result_type, **options
+        activity.name,
+        request,
+        result_type=activity.result_type,
+        summary=activity_summary(activity, request),
+        **options,
     )
     return result

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from journeys.temporal import names
     from journeys.temporal.messages import TestSendInput
     from worker.contracts import SENDS, SendRequest
+    from worker.workflows.summaries import activity_summary
 
 # Someone is waiting for the answer: a few quick retries, then say it failed.
 TEST_SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
@@ -50,6 +51,7 @@ class SingleSendWorkflow:
                 result_type=send.result_type,
                 start_to_close_timeout=timedelta(seconds=20),
                 retry_policy=TEST_SEND_RETRY,
+                summary=activity_summary(send, request),
             )
         except ActivityError as error:
             return SendSettled(SendStatus.FAILED, reason=str(error.cause or error))
