@@ -15,6 +15,7 @@ from playwright.async_api import Page
 from tests.api.test_sdk import web_journey
 from tests.sinks import eventually
 from tests.ui.conftest import Dashboard, follow, serving
+from tests.worker.harness import unique
 
 
 @asynccontextmanager
@@ -49,28 +50,30 @@ async def test_a_page_on_another_origin_starts_a_journey(dashboard: Dashboard, p
     async with shop_page(dashboard.url) as (shop, shipped):
         shipped["key"] = await web_journey(dashboard.http, shop)
         await page.goto(shop)
-        fired = await fire(
-            page, "whitepaper.downloaded", email="ada@example.com", attributes={"paper": "q3"}
-        )
+        # Unique: the Temporal server is the test session's, shared with other tests' runs.
+        email = f"{unique('ada')}@example.com"
+        fired = await fire(page, "whitepaper.downloaded", email=email, attributes={"paper": "q3"})
+        assert "answer" in fired, fired
         assert fired["answer"]["trigger"] == "whitepaper.downloaded", fired
         assert fired["answer"]["duplicate"] is False
 
         async def started() -> bool:
-            run = await dashboard.http.get("/v1/journeys/white-paper/instances/ada@example.com")
+            run = await dashboard.http.get(f"/v1/journeys/white-paper/instances/{email}")
             return run.status_code == 200
 
         await eventually(started)
 
         # What the key does not name, the page is told, with the reason.
-        unnamed = await fire(page, "order.placed", email="ada@example.com")
+        unnamed = await fire(page, "order.placed", email=email)
         assert unnamed == {"status": 403, "detail": "this key may not fire order.placed"}
 
         # A flood from one visitor: the first few go through, the rest are refused.
         flood = await page.evaluate(
-            """() => Promise.all(Array.from({length: 20}, (_, i) =>
+            """(prefix) => Promise.all(Array.from({length: 20}, (_, i) =>
                 Journeys.fire("whitepaper.downloaded",
-                              {contactId: "flood-" + i, attributes: {paper: "q3"}})
-                  .then(() => 202, (error) => error.status)))"""
+                              {contactId: prefix + i, attributes: {paper: "q3"}})
+                  .then(() => 202, (error) => error.status)))""",
+            unique("flood"),
         )
         assert 202 in flood and 429 in flood, flood
         assert set(flood) == {202, 429}
