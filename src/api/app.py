@@ -14,9 +14,10 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from api.auth import Authenticator, RateLimiter
-from api.errors import document_errors, install_error_handlers
+from api.errors import install_error_handlers
 from api.limits import BodyLimits
 from api.metrics import ApiMetrics, RequestMetrics
+from api.openapi import document
 from api.routes import ROUTERS, dev_outbox
 from api.services import Services
 from api.ui.routes import router as dashboard_router
@@ -121,7 +122,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         telemetry={"tracing": tracing_active(), "metrics": False, "logs": False},
     )
     install_error_handlers(app)
-    document_errors(app)
+    document(app)
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_body_bytes, max_seconds=settings.body_timeout_seconds
     )

@@ -9,6 +9,7 @@ import yaml
 from fastapi import Request
 
 from api.deps import services_of
+from api.openapi import model_schema
 from journeys.definitions.documents import (
     Definition,
     parse_definition,
@@ -73,8 +74,9 @@ async def journey_body(request: Request, journey_id: str) -> JourneyDefinition:
     return definition
 
 
-def definition_body(schema: dict[str, Any]) -> dict[str, Any]:
+def definition_body(model: type[Definition]) -> dict[str, Any]:
     """OpenAPI for a body read by `read_definition`: the model's schema, as JSON or YAML."""
+    schema = model_schema(model)
     return {
         "requestBody": {
             "required": True,

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.http import HTTPBase
 from sqlmodel import Session
 
 from api.auth import Unauthenticated, key_from_header
@@ -42,6 +43,12 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 # Declared for the OpenAPI document; the header itself is read below (Basic is accepted too).
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
+segment_write_key = HTTPBase(
+    scheme="basic",
+    scheme_name="SegmentWriteKey",
+    auto_error=False,
+    description="An API key as the Basic-auth user, as Segment's libraries send their write key",
+)
 
 
 def require(scope: Scope, *, signed_requests: bool = False) -> Callable[..., Awaitable[Principal]]:

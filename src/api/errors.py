@@ -157,38 +157,3 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(DBAPIError, store_error)
     app.add_exception_handler(PoolTimeout, store_error)
-
-
-def document_errors(app: FastAPI) -> None:
-    """Document 422 answers as what they are, the ErrorBody, not FastAPI's own shape."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            _house_422(generate())  # FastAPI keeps the schema it generated: amend it once
-        return app.openapi_schema or generate()
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _house_422(schema: dict[str, Any]) -> None:
-    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-    body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas.update(body.pop("$defs", {}))
-    schemas["ErrorBody"] = body
-    for name in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(name, None)
-    _replace_ref(
-        schema, "#/components/schemas/HTTPValidationError", "#/components/schemas/ErrorBody"
-    )
-
-
-def _replace_ref(node: Any, old: str, new: str) -> None:
-    if isinstance(node, dict):
-        if node.get("$ref") == old:
-            node["$ref"] = new
-        for value in node.values():
-            _replace_ref(value, old, new)
-    elif isinstance(node, list):
-        for value in node:
-            _replace_ref(value, old, new)

@@ -32,6 +32,7 @@ from starlette.datastructures import Headers
 from api.deps import EventWriter, ServicesDep
 from api.errors import ErrorBody
 from api.event_answers import MAX_BATCH, BatchOut, EventAccepted, accept_all, batch_out
+from api.openapi import model_schema
 from journeys.definitions.common import BindingId, ContactId
 from journeys.engine.events import Attributes
 from journeys.ingest.contracts import EventRequest
@@ -105,7 +106,6 @@ class CloudEvent(BaseModel):
 
 
 _EVENT: TypeAdapter[CloudEvent] = TypeAdapter(CloudEvent)
-_SCHEMA = CloudEvent.model_json_schema()
 _BINARY_HEADERS = [
     ("specversion", True, "`1.0`"),
     ("id", True, "The event id: a repeat with the same id acts on nothing."),
@@ -139,8 +139,14 @@ _BINARY_HEADERS = [
         ],
         "requestBody": {
             "content": {
-                SINGLE: {"schema": _SCHEMA},
-                BATCH: {"schema": {"type": "array", "maxItems": MAX_BATCH, "items": _SCHEMA}},
+                SINGLE: {"schema": model_schema(CloudEvent)},
+                BATCH: {
+                    "schema": {
+                        "type": "array",
+                        "maxItems": MAX_BATCH,
+                        "items": model_schema(CloudEvent),
+                    }
+                },
                 "application/json": {
                     "schema": {
                         "type": "object",

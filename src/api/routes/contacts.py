@@ -78,7 +78,7 @@ class ConsentIn(Consent):
     )
 
 
-@router.put("/{contact_id}", responses={201: {"description": "Created"}})
+@router.put("/{contact_id}", responses={201: {"model": Contact, "description": "Created"}})
 def put_contact(
     contact_id: ContactId,
     changes: ContactChanges,

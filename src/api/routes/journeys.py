@@ -126,8 +126,11 @@ def list_journeys(session: SessionDep, _: Admin) -> list[JourneyOut]:
 
 @router.put(
     "/{journey_id}",
-    responses={201: {"description": "Created"}, 422: {"description": "Every problem found"}},
-    openapi_extra=definition_body(JourneyDefinition.model_json_schema(by_alias=True)),
+    responses={
+        201: {"model": JourneyOut, "description": "Created"},
+        422: {"description": "Every problem found"},
+    },
+    openapi_extra=definition_body(JourneyDefinition),
 )
 def put_journey(
     journey_id: str,
@@ -309,7 +312,10 @@ def stats(
     response_class=Response,
     responses={
         200: {
-            "content": {"text/plain": {}, "image/svg+xml": {}, "text/html": {}},
+            "content": {
+                media_type: {"schema": {"type": "string"}}
+                for media_type in ("text/plain", "image/svg+xml", "text/html")
+            },
             "description": "Mermaid text, an SVG drawing or an HTML page, by `Accept`",
         }
     },

@@ -15,11 +15,11 @@ import re
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Security
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EventWriter, ServicesDep, contact_writer
+from api.deps import EventWriter, ServicesDep, contact_writer, segment_write_key
 from api.event_answers import EventAccepted
 from journeys.contacts.model import ContactChanges, ContactWriter
 from journeys.definitions.common import BindingId, ContactId
@@ -27,7 +27,9 @@ from journeys.engine.events import Attributes
 from journeys.ingest.contracts import EventRequest, Rejected
 from journeys.kit.problems import ProblemsError, problems_from_validation_error
 
-router = APIRouter(prefix="/v1/segment", tags=["events"])
+router = APIRouter(
+    prefix="/v1/segment", tags=["events"], dependencies=[Security(segment_write_key)]
+)
 
 
 class JourneysContext(BaseModel):

@@ -21,7 +21,9 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 
 
 @router.get(
-    OPEN_PATH + "/{token}", response_class=Response, responses={200: {"content": {"image/gif": {}}}}
+    OPEN_PATH + "/{token}",
+    response_class=Response,
+    responses={200: {"content": {"image/gif": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 async def opened(token: str, services: ServicesDep) -> Response:
     """The open pixel: raises email.opened for its message. Always answers the image."""

@@ -99,11 +99,11 @@ def delete_custom_trigger(name: str, services: ServicesDep, _: Admin) -> Respons
 @router.put(
     "/{name}",
     responses={
-        201: {"description": "Created"},
+        201: {"model": TriggerOut, "description": "Created"},
         409: {"description": "Published journeys rely on what the change takes away"},
         422: {"description": "Every problem found"},
     },
-    openapi_extra=definition_body(TriggerDefinition.model_json_schema(by_alias=True)),
+    openapi_extra=definition_body(TriggerDefinition),
 )
 def put_custom_trigger(
     name: str,

@@ -17,6 +17,7 @@ from pydantic import (
     PlainSerializer,
     ValidationError,
     ValidatorFunctionWrapHandler,
+    WithJsonSchema,
     WrapValidator,
     model_validator,
 )
@@ -204,6 +205,8 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     AfterValidator(_positive),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
+    # What is read is what is written: one schema, so OpenAPI needs no -Input/-Output pair.
+    WithJsonSchema({"type": "string", "format": "duration"}),
 ]
 
 
