@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from api.auth import Authenticator, RateLimiter
+from api.docs import serve_docs
 from api.errors import install_error_handlers
 from api.limits import BodyLimits
 from api.metrics import ApiMetrics, RequestMetrics
@@ -120,8 +121,11 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         # for traces, and only when they are exported: otherwise it would look for a
         # configured provider on every request.
         telemetry={"tracing": tracing_active(), "metrics": False, "logs": False},
+        docs_url=None,  # served by api.docs, with no CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
+    serve_docs(app)
     document(app)
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_body_bytes, max_seconds=settings.body_timeout_seconds
