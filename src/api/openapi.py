@@ -21,6 +21,14 @@ KEYED_REFUSALS = {
     HTTPStatus.TOO_MANY_REQUESTS: "The key's rate limit is exceeded",
     HTTPStatus.SERVICE_UNAVAILABLE: "The store or Temporal cannot be reached",
 }
+# Whatever sends a body may meet these: the body limit answers them before any route runs
+# (api.limits).
+BODY_REFUSALS = {
+    HTTPStatus.BAD_REQUEST: "A gzipped body that is damaged, or a body that is not JSON",
+    HTTPStatus.REQUEST_TIMEOUT: "The body did not arrive in time (JOURNEYS_BODY_TIMEOUT_SECONDS)",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "The body, decoded, is over JOURNEYS_MAX_BODY_BYTES",
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: "A Content-Encoding other than gzip, or not JSON",
+}
 RETRY_AFTER = {
     "description": "Seconds to wait before retrying (events: with the same event_id).",
     "schema": {"type": "integer", "minimum": 0},
@@ -88,6 +96,9 @@ def _document_refusals(operation: dict[str, Any]) -> None:
     answers = operation["responses"]
     if "security" in operation:
         for status, description in KEYED_REFUSALS.items():
+            answers.setdefault(str(status), {"description": description})
+    if "requestBody" in operation:
+        for status, description in BODY_REFUSALS.items():
             answers.setdefault(str(status), {"description": description})
     for status, answer in answers.items():
         if not status.isdigit() or int(status) < HTTPStatus.BAD_REQUEST or "content" in answer:

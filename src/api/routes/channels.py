@@ -20,6 +20,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from api import twilio
 from api.deps import ServicesDep, authorize_call
+from api.openapi import model_schema
 from api.services import Services
 from journeys.ingest.provider_events import (
     EmailEvent,
@@ -51,13 +52,35 @@ async def _caller(request: Request, services: Services) -> tuple[Provider, Any]:
         raise HTTPException(HTTPStatus.BAD_REQUEST, f"not valid JSON: {error}") from None
 
 
-def _twilio_too(path: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+def _reads(model: type[BaseModel], *, many: bool, twilio_form: bool) -> dict[str, Any]:
+    """OpenAPI for a body these routes read themselves: JSON (one report, or a list when
+    `many`) under a key, or Twilio's signed form. The key check is theirs too, so it is
+    declared here."""
+    one = model_schema(model)
+    definitions = one.pop("$defs")
+    schema = {"anyOf": [one, {"type": "array", "items": one}]} if many else one
+    content: dict[str, Any] = {"application/json": {"schema": {**schema, "$defs": definitions}}}
+    if twilio_form:
+        content["application/x-www-form-urlencoded"] = {
+            "schema": {"type": "object", "description": "Twilio's form, with X-Twilio-Signature"}
+        }
+    return {
+        "requestBody": {"required": True, "content": content},
+        "security": [{"HTTPBearer": []}],
+        "responses": {"422": {"description": "Every problem found in the reports"}},
+    }
+
+
+def _twilio_too(
+    path: str, model: type[BaseModel], *, many: bool
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
     """A route Twilio posts to as well: Twilio gets TwiML, the others `Handled`."""
     return router.post(
         path,
         status_code=HTTPStatus.ACCEPTED,
         response_model=Handled,
         responses=twilio.TWIML_ANSWER,
+        openapi_extra=_reads(model, many=many, twilio_form=True),
     )
 
 
@@ -69,7 +92,11 @@ def _events(body: Any, model: type[BaseModel]) -> list[Any]:
         raise ProblemsError(problems_from_validation_error(error)) from None
 
 
-@router.post("/email/events", status_code=HTTPStatus.ACCEPTED)
+@router.post(
+    "/email/events",
+    status_code=HTTPStatus.ACCEPTED,
+    openapi_extra=_reads(EmailEvent, many=True, twilio_form=False),
+)
 async def email_events(request: Request, services: ServicesDep) -> Handled:
     """Delivery receipts, bounces and complaints from your email provider (one or a list).
 
@@ -79,7 +106,7 @@ async def email_events(request: Request, services: ServicesDep) -> Handled:
     return _counted(services, "email", handled)
 
 
-@_twilio_too("/sms/events")
+@_twilio_too("/sms/events", SmsEvent, many=True)
 async def sms_events(request: Request, services: ServicesDep) -> Handled | Response:
     """Delivery receipts from your SMS provider: JSON `{"message_id", "event"}`, or Twilio's
     status callbacks (which Journeys asks for on every message it sends through Twilio).
@@ -93,7 +120,7 @@ async def sms_events(request: Request, services: ServicesDep) -> Handled | Respo
     return twilio.twiml() if twilio_posted else handled
 
 
-@_twilio_too("/sms/inbound")
+@_twilio_too("/sms/inbound", InboundSms, many=False)
 async def sms_inbound(request: Request, services: ServicesDep) -> Handled | Response:
     """A reply from a contact: JSON `{"from", "text", "opt_out_type"?}`, or Twilio's inbound
     message form (its `OptOutType`, from Advanced Opt-Out, decides over the text).
@@ -113,7 +140,11 @@ async def sms_inbound(request: Request, services: ServicesDep) -> Handled | Resp
     return twilio.twiml() if provider is Provider.TWILIO else handled
 
 
-@router.post("/push/events", status_code=HTTPStatus.ACCEPTED)
+@router.post(
+    "/push/events",
+    status_code=HTTPStatus.ACCEPTED,
+    openapi_extra=_reads(PushEvent, many=True, twilio_form=False),
+)
 async def push_events(request: Request, services: ServicesDep) -> Handled:
     """Deliveries and opens reported by your app or push provider (one or a list)."""
     _, body = await _caller(request, services)
