@@ -138,7 +138,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def temporal_unavailable(_: Request, error: TemporalUnavailable) -> JSONResponse:
         return error_response(
             HTTPStatus.SERVICE_UNAVAILABLE,
-            "Temporal cannot be reached; nothing was done. Retry with the same event_id.",
+            f"{error}. Nothing was done; retry later (events: with the same event_id, which "
+            "makes the retry safe).",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 

@@ -73,16 +73,16 @@ async def accept_all(
     ingestion: Ingestion, items: list[EventRequest | list[Problem]]
 ) -> list[ItemResult]:
     """Accept items in order; a bad item does not sink the others. Once Temporal is found
-    unreachable, the remaining items are answered 503 without trying."""
+    unreachable, the remaining items are answered 503 without trying, with the reason."""
     results: list[ItemResult] = []
-    unavailable = False
+    unavailable: TemporalUnavailable | None = None
     for index, item in enumerate(items):
         if isinstance(item, list):
             results.append(
                 ItemResult(index=index, status=422, detail="invalid event", problems=item)
             )
         elif unavailable:
-            results.append(_unavailable(index, item))
+            results.append(_unavailable(index, item, unavailable))
         else:
             try:
                 accepted = await ingestion.accept(item)
@@ -97,9 +97,10 @@ async def accept_all(
                         problems=refused.problems or None,
                     )
                 )
-            except TemporalUnavailable:
-                unavailable = True
-                results.append(_unavailable(index, item))
+            except TemporalUnavailable as error:
+                if error.away:
+                    unavailable = error
+                results.append(_unavailable(index, item, error))
             else:
                 results.append(
                     ItemResult(index=index, status=HTTPStatus.ACCEPTED, **vars(accepted))
@@ -114,11 +115,11 @@ def batch_out(results: list[ItemResult], response: Response) -> BatchOut:
     return BatchOut(accepted=accepted, refused=len(results) - accepted, results=results)
 
 
-def _unavailable(index: int, item: EventRequest) -> ItemResult:
+def _unavailable(index: int, item: EventRequest, error: TemporalUnavailable) -> ItemResult:
     return ItemResult(
         index=index,
         status=HTTPStatus.SERVICE_UNAVAILABLE,
         trigger=item.trigger,
         event_id=item.event_id,
-        detail="Temporal cannot be reached; retry this item with the same event_id",
+        detail=f"{error}; retry this item with the same event_id",
     )

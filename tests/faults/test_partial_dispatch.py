@@ -174,7 +174,10 @@ async def test_temporal_away_for_one_journey_answers_what_was_done_and_the_retry
         assert answer.status_code == 503, answer.text
         assert answer.headers["retry-after"] == "5"
         detail = answer.json()["detail"]
-        assert "could not be reached for second" in detail and "first got the event" in detail
+        assert (
+            "could not act for second (second: Temporal cannot be reached" in detail
+            and "first got the event" in detail
+        )
     assert finished.status_code == 202, finished.text
     assert sorted(finished.json()["started"]) == ["first", "second"]
     await eventually(lambda: len(smtp_sink.messages) == 2)

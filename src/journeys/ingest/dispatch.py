@@ -47,7 +47,8 @@ class Dispatched:
     # with what Temporal said.
     failed_starts: dict[str, str] = field(default_factory=dict)
     failed_signals: dict[str, str] = field(default_factory=dict)
-    unreached: list[str] = field(default_factory=list)  # journeys Temporal was away for
+    # Journeys Temporal could not act for now, with why (away, or a run still closing).
+    unreached: dict[str, TemporalUnavailable] = field(default_factory=dict)
 
 
 class Dispatcher:
@@ -90,10 +91,10 @@ class Dispatcher:
         ]
         results = await asyncio.gather(*begins, *reaches)
         out = Dispatched()
-        unreached: set[str] = set()
+        unreached: dict[str, TemporalUnavailable] = {}
         for (journey, entry, _), begun in zip(beginning, results[: len(begins)], strict=True):
             if isinstance(begun, TemporalUnavailable):
-                unreached.add(journey.id)
+                unreached[journey.id] = begun
             elif isinstance(begun, Exception):
                 out.failed_starts[entry.instance_id] = _detail(journey.id, event, begun)
             else:
@@ -107,13 +108,13 @@ class Dispatcher:
         signaled: set[str] = set()
         for signal, reached in zip(signals, results[len(begins) :], strict=True):
             if isinstance(reached, TemporalUnavailable):
-                unreached.add(signal.journey_id)
+                unreached[signal.journey_id] = reached
             elif isinstance(reached, Exception):
                 out.failed_signals[signal.journey_id] = _detail(signal.journey_id, event, reached)
             elif reached:
                 signaled.add(signal.journey_id)
         out.signaled = sorted(signaled)
-        out.unreached = sorted(unreached)
+        out.unreached = dict(sorted(unreached.items()))
         return out
 
 

@@ -190,14 +190,16 @@ def _contact_refused(error: ProblemsError) -> Rejected:
 
 
 def _unreached(event: TriggerEvent, dispatched: Dispatched) -> Exception:
-    """Temporal was away for some of the event's journeys: nothing done says so as such; a
-    part done says what it was."""
+    """Temporal could not act for some of the event's journeys: nothing done says so as
+    such; a part done says what it was. Either way each journey left says why."""
+    why = "; ".join(f"{journey}: {error}" for journey, error in dispatched.unreached.items())
     done = [*dispatched.started, *dispatched.signaled]
     if not done:
-        return TemporalUnavailable(f"event {event.event_id}: nothing was done")
+        away = any(error.away for error in dispatched.unreached.values())
+        return TemporalUnavailable(f"event {event.event_id}: nothing was done ({why})", away=away)
     return Rejected(
         HTTPStatus.SERVICE_UNAVAILABLE,
-        f"Temporal could not be reached for {', '.join(dispatched.unreached)}; "
+        f"Temporal could not act for {', '.join(dispatched.unreached)} ({why}); "
         f"{', '.join(sorted(set(done)))} got the event and will not get it twice. Retry with "
         "the same event_id to finish.",
         retry_after=UNREACHED_RETRY_SECONDS,

@@ -86,7 +86,7 @@ async def start_run(
             await asyncio.sleep(0.05 * (attempt + 1))
         else:
             return handle.first_execution_run_id or handle.result_run_id or ""
-    raise TemporalUnavailable(f"{workflow_id}: the previous run is still closing; retry")
+    raise TemporalUnavailable(f"the previous run {workflow_id} is still closing", away=False)
 
 
 async def signal_run(
