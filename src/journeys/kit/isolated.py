@@ -32,6 +32,10 @@ def _cap_memory(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+def _ready() -> None:
+    """Nothing: scheduled once so that the pool starts."""
+
+
 class Isolated:
     """A pool of worker processes: `run(function, *args)` calls `function` (importable, with
     picklable arguments and result) in one of them and answers what it returned or raised."""
@@ -49,6 +53,10 @@ class Isolated:
             initargs=(memory,),
             context=multiprocessing.get_context("forkserver"),
         )
+        # pebble starts its manager threads and processes on the first schedule. Starting
+        # them here, at the service's start, keeps that out of the first render (a send
+        # holding a worker slot) and out of a shutdown racing it; nothing waits for it.
+        self._pool.schedule(_ready)
 
     def run(self, function: Callable[..., T], *args: Any) -> T:
         future = self._pool.schedule(function, args=args, timeout=self._seconds)
