@@ -9,7 +9,7 @@ CHROMIUM := /usr/bin/chromium
 WRK      := /usr/bin/wrk
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test bench lint fmt lock clean
+.PHONY: install run test bench lint fmt lock vendor clean
 
 install: $(STAMP)
 
@@ -55,6 +55,11 @@ lock: install
 	rm .pins.txt
 
 LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --no-strip-extras --no-emit-index-url --no-emit-find-links
+
+# The editor's browser parts (htmx, CodeMirror 5) from npm into the package, with their
+# manifest rewritten; only when upgrading them (src/api/ui/static/vendor/README.md).
+vendor:
+	$(PYTHON) deploy/vendor.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -25,6 +25,7 @@ from api.services import Services
 from api.ui.pages import contact_page, journey_list, journey_page, trigger_page
 from api.ui.session import COOKIE, LOGIN_LINK_SECONDS, SESSION_HOURS, Sessions
 from api.ui.templating import STYLESHEET, templates
+from api.ui.vendor import vendored
 from journeys.authoring.graph import svg
 from journeys.kit.problems import ProblemsError
 from journeys.lifecycle.journeys import NotInJourney
@@ -267,6 +268,18 @@ def stylesheet() -> Response:
         STYLESHEET.read_text(),
         media_type="text/css",
         headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@router.get("/static/vendor/{name:path}", name="ui_vendor", include_in_schema=False)
+def vendor_file(name: str) -> Response:
+    """The editor's browser parts (static/vendor/vendor.json lists them)."""
+    found = vendored(name)
+    if found is None:
+        raise HTTPException(HTTPStatus.NOT_FOUND, f"There is no vendored file {name!r}.")
+    content, media_type = found
+    return Response(
+        content, media_type=media_type, headers={"Cache-Control": "public, max-age=3600"}
     )
 
 
