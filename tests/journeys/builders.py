@@ -32,3 +32,32 @@ def event(
         attributes=attributes or {},
         instance_id=instance_id,
     )
+
+
+def draft(journey_id: str) -> dict[str, Any]:
+    """A valid journey document, as the editor sends one: an email, then a wait."""
+    return {
+        "kind": "Journey",
+        "id": journey_id,
+        "name": journey_id.capitalize(),
+        "start": {"trigger": "contact.created"},
+        "steps": [
+            {"id": "hello", "email": {"subject": "Hi {{ contact.first_name }}", "text": "Hi"}},
+            {"id": "pause", "wait": "PT1H"},
+        ],
+    }
+
+
+def half_written_draft(journey_id: str) -> dict[str, Any]:
+    """The same, half written: a step of no kind yet, an awaited trigger misspelt (email.opend)
+    and a wait that is no duration."""
+    return {
+        "kind": "Journey",
+        "id": journey_id,
+        "start": {"trigger": "contact.created"},
+        "steps": [
+            {"id": "hello"},
+            {"id": "opened", "wait_for": {"trigger": "email.opend", "within": "P1D"}},
+            {"id": "pause", "wait": "soon"},
+        ],
+    }

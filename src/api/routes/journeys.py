@@ -16,8 +16,9 @@ from api.deps import Admin, ServicesDep, SessionDep
 from journeys.authoring.diff import Diff, diff
 from journeys.authoring.graph import html_page, mermaid, svg
 from journeys.authoring.simulate import Simulation, SimulationResult, simulate
+from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.common import BindingId, ContactId, JourneyId
-from journeys.definitions.documents import to_document
+from journeys.definitions.documents import journey_problems, to_document
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.engine.commands import SendSettled
 from journeys.engine.state import HistoryEntry, Outcome, RunStatus
@@ -50,24 +51,34 @@ class JourneyOut(BaseModel):
     live_version: int | None
     has_unpublished_changes: bool
     versions: list[VersionOut]
-    definition: dict[str, Any]  # the draft
+    definition: dict[str, Any] = Field(
+        description="The draft as saved. The editor saves drafts that do not validate yet: "
+        "`draft_problems` then says why, and publishing refuses it."
+    )
+    draft_revision: int = Field(description="Counted up by every save that changes the draft.")
+    draft_problems: list[Problem] = Field(
+        description="What PUT would refuse the draft for (none for a draft PUT saved)."
+    )
     updated_at: datetime
 
     @classmethod
-    def of(cls, journey: store.Journey) -> JourneyOut:
+    def of(cls, journey: store.Journey, catalog: TriggerCatalog) -> JourneyOut:
         return cls(
             id=journey.id,
             name=journey.name,
             status=journey.status,
             live_version=journey.live_version,
             has_unpublished_changes=journey.has_unpublished_changes,
-            versions=[
-                VersionOut(**vars(v), live=v.version == journey.live_version)
-                for v in journey.versions
-            ],
-            definition=to_document(journey.draft),
+            versions=_versions(journey),
+            definition=to_document(journey.draft) if journey.draft else journey.document,
+            draft_revision=journey.draft_revision,
+            draft_problems=journey_problems(journey.document, catalog)[1],
             updated_at=journey.updated_at,
         )
+
+
+def _versions(journey: store.Journey) -> list[VersionOut]:
+    return [VersionOut(**vars(v), live=v.version == journey.live_version) for v in journey.versions]
 
 
 class Published(BaseModel):
@@ -120,8 +131,9 @@ class TestSendIn(BaseModel):
 
 
 @router.get("")
-def list_journeys(session: SessionDep, _: Admin) -> list[JourneyOut]:
-    return [JourneyOut.of(j) for j in store.list_journeys(session)]
+def list_journeys(session: SessionDep, services: ServicesDep, _: Admin) -> list[JourneyOut]:
+    catalog = services.catalog.snapshot.catalog
+    return [JourneyOut.of(j, catalog) for j in store.list_journeys(session)]
 
 
 @router.put(
@@ -143,18 +155,21 @@ def put_journey(
     """Save a journey's draft (JSON, or YAML with `Content-Type: application/yaml`)."""
     created = services.journeys.save_draft(definition)
     response.status_code = HTTPStatus.CREATED if created else HTTPStatus.OK
-    return JourneyOut.of(store.get_journey(session, journey_id))
+    return JourneyOut.of(store.get_journey(session, journey_id), services.catalog.snapshot.catalog)
 
 
 @router.get("/{journey_id}", responses={404: {"description": "Unknown journey"}})
-def get_journey(journey_id: str, session: SessionDep, _: Admin) -> JourneyOut:
-    return JourneyOut.of(store.get_journey(session, journey_id))
+def get_journey(
+    journey_id: str, session: SessionDep, services: ServicesDep, _: Admin
+) -> JourneyOut:
+    """The journey: its draft, status and versions."""
+    return JourneyOut.of(store.get_journey(session, journey_id), services.catalog.snapshot.catalog)
 
 
 @router.get("/{journey_id}/versions")
 def list_versions(journey_id: JourneyId, session: SessionDep, _: Admin) -> list[VersionOut]:
     """Every published version, numbered, with who published it and when."""
-    return JourneyOut.of(store.get_journey(session, journey_id)).versions
+    return _versions(store.get_journey(session, journey_id))
 
 
 @router.get("/{journey_id}/versions/{version}")
@@ -173,9 +188,9 @@ def diff_versions(
     from_: Annotated[int | Literal["draft", "live"], Query(alias="from")] = "live",
     to: Annotated[int | Literal["draft", "live"], Query()] = "draft",
 ) -> Diff:
-    """What changed between two versions (or a version and the draft)."""
-    old = store.definition_at(session, journey_id, from_)[0]
-    new = store.definition_at(session, journey_id, to)[0]
+    """What changed between two versions (or a version and the draft, valid or not)."""
+    old = store.document_at(session, journey_id, from_)[0]
+    new = store.document_at(session, journey_id, to)[0]
     return diff(old, new, str(from_), str(to))
 
 

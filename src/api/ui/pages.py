@@ -89,7 +89,7 @@ class Refusal:
 class JourneyPage:
     journey: store.Journey
     version: int | None  # the version counted; None: all of them
-    shown: JourneyDefinition  # the definition drawn
+    shown: JourneyDefinition | None  # the definition drawn; None: a draft that does not validate
     shown_version: int  # its number (0: the draft)
     stats: Stats
     kinds: dict[str, str]  # step id -> kind, for the steps of the drawn definition
@@ -117,7 +117,11 @@ def journey_page(
     shown_ref: store.VersionRef = (
         version if version is not None else ("live" if journey.live_version else "draft")
     )
-    shown, shown_version = store.definition_at(session, journey_id, shown_ref)  # 404 if unknown
+    shown: JourneyDefinition | None
+    try:
+        shown, shown_version = store.definition_at(session, journey_id, shown_ref)  # 404 if unknown
+    except store.DraftInvalid:  # never published, and still being written: nothing to draw
+        shown, shown_version = None, 0
     # The very figures of GET /v1/journeys/{id}/stats.
     now = datetime.now(UTC)
     figures = journey_stats(session, journey_id, version, now)
@@ -137,7 +141,7 @@ def journey_page(
         shown=shown,
         shown_version=shown_version,
         stats=figures,
-        kinds={step.id: kind_of(step) for _, step in shown.walk()},
+        kinds={step.id: kind_of(step) for _, step in shown.walk()} if shown else {},
         runs=runs,
         refusals=refusals,
         trends=trend_panels(daily_figures(session, journey_id, TREND_DAYS, now.date())),

@@ -1,14 +1,18 @@
-"""What changed between two versions of a journey: its steps, and the text."""
+"""What changed between two versions of a journey: its settings, its steps, and the text.
+
+It compares documents, not models, so that a draft which does not validate yet (the editor
+saves work in progress) can be compared too."""
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from journeys.definitions.documents import to_document
-from journeys.definitions.journeys import JourneyDefinition
+from journeys.definitions.journeys import STEP_LISTS
 
 
 class Diff(BaseModel):
@@ -22,15 +26,15 @@ class Diff(BaseModel):
     diff: str = Field(description="A unified diff of the two definitions, as YAML.")
 
 
-def diff(old: JourneyDefinition, new: JourneyDefinition, old_name: str, new_name: str) -> Diff:
-    """`old_name` and `new_name` say which versions these are (`3`, `draft`, ...)."""
-    old_steps = {s.id: s for _, s in old.walk()}
-    new_steps = {s.id: s for _, s in new.walk()}
+def diff(old: Mapping[str, Any], new: Mapping[str, Any], old_name: str, new_name: str) -> Diff:
+    """Two journey documents; `old_name` and `new_name` say which versions these are (`3`,
+    `draft`, ...). A step is a mapping with a text `id` in one of the step lists."""
+    old_steps, new_steps = dict(_steps(old)), dict(_steps(new))
     text = difflib.unified_diff(
-        as_yaml(old).splitlines(keepends=True),
-        as_yaml(new).splitlines(keepends=True),
-        fromfile=f"{old.id}@{old_name}",
-        tofile=f"{new.id}@{new_name}",
+        _yaml(old).splitlines(keepends=True),
+        _yaml(new).splitlines(keepends=True),
+        fromfile=f"{old.get('id')}@{old_name}",
+        tofile=f"{new.get('id')}@{new_name}",
     )
     return Diff(
         from_=old_name,
@@ -44,5 +48,28 @@ def diff(old: JourneyDefinition, new: JourneyDefinition, old_name: str, new_name
     )
 
 
-def as_yaml(definition: JourneyDefinition) -> str:
-    return yaml.safe_dump(to_document(definition), sort_keys=False, allow_unicode=True)
+def changes(old: Mapping[str, Any], new: Mapping[str, Any], found: Diff) -> list[str]:
+    """The diff of two documents in words, one line per change: settings, then steps."""
+    keys = old.keys() | new.keys()
+    settings = sorted(k for k in keys if k != "steps" and old.get(k) != new.get(k))
+    return (
+        [f"{key} changed" for key in settings]
+        + [f"step {step} added" for step in found.steps_added]
+        + [f"step {step} removed" for step in found.steps_removed]
+        + [f"step {step} changed" for step in found.steps_changed]
+    )
+
+
+def _yaml(document: Mapping[str, Any]) -> str:
+    return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True)
+
+
+def _steps(value: Any, holds_steps: bool = False) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        if holds_steps and isinstance(value.get("id"), str):
+            yield value["id"], value
+        for key, item in value.items():
+            yield from _steps(item, key in STEP_LISTS)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _steps(item, holds_steps)

@@ -189,6 +189,18 @@ def load_bundle(paths: Sequence[Path], catalog: TriggerCatalog | None = None) ->
     return bundle
 
 
+def journey_problems(
+    document: Any, catalog: TriggerCatalog
+) -> tuple[JourneyDefinition | None, list[Problem]]:
+    """A journey document checked as PUT /v1/journeys/{id} checks it: the journey (None when
+    its structure is broken) and every problem, its references included where they can be."""
+    definition, problems = parse_definition(document, expect="Journey")
+    if definition is None:
+        return None, problems + reference_problems(document, catalog)
+    assert isinstance(definition, JourneyDefinition)
+    return definition, validate_journey(definition, catalog)
+
+
 def reference_problems(document: Any, catalog: TriggerCatalog) -> list[Problem]:
     """For a journey with structural problems: the reference problems (triggers, steps,
     paths) found once its broken parts are stood in for (`salvage`), so that one answer

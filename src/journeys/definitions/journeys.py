@@ -488,6 +488,10 @@ def channel_of(step: StepBase) -> Channel | None:
     return None
 
 
+# The keys under which a document nests lists of steps (a branch or split arm's is `steps`).
+STEP_LISTS = frozenset({"steps", "then", "else", "otherwise"})
+
+
 def blocks(step: StepBase) -> list[tuple[str, list[Any]]]:
     """The nested step lists of a step, each with its path below the step."""
     match step:

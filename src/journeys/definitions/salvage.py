@@ -12,11 +12,9 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from journeys.definitions.common import StepId
-from journeys.definitions.journeys import STEP_KINDS, JourneyDefinition, WaitForStep
+from journeys.definitions.journeys import STEP_KINDS, STEP_LISTS, JourneyDefinition, WaitForStep
 from journeys.kit.problems import TAG_PREFIX
 
-# Keys whose list holds steps; a branch or split arm's list is `steps` too.
-_STEP_LISTS = frozenset({"steps", "then", "else", "otherwise"})
 # Top-level fields no reference check depends on: left out, or given a neutral value.
 _DROPPABLE = frozenset({"description", "entry", "goal", "reentry", "parallel", "frequency_caps"})
 _NEUTRAL = {"name": "-", "timezone": "UTC"}
@@ -102,7 +100,7 @@ def _mend(
 
 
 def _is_step(location: tuple[str | int, ...], index: int) -> bool:
-    return isinstance(location[index], int) and location[index - 1] in _STEP_LISTS
+    return isinstance(location[index], int) and location[index - 1] in STEP_LISTS
 
 
 def _node(document: Any, location: tuple[str | int, ...]) -> Any:

@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from journeys.definitions.common import JourneyId
+from journeys.definitions.documents import journey_problems, to_document
 from journeys.definitions.journeys import EmailStep, JourneyDefinition, PushStep, SmsStep
 from journeys.definitions.validation import validate_journey
 from journeys.engine.commands import SendSettled
 from journeys.engine.state import RunStatus
 from journeys.ingest.catalog_cache import CatalogCache
-from journeys.kit.problems import ProblemsError
+from journeys.kit.problems import Problem, ProblemsError, problems_from_validation_error
 from journeys.store import journeys as store
 from journeys.store.db import transaction
 from journeys.store.entries import Run, end_runs, running
@@ -41,6 +45,19 @@ class NotInJourney(LookupError):
 
 REMOVED = "removed"
 
+_JOURNEY_ID: TypeAdapter[str] = TypeAdapter(JourneyId)
+
+
+@dataclass(frozen=True)
+class SavedDraft:
+    """A draft saved as it was given: its revision, and what keeps it from being published
+    (the problems PUT /v1/journeys/{id} would refuse it for; empty when it is valid)."""
+
+    journey_id: str
+    revision: int
+    problems: list[Problem]
+    created: bool = False  # the journey is new
+
 
 class JourneyLifecycle:
     def __init__(
@@ -51,15 +68,41 @@ class JourneyLifecycle:
         self._temporal = temporal
         self._task_queue = task_queue
 
-    def save_draft(self, definition: JourneyDefinition) -> bool:
-        """Check the draft against the catalog and save it; True when the journey is new."""
+    def save_draft(
+        self, definition: JourneyDefinition, *, expected_revision: int | None = None
+    ) -> bool:
+        """Check the draft against the catalog and save it; True when the journey is new.
+        With `expected_revision`, a draft saved meanwhile raises store.DraftConflict."""
         problems = validate_journey(definition, self._catalog.snapshot.catalog)
         if problems:
             raise ProblemsError(problems)
+        return self._write(to_document(definition), expected_revision)[0]
+
+    def save_draft_document(
+        self, document: dict[str, Any], *, expected_revision: int | None
+    ) -> SavedDraft:
+        """Save a draft even when it has problems (the editor saves work in progress): the
+        problems are returned, not raised, and publishing refuses it until they are gone.
+        A valid draft is stored as PUT stores it; one with problems as it was given. Only a
+        document that is not a mapping with a valid `id` is refused (ProblemsError). With
+        `expected_revision` (0: a new journey), a draft saved meanwhile raises
+        store.DraftConflict; None saves whatever is there."""
+        journey_id = _journey_id(document)
+        definition, problems = journey_problems(document, self._catalog.snapshot.catalog)
+        stored = to_document(definition) if definition is not None else document
+        created, revision = self._write(stored, expected_revision)
+        return SavedDraft(journey_id, revision, problems, created)
+
+    def draft_document(self, journey_id: str) -> tuple[dict[str, Any], int]:
+        """A journey's draft as saved (valid or not) and its revision; JourneyNotFound."""
         with transaction(self._engine) as session:
-            created = store.save_draft(session, definition)
+            return store.draft_document(session, journey_id)
+
+    def _write(self, document: dict[str, Any], expected_revision: int | None) -> tuple[bool, int]:
+        with transaction(self._engine) as session:
+            written = store.write_draft(session, document, expected_revision)
         self._catalog.reload()  # a draft journey's triggers answer `drafts`
-        return created
+        return written
 
     def publish(self, journey_id: str, by: str) -> tuple[int, bool]:
         """Publish the draft: (its version, whether that version is new)."""
@@ -168,3 +211,15 @@ class JourneyLifecycle:
             return await signal_runs(
                 self._temporal, self._task_queue, signal, journey_id=journey_id
             )
+
+
+def _journey_id(document: Any) -> str:
+    """The id of a document that is to be saved as a draft, whatever else is wrong in it."""
+    if not isinstance(document, dict):
+        raise ProblemsError([Problem(path="", message="a journey is a mapping with an 'id'")])
+    if "id" not in document:
+        raise ProblemsError([Problem(path="id", message="required")])
+    try:
+        return _JOURNEY_ID.validate_python(document.get("id"))
+    except ValidationError as error:
+        raise ProblemsError(problems_from_validation_error(error, "id")) from None

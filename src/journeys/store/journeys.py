@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
+from journeys.authoring.diff import Diff, changes, diff
 from journeys.definitions.catalog import TriggerCatalog
-from journeys.definitions.documents import to_document
+from journeys.definitions.documents import journey_problems, parse_definition, to_document
 from journeys.definitions.journeys import Cardinality, JourneyDefinition
-from journeys.definitions.validation import unready_triggers, validate_journey
-from journeys.kit.problems import ProblemsError
+from journeys.definitions.validation import unready_triggers
+from journeys.kit.problems import Problem, ProblemsError
 from journeys.store.revision import bump_revision
-from journeys.store.tables import JourneyRow, JourneyVersionRow
+from journeys.store.tables import JourneyDraftRow, JourneyRow, JourneyVersionRow
 from journeys.store.types import utcnow
 
 
@@ -38,7 +39,10 @@ class Journey:
     id: str
     name: str
     status: JourneyStatus
-    draft: JourneyDefinition
+    document: dict[str, Any]  # the draft as saved; it may not validate (work in progress)
+    draft: JourneyDefinition | None  # the draft, None when it does not validate
+    draft_problems: list[Problem]  # why it does not (its structure; references not checked)
+    draft_revision: int  # counted up by every save that changes the draft
     live_version: int | None
     versions: list[Version]
     updated_at: datetime
@@ -73,31 +77,112 @@ class VersionNotFound(LookupError):
         super().__init__(f"journey {journey_id} has no version {version}")
 
 
-def save_draft(session: Session, definition: JourneyDefinition) -> bool:
-    """Save the draft of a journey; True when the journey was created. A journey never
-    published is in the catalog as a draft (the triggers it would start on), so saving one
-    changes the catalog's revision."""
-    row = session.get(JourneyRow, definition.id, with_for_update=True)
-    document = to_document(definition)
-    if row is None:
-        session.add(
-            JourneyRow(
-                id=definition.id,
-                name=definition.name,
-                status=JourneyStatus.DRAFT,
-                draft=document,
-            )
+# Drafts kept per journey, for saying what a save made since an older revision changed.
+KEPT_DRAFTS = 50
+
+
+class DraftConflict(Exception):
+    """The draft was saved (by someone else) since the revision the saver had read."""
+
+    def __init__(
+        self, journey_id: str, expected: int, current: int, changes: list[str], diff: Diff
+    ) -> None:
+        super().__init__(
+            f"journey {journey_id}'s draft is at revision {current}, not {expected}: "
+            "it was saved meanwhile"
         )
+        self.journey_id = journey_id
+        self.expected = expected
+        self.current = current
+        self.changes = changes  # in words, what the saves since `expected` changed
+        self.diff = diff  # the same, step by step and as text
+
+
+class DraftInvalid(ProblemsError):
+    """The draft does not validate (yet), so it cannot be drawn, simulated or sent."""
+
+
+def save_draft(session: Session, definition: JourneyDefinition) -> bool:
+    """Save a valid draft; True when the journey was created."""
+    return write_draft(session, to_document(definition), None)[0]
+
+
+def write_draft(
+    session: Session, document: dict[str, Any], expected_revision: int | None
+) -> tuple[bool, int]:
+    """Save a journey's draft as it is, valid or not (its `id` must be a valid journey id):
+    (whether the journey was created, the draft's revision). A save that changes nothing
+    keeps the revision. With `expected_revision` (0: the journey must be new), a draft saved
+    meanwhile at another revision raises DraftConflict, unless it is this very document.
+
+    A journey never published is in the catalog as a draft (the triggers it would start
+    on), so saving one changes the catalog's revision."""
+    journey_id = document["id"]
+    row = session.get(JourneyRow, journey_id, with_for_update=True)
+    current = row.draft_revision if row is not None else 0
+    stored = row.draft if row is not None else {}
+    if expected_revision is not None and expected_revision != current and stored != document:
+        raise _conflict(session, journey_id, expected_revision, current, stored, document)
+    if row is None:
+        row = JourneyRow(
+            id=journey_id,
+            name=_name(document),
+            status=JourneyStatus.DRAFT,
+            draft=document,
+            draft_revision=1,
+        )
+        session.add(row)
         bump_revision(session)
-        return True
+        _keep(session, row)
+        return True, 1
     if row.draft != document:
         if row.status == JourneyStatus.DRAFT:
             bump_revision(session)
         row.draft = document
-        row.name = definition.name
+        row.draft_revision += 1
+        row.name = _name(document)
         row.updated_at = utcnow()
         session.add(row)
-    return False
+        _keep(session, row)
+    return False, row.draft_revision
+
+
+def _keep(session: Session, row: JourneyRow) -> None:
+    session.add(JourneyDraftRow(journey_id=row.id, revision=row.draft_revision, document=row.draft))
+    session.execute(
+        delete(JourneyDraftRow).where(
+            col(JourneyDraftRow.journey_id) == row.id,
+            col(JourneyDraftRow.revision) <= row.draft_revision - KEPT_DRAFTS,
+        )
+    )
+
+
+def _conflict(
+    session: Session,
+    journey_id: str,
+    expected: int,
+    current: int,
+    stored: dict[str, Any],
+    refused: dict[str, Any],
+) -> DraftConflict:
+    """What was saved since the revision the saver read; when that one is not kept (or
+    never was), how what is stored differs from what the saver sent."""
+    base = session.get(JourneyDraftRow, (journey_id, expected)) if expected else None
+    old, old_name = (base.document, f"draft-{expected}") if base else (refused, "yours")
+    found = diff(old, stored, old_name, f"draft-{current}")
+    return DraftConflict(journey_id, expected, current, changes(old, stored, found), found)
+
+
+def draft_document(session: Session, journey_id: str) -> tuple[dict[str, Any], int]:
+    """A journey's draft as saved (valid or not), and its revision."""
+    row = _row(session, journey_id)
+    return row.draft, row.draft_revision
+
+
+def _name(document: dict[str, Any]) -> str:
+    """The name shown in lists; a draft without one (yet) goes by its id."""
+    name = document.get("name")
+    return name[:200] if isinstance(name, str) and name.strip() else str(document["id"])
 
 
 def publish(
@@ -108,9 +193,10 @@ def publish(
     An unchanged draft republishes nothing: the live version is returned as it is.
     """
     row = _row(session, journey_id, lock=True)
-    draft = JourneyDefinition.model_validate(row.draft)
-    problems = validate_journey(draft, catalog) + unready_triggers(draft, catalog)
-    if problems:
+    draft, problems = journey_problems(row.draft, catalog)
+    if draft is not None:
+        problems += unready_triggers(draft, catalog)
+    if problems or draft is None:
         raise ProblemsError(problems)
     latest = _latest_version(session, journey_id)
     if latest is not None and latest.definition == row.draft:
@@ -177,11 +263,16 @@ def get_journey(session: Session, journey_id: str) -> Journey:
         .order_by(col(JourneyVersionRow.version))
     ).all()
     live = next((v.definition for v in versions if v.version == row.live_version), None)
+    draft, problems = parse_definition(row.draft, expect="Journey")
+    assert draft is None or isinstance(draft, JourneyDefinition)
     return Journey(
         id=row.id,
         name=row.name,
         status=JourneyStatus(row.status),
-        draft=JourneyDefinition.model_validate(row.draft),
+        document=row.draft,
+        draft=draft,
+        draft_problems=problems,
+        draft_revision=row.draft_revision,
         live_version=row.live_version,
         versions=[Version(v.version, v.published_at, v.published_by) for v in versions],
         updated_at=row.updated_at,
@@ -205,15 +296,29 @@ VersionRef = int | Literal["draft", "live"]
 def definition_at(
     session: Session, journey_id: str, version: VersionRef
 ) -> tuple[JourneyDefinition, int]:
-    """A journey's definition at a version, with its number (the draft is number 0)."""
-    journey = get_journey(session, journey_id)
+    """A journey's definition at a version, with its number (the draft is number 0); a draft
+    that does not validate raises DraftInvalid, with its problems."""
+    document, number = document_at(session, journey_id, version)
+    if number:
+        return JourneyDefinition.model_validate(document), number
+    draft, problems = parse_definition(document, expect="Journey")
+    if not isinstance(draft, JourneyDefinition):
+        raise DraftInvalid(problems)
+    return draft, 0
+
+
+def document_at(
+    session: Session, journey_id: str, version: VersionRef
+) -> tuple[dict[str, Any], int]:
+    """A journey's document at a version, with its number (the draft, valid or not, is 0)."""
+    row = _row(session, journey_id)
     if version == "draft":
-        return journey.draft, 0
-    number = journey.live_version if version == "live" else version
-    definition = get_version(session, journey_id, number) if isinstance(number, int) else None
-    if definition is None or not isinstance(number, int):
+        return row.draft, 0
+    number = row.live_version if version == "live" else version
+    found = session.get(JourneyVersionRow, (journey_id, number)) if number else None
+    if found is None or number is None:
         raise VersionNotFound(journey_id, version)
-    return definition, number
+    return found.definition, number
 
 
 def live_journeys(session: Session) -> list[LiveJourney]:
@@ -238,13 +343,17 @@ def live_journeys(session: Session) -> list[LiveJourney]:
 
 
 def draft_starts(session: Session) -> dict[str, list[str]]:
-    """For each trigger, the draft journeys (never published) that start on it."""
+    """For each trigger, the draft journeys (never published) that start on it. A draft being
+    written may not name its start trigger yet (or not as text): it starts on none."""
     rows = session.exec(
         select(JourneyRow.id, JourneyRow.draft).where(JourneyRow.status == JourneyStatus.DRAFT)
     ).all()
     starts: dict[str, list[str]] = {}
     for journey_id, draft in sorted(rows):
-        starts.setdefault(draft["start"]["trigger"], []).append(journey_id)
+        start = draft.get("start")
+        trigger = start.get("trigger") if isinstance(start, dict) else None
+        if isinstance(trigger, str):
+            starts.setdefault(trigger, []).append(journey_id)
     return starts
 
 

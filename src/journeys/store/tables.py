@@ -39,10 +39,22 @@ class JourneyRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=80)
     name: str = Field(max_length=200)
     status: str = Field(max_length=20)  # draft | published | stopped
-    draft: dict[str, Any] = _json()
+    draft: dict[str, Any] = _json()  # may not validate: the editor saves work in progress
+    draft_revision: int = 1  # counted up by every save that changes the draft
     live_version: int | None = None
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+
+
+class JourneyDraftRow(SQLModel, table=True):
+    """A draft as one save left it: the latest revisions of each journey's draft are kept."""
+
+    __tablename__ = "journey_drafts"
+
+    journey_id: str = Field(primary_key=True, foreign_key="journeys.id", max_length=80)
+    revision: int = Field(primary_key=True)
+    document: dict[str, Any] = _json()
+    saved_at: datetime = _timestamp()
 
 
 class JourneyVersionRow(SQLModel, table=True):

@@ -32,6 +32,7 @@ def test_migrations_create_every_table(engine: Engine) -> None:
         "trigger_definitions",
         "journeys",
         "journey_versions",
+        "journey_drafts",
         "contacts",
         "deliveries",
         "journey_entries",
