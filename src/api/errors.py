@@ -14,13 +14,14 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from api.drafts import DraftConflictBody, draft_etag
 from journeys.contacts.model import ConsentWithdrawn, NotAllowed
 from journeys.ingest.contracts import Rejected
 from journeys.kit.problems import Problem, ProblemsError, format_path
 from journeys.lifecycle.journeys import NoMessageStep, NotInJourney
 from journeys.lifecycle.triggers import TriggerConflict, TriggerNotFound
 from journeys.store.db import store_unavailable
-from journeys.store.journeys import JourneyNotFound, NotLive, VersionNotFound
+from journeys.store.journeys import DraftConflict, JourneyNotFound, NotLive, VersionNotFound
 from journeys.temporal.errors import TemporalUnavailable
 
 RETRY_AFTER_SECONDS = 5
@@ -118,6 +119,22 @@ def install_error_handlers(app: FastAPI) -> None:
     async def rejected(_: Request, error: Rejected) -> JSONResponse:
         retry = {} if error.retry_after is None else {"Retry-After": str(error.retry_after)}
         return error_response(error.status, error.detail, error.problems, headers=retry)
+
+    @app.exception_handler(DraftConflict)
+    async def draft_conflict(_: Request, error: DraftConflict) -> JSONResponse:
+        body = DraftConflictBody(
+            detail=f"{error} (If-Match); read it again, and save on top of what changed",
+            journey_id=error.journey_id,
+            expected_revision=error.expected,
+            current_revision=error.current,
+            changes=error.changes,
+            diff=error.diff,
+        )
+        return JSONResponse(
+            body.model_dump(mode="json", by_alias=True, exclude_none=True),
+            status_code=HTTPStatus.PRECONDITION_FAILED,
+            headers={"ETag": draft_etag(error.current)},
+        )
 
     @app.exception_handler(JourneyNotFound)
     async def journey_not_found(_: Request, error: JourneyNotFound) -> JSONResponse:

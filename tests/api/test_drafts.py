@@ -38,6 +38,7 @@ async def test_the_editor_saves_a_draft_with_problems_and_every_reader_copes(
 
     answer = await stack.api.get("/v1/journeys/drafted")
     assert answer.status_code == 200
+    assert answer.headers["etag"] == '"draft-1"'
     body = answer.json()
     assert (body["definition"], body["draft_revision"], body["name"]) == (HALF, 1, "drafted")
     assert [p["path"] for p in body["draft_problems"]] == [p.path for p in saved.problems]
@@ -116,3 +117,51 @@ def test_the_editor_refuses_only_what_cannot_be_a_draft(stack: Stack) -> None:
         journeys.save_draft_document({**WELCOME, "steps": []}, expected_revision=1)
     assert (conflict.value.expected, conflict.value.current) == (1, 2)
     assert conflict.value.changes == ["name changed"]
+
+
+async def test_put_honours_if_match_and_refuses_a_stale_save_with_what_changed(
+    stack: Stack,
+) -> None:
+    created = await stack.api.put("/v1/journeys/drafted", json=WELCOME)
+    assert created.status_code == 201
+    assert created.headers["etag"] == '"draft-1"'
+    read = await stack.api.get("/v1/journeys/drafted")
+    etag = read.headers["etag"]
+
+    # The first tab saves on top of what it read.
+    first = copy.deepcopy(WELCOME)
+    first["steps"][0]["email"]["subject"] = "Welcome {{ contact.first_name }}"
+    saved = await stack.api.put("/v1/journeys/drafted", json=first, headers={"If-Match": etag})
+    assert saved.status_code == 200
+    assert (saved.headers["etag"], saved.json()["draft_revision"]) == ('"draft-2"', 2)
+
+    # The second tab read the same revision: its save is refused, with what changed.
+    second = {**WELCOME, "name": "Drafted twice"}
+    stale = await stack.api.put("/v1/journeys/drafted", json=second, headers={"If-Match": etag})
+    assert stale.status_code == 412
+    assert stale.headers["etag"] == '"draft-2"'
+    body = stale.json()
+    assert (body["journey_id"], body["expected_revision"], body["current_revision"]) == (
+        "drafted",
+        1,
+        2,
+    )
+    assert body["changes"] == ["step hello changed"]
+    assert body["diff"]["from"] == "draft-1" and body["diff"]["to"] == "draft-2"
+    assert "+    subject: Welcome {{ contact.first_name }}\n" in body["diff"]["diff"]
+    assert "revision 2, not 1" in body["detail"]
+    assert (await stack.api.get("/v1/journeys/drafted")).json()["definition"]["name"] == "Drafted"
+
+    # Read again, then save: accepted. Without If-Match, any save is.
+    again = await stack.api.put(
+        "/v1/journeys/drafted", json=second, headers={"If-Match": '"draft-2"'}
+    )
+    assert again.status_code == 200 and again.json()["draft_revision"] == 3
+    assert (await stack.api.put("/v1/journeys/drafted", json=WELCOME)).status_code == 200
+
+    # An If-Match that is no ETag of a draft says so; an invalid journey is still a 422.
+    odd = await stack.api.put("/v1/journeys/drafted", json=WELCOME, headers={"If-Match": "3"})
+    assert odd.status_code == 422
+    assert odd.json()["problems"][0]["path"] == "If-Match"
+    broken = await stack.api.put("/v1/journeys/drafted", json=HALF, headers={"If-Match": "*"})
+    assert broken.status_code == 422

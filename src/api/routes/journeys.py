@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.bodies import definition_body, journey_body
 from api.deps import Admin, ServicesDep, SessionDep
+from api.drafts import DraftConflictBody, draft_etag, expected_revision
 from journeys.authoring.diff import Diff, diff
 from journeys.authoring.graph import html_page, mermaid, svg
 from journeys.authoring.simulate import Simulation, SimulationResult, simulate
@@ -55,7 +56,10 @@ class JourneyOut(BaseModel):
         description="The draft as saved. The editor saves drafts that do not validate yet: "
         "`draft_problems` then says why, and publishing refuses it."
     )
-    draft_revision: int = Field(description="Counted up by every save that changes the draft.")
+    draft_revision: int = Field(
+        description="Counted up by every save that changes the draft; the answer's ETag "
+        'is `"draft-<revision>"`, for If-Match on PUT.'
+    )
     draft_problems: list[Problem] = Field(
         description="What PUT would refuse the draft for (none for a draft PUT saved)."
     )
@@ -140,6 +144,11 @@ def list_journeys(session: SessionDep, services: ServicesDep, _: Admin) -> list[
     "/{journey_id}",
     responses={
         201: {"model": JourneyOut, "description": "Created"},
+        412: {
+            "model": DraftConflictBody,
+            "description": "If-Match names a revision the draft is no longer at: it was "
+            "saved meanwhile (the answer says what changed)",
+        },
         422: {"description": "Every problem found"},
     },
     openapi_extra=definition_body(JourneyDefinition),
@@ -151,19 +160,32 @@ def put_journey(
     services: ServicesDep,
     session: SessionDep,
     _: Admin,
+    if_match: Annotated[
+        str | None,
+        Header(
+            description='The ETag GET answered (`"draft-<revision>"`): save only if the draft '
+            "is still at that revision (else 412). Without it, the save replaces any draft."
+        ),
+    ] = None,
 ) -> JourneyOut:
     """Save a journey's draft (JSON, or YAML with `Content-Type: application/yaml`)."""
-    created = services.journeys.save_draft(definition)
+    expected = expected_revision(if_match)
+    created = services.journeys.save_draft(definition, expected_revision=expected)
     response.status_code = HTTPStatus.CREATED if created else HTTPStatus.OK
-    return JourneyOut.of(store.get_journey(session, journey_id), services.catalog.snapshot.catalog)
+    return _answer(store.get_journey(session, journey_id), services, response)
 
 
 @router.get("/{journey_id}", responses={404: {"description": "Unknown journey"}})
 def get_journey(
-    journey_id: str, session: SessionDep, services: ServicesDep, _: Admin
+    journey_id: str, response: Response, session: SessionDep, services: ServicesDep, _: Admin
 ) -> JourneyOut:
-    """The journey: its draft, status and versions."""
-    return JourneyOut.of(store.get_journey(session, journey_id), services.catalog.snapshot.catalog)
+    """The journey: its draft (with the draft's revision as the ETag), status and versions."""
+    return _answer(store.get_journey(session, journey_id), services, response)
+
+
+def _answer(journey: store.Journey, services: ServicesDep, response: Response) -> JourneyOut:
+    response.headers["ETag"] = draft_etag(journey.draft_revision)
+    return JourneyOut.of(journey, services.catalog.snapshot.catalog)
 
 
 @router.get("/{journey_id}/versions")
