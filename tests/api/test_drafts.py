@@ -4,15 +4,18 @@ If-Match, and the 412 that says what the other save changed."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 
 import pytest
 
+from journeys.cli.apply import ApiClient, apply
 from journeys.kit.problems import ProblemsError
 from journeys.lifecycle.journeys import JourneyLifecycle, SavedDraft
 from journeys.store.journeys import DraftConflict
-from tests.api.stack import ADMIN, Stack
+from tests.api.stack import ADMIN, WORKFLOWS, Stack
 from tests.journeys.builders import draft, half_written_draft
+from tests.ui.conftest import serving
 
 WELCOME = draft("drafted")
 HALF = half_written_draft("drafted")
@@ -80,6 +83,12 @@ async def test_a_draft_with_problems_is_drawn_on_the_dashboard_as_not_yet_valid(
     assert page.status_code == 200
     assert "The draft does not validate yet" in page.text
     assert "/ui/journeys/drafted/graph.svg" not in page.text
+    # Publishing from the dashboard is refused on the same page, each problem shown.
+    refused = await stack.api.post(
+        "/ui/journeys/drafted/publish", headers={"Sec-Fetch-Site": "same-origin"}
+    )
+    assert refused.status_code == 409
+    assert "steps[2].wait:" in refused.text and "email.opened" in refused.text
 
 
 async def test_a_valid_draft_is_stored_as_put_stores_it_and_can_be_published(
@@ -98,6 +107,18 @@ async def test_a_valid_draft_is_stored_as_put_stores_it_and_can_be_published(
     lifecycle(stack).save_draft_document(changed, expected_revision=2)
     diff = (await stack.api.get("/v1/journeys/drafted/diff")).json()
     assert (diff["from"], diff["to"], diff["steps_changed"]) == ("live", "draft", ["pause"])
+
+
+async def test_apply_publishes_its_file_over_a_draft_with_problems(stack: Stack) -> None:
+    """A half-written draft of a journey whose file is applied: the file wins, as PUT does."""
+    lifecycle(stack).save_draft_document(half_written_draft("welcome"), expected_revision=None)
+    async with serving(stack.app) as url:
+        with ApiClient(url, ADMIN_KEY) as client:
+            report = await asyncio.to_thread(apply, [WORKFLOWS], client)
+    assert report.ok, report.problems
+    assert "+ journey welcome (publish)" in report.lines
+    welcome = (await stack.api.get("/v1/journeys/welcome")).json()
+    assert (welcome["live_version"], welcome["draft_problems"]) == (1, [])
 
 
 def test_the_editor_refuses_only_what_cannot_be_a_draft(stack: Stack) -> None:
