@@ -106,6 +106,12 @@ class Settings(BaseSettings):
         description="Activities the worker runs at once, and as many store calls (local "
         "activities) beside them: a thread each.",
     )
+    worker_max_cached_workflows: int = Field(
+        default=1000,
+        ge=0,
+        description="Runs the worker keeps in memory between their workflow tasks; an event "
+        "for a run not kept replays its history first. The SDK's default.",
+    )
     render_processes: int = Field(
         default=2,
         ge=1,

@@ -138,11 +138,13 @@ def build_worker(
     executor: ThreadPoolExecutor,
     slots: int,
     shutdown_grace: timedelta = timedelta(0),
+    max_cached_workflows: int = 1000,
 ) -> Worker:
     """`executor` needs 2 x `slots` threads: `slots` activities and as many local activities
     (the store-only calls) run at once, each in a thread of its own, so that none waits for
     a thread while its timeout runs. On shutdown, activities in hand get `shutdown_grace`
-    to finish before they are cancelled."""
+    to finish before they are cancelled. `max_cached_workflows`: runs kept in memory between
+    their workflow tasks (the SDK's default, 1000); the others replay their history first."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -154,6 +156,7 @@ def build_worker(
         max_concurrent_activities=slots,
         max_concurrent_local_activities=slots,
         graceful_shutdown_timeout=shutdown_grace,
+        max_cached_workflows=max_cached_workflows,
     )
 
 
@@ -192,6 +195,7 @@ async def run_worker(settings: Settings) -> None:
                 executor,
                 settings.worker_activity_threads,
                 timedelta(seconds=settings.worker_shutdown_grace_seconds),
+                settings.worker_max_cached_workflows,
             ):
                 log.info(
                     "worker polling %s on %s (namespace %s)",

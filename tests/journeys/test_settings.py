@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from journeys.settings import Settings, public_url_warning
 
@@ -18,3 +19,18 @@ def test_https_and_journeys_dev_are_not_warned_of() -> None:
     assert public_url_warning(Settings(public_url="HTTPS://mail.shop.example")) is None
     # `journeys dev` serves its outbox on this machine, over http.
     assert public_url_warning(Settings(public_url="http://127.0.0.1:8000", dev_outbox=True)) is None
+
+
+def test_the_worker_cache_size_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().worker_max_cached_workflows == 1000  # the SDK's own default
+    monkeypatch.setenv("JOURNEYS_WORKER_MAX_CACHED_WORKFLOWS", "250")
+    assert Settings().worker_max_cached_workflows == 250
+
+
+def test_a_negative_worker_cache_size_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOURNEYS_WORKER_MAX_CACHED_WORKFLOWS", "-1")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert "worker_max_cached_workflows" in str(refused.value)
