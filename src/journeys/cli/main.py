@@ -454,6 +454,9 @@ def dev(
     workflows: Annotated[
         Path | None, typer.Option(help="Definitions applied at start (workflows).")
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes, all polling the task queue (1).")
+    ] = 1,
 ) -> None:
     """The whole product on this machine, in the foreground."""
     from journeys.cli.dev.stack import DevStack
@@ -468,4 +471,4 @@ def dev(
         api_key=api_key,
         workflows=workflows,
     )
-    raise typer.Exit(DevStack(settings, say=typer.echo).run())
+    raise typer.Exit(DevStack(settings, say=typer.echo, workers=workers).run())

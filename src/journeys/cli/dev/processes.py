@@ -171,9 +171,10 @@ def journeys_dev_command(
     smtp_port: int,
     workflows: Path,
     api_key: str | None = None,
+    workers: int = 1,
 ) -> list[str]:
     """`journeys dev` as a user runs it, on these ports, its mail to an SMTP server on
-    loopback, applying the definitions in `workflows`."""
+    loopback, applying the definitions in `workflows`, with `workers` worker processes."""
     command = [
         sys.executable,
         "-m",
@@ -194,6 +195,7 @@ def journeys_dev_command(
         "--workflows",
         str(workflows),
     ]
+    command += ["--workers", str(workers)]
     return command + (["--api-key", api_key] if api_key else [])
 
 

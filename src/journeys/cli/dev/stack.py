@@ -1,6 +1,6 @@
-"""`journeys dev`: the Temporal dev server, the worker, the API and an outbox, supervised.
+"""`journeys dev`: the Temporal dev server, the workers, the API and an outbox, supervised.
 
-Children start in order (Temporal, then the worker and the API) and stop in reverse on
+Children start in order (Temporal, then the worker processes and the API) and stop in reverse on
 Ctrl-C or SIGTERM, or when any of them dies. Each child is asked to end with SIGTERM
 and killed if it has not after a grace period; on Linux, children also die with the
 supervisor if it is killed outright.
@@ -38,6 +38,7 @@ STARTUP_SECONDS = 60.0
 class DevStack:
     settings: Settings
     say: Callable[[str], None] = print
+    workers: int = 1  # worker processes, all polling the same task queue
     children: list[Child] = field(default_factory=list)
     _stopping: bool = False
 
@@ -56,7 +57,9 @@ class DevStack:
                 capture.start()
             migrate(settings.resolved_database_url)
             env = _environment(settings)
-            self._spawn(Child("worker", [sys.executable, "-m", "journeys", "worker"], env=env))
+            for n in range(1, self.workers + 1):
+                name = "worker" if n == 1 else f"worker {n}"
+                self._spawn(Child(name, [sys.executable, "-m", "journeys", "worker"], env=env))
             self._spawn(Child("api", [sys.executable, "-m", "journeys", "api"], env=env))
             self._wait_for_api(settings)
             self._apply_workflows(settings)
