@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from aiosmtpd.smtp import Envelope
 
@@ -32,3 +33,21 @@ class TimedSmtpSink(LoopbackSmtp):
         """How many of these recipients got their message."""
         with self._times:
             return sum(r in self.accepted_at for r in recipients)
+
+    async def wait_for(self, sent_at: Collection[str], missing: int, within: float) -> None:
+        """Until all but `missing` of these recipients got their message, for `within` s."""
+        deadline = time.perf_counter() + within
+        while self.arrived(sent_at) < len(sent_at) - missing:
+            if time.perf_counter() > deadline:
+                return
+            await asyncio.sleep(0.1)
+
+    def arrival_times(self, recipients: Collection[str]) -> dict[str, float]:
+        """When each of these recipients' message was accepted, for those that arrived."""
+        with self._times:
+            return {r: self.accepted_at[r] for r in recipients if r in self.accepted_at}
+
+    def latencies(self, sent_at: Mapping[str, float]) -> list[float]:
+        """Seconds from each sending to its message's acceptance, for those that arrived."""
+        arrived = self.arrival_times(sent_at)
+        return [arrived[r] - t for r, t in sent_at.items() if r in arrived]
