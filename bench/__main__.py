@@ -1,7 +1,8 @@
 """`python -m bench`: run the benchmarks, print the figures, write bench/results/latest.*.
 
 Benchmarks 1, 2, 3 and 5 share one stack; the waiting-capacity benchmark gets a fresh one,
-so that its "empty system" is empty. See `--help` for bigger runs.
+so that its "empty system" is empty, and the steady one a fresh one per number of workers.
+See `--help` for bigger runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bench.context import Bench, Options
 from bench.ingestion import fan_out, ingestion, unmatched
 from bench.latency import latency
 from bench.stack import ROOT, Stack
+from bench.steady import steady
 
 RESULTS = Path(__file__).parent / "results"
 ON_SHARED_STACK: dict[str, Callable[[Bench], Awaitable[dict[str, Any]]]] = {
@@ -34,7 +36,11 @@ ON_SHARED_STACK: dict[str, Callable[[Bench], Awaitable[dict[str, Any]]]] = {
     "latency": latency,
     "fan_out": fan_out,
 }
-ALL = [*ON_SHARED_STACK, "capacity"]
+ON_THEIR_OWN_STACKS: dict[str, Callable[[Options], Awaitable[dict[str, Any]]]] = {
+    "capacity": capacity,
+    "steady": steady,
+}
+ALL = [*ON_SHARED_STACK, *ON_THEIR_OWN_STACKS]
 
 
 def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
@@ -46,6 +52,20 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
     parser.add_argument("--rates", default="10,50,100", help="latency: events a second")
     parser.add_argument("--latency-seconds", type=float, default=20, help="at each rate (20)")
     parser.add_argument("--waiting", type=int, default=10_000, help="runs left waiting")
+    parser.add_argument(
+        "--cache-sizes",
+        default="",
+        help="capacity: also with each of these worker cache sizes (e.g. 100,1000,10000)",
+    )
+    parser.add_argument(
+        "--workers", default="1,2", help="steady: worker processes, a stack for each (1,2)"
+    )
+    parser.add_argument("--steady-seconds", type=float, default=20, help="steady: each phase (20)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="steady: 3 s phases and a coarse search, to check that it runs (no figures)",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -72,6 +92,11 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
     if args.write is not None and set(chosen) != set(ALL):
         # The file's figures are replaced whole: a partial run would drop the others.
         parser.error("--write needs every benchmark (leave out --only)")
+    if args.write is not None and args.quick:
+        parser.error("--write records figures: a --quick run has none worth keeping")
+    workers = _numbers(parser, "--workers", args.workers)
+    if not workers or min(workers) < 1:
+        parser.error("--workers takes worker process counts of at least 1, e.g. 1,2")
     settings = dict(item.split("=", 1) for item in args.set)
     options = Options(
         seconds=args.seconds,
@@ -82,8 +107,19 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
         waiting=args.waiting,
         env={f"JOURNEYS_{k.upper().removeprefix('JOURNEYS_')}": v for k, v in settings.items()},
         keep=args.keep,
+        steady_workers=workers,
+        steady_seconds=args.steady_seconds,
+        quick=args.quick,
+        cache_sizes=_numbers(parser, "--cache-sizes", args.cache_sizes),
     )
     return options, chosen, args.write, args.output
+
+
+def _numbers(parser: argparse.ArgumentParser, flag: str, text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(item) for item in text.split(",") if item.strip())
+    except ValueError:
+        parser.error(f"{flag} takes whole numbers separated by commas, not {text!r}")
 
 
 async def run(options: Options, chosen: list[str]) -> dict[str, Any]:
@@ -95,8 +131,9 @@ async def run(options: Options, chosen: list[str]) -> dict[str, Any]:
             bench = await Bench.on(stack, options)
             for name in shared:
                 await _one(name, partial(ON_SHARED_STACK[name], bench), results, errors)
-    if "capacity" in chosen:
-        await _one("capacity", partial(capacity, options), results, errors)
+    for name, benchmark in ON_THEIR_OWN_STACKS.items():
+        if name in chosen:
+            await _one(name, partial(benchmark, options), results, errors)
     return {"results": results, "errors": errors}
 
 

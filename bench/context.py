@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
 from temporalio.client import Client
@@ -39,6 +39,10 @@ class Options:
     waiting: int = 10_000  # runs left waiting in the capacity benchmark
     env: dict[str, str] = field(default_factory=dict)  # JOURNEYS_* settings to try
     keep: bool = False  # keep each stack's data dir
+    steady_workers: tuple[int, ...] = (1, 2)  # worker processes, a stack for each
+    steady_seconds: float = 20.0  # each phase of the steady benchmark
+    quick: bool = False  # steady: short phases and a coarse search, to check it runs
+    cache_sizes: tuple[int, ...] = ()  # capacity: again with each worker cache size
 
 
 @dataclass
@@ -90,10 +94,11 @@ class Bench:
             pids=self.stack.usage_pids(),
         )
 
-    async def settle(self, within: float = 600.0) -> float:
-        """Wait until the worker and Temporal are idle (the previous phase's runs have been
-        processed), so that no phase pays for the one before; the seconds it took."""
-        watched = [self.stack.pids["worker"], self.stack.pids["temporal"]]
+    async def settle(self, within: float = 600.0, workers: Collection[int] = ()) -> float:
+        """Wait until the workers (the stack's, or those given) and Temporal are idle (the
+        previous phase's runs have been processed), so that no phase pays for the one
+        before; the seconds it took."""
+        watched = [*(workers or self.stack.worker_pids()), self.stack.pids["temporal"]]
         started = time.monotonic()
         quiet = 0
         while quiet < 3 and time.monotonic() - started < within:

@@ -69,6 +69,7 @@ class Usage:
 
     cpu_percent: dict[str, float] = field(default_factory=dict)
     rss_mb: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0  # how long the block took
 
 
 @contextmanager
@@ -82,7 +83,7 @@ def measured(pids: Mapping[str, int], ended_children: str | None = None) -> Iter
     before = {name: cpu_seconds(pid, apart - {pid}) for name, pid in pids.items()}
     children_before = _ended_children_cpu_seconds()
     yield usage
-    elapsed = time.monotonic() - started
+    elapsed = usage.seconds = time.monotonic() - started
     if ended_children is not None:
         used = _ended_children_cpu_seconds() - children_before
         usage.cpu_percent[ended_children] = round(100 * used / elapsed, 1)

@@ -238,12 +238,89 @@ def commercial(results: dict[str, Any]) -> list[str]:
     return ["### Against the commercial limits", "", *_table(header, rows)]
 
 
+def steady(result: dict[str, Any]) -> list[str]:
+    rows = []
+    for workers, figures in result["workers"].items():
+        for name, label in (("baseline", "hand-written app"), ("journeys", "Journeys")):
+            system = figures[name]
+            cpu = system["cpu_ms_per_run"]
+            best = system["highest_steady"]
+            rows.append(
+                [
+                    workers,
+                    label,
+                    _n(best) if best else "none steady",
+                    _n(system["p99_ms"]) if best else "",
+                    *(_n(cpu[k]) if k in cpu else "" for k in ("api", "worker", "temporal")),
+                    _n(cpu["total"]) if "total" in cpu else "",
+                    len(system["phases"]),
+                ]
+            )
+    header = [
+        "workers",
+        "",
+        "highest steady /s",
+        "p99 ms at it",
+        "CPU ms / run: API",
+        "worker",
+        "Temporal",
+        "total",
+        "phases",
+    ]
+    quick = (
+        ["**A `--quick` run: phases too short and a search too coarse to be figures.**", ""]
+        if result["quick"]
+        else []
+    )
+    return [
+        "### 6. Cost per run: Journeys against a hand-written Temporal app",
+        "",
+        *quick,
+        *_table(header, rows),
+        f"Phases of {result['phase_seconds']:g} s; steady: p99 trigger to SMTP < 1 s, every "
+        "email delivered, at most a second's worth of events outstanding when the last is sent.",
+        "",
+    ]
+
+
+def _ratio(value: float | None, target: str, met: bool) -> list[str]:
+    if value is None:
+        return ["not measured in this run", target, ""]
+    return [f"{value:.2f}", target, verdict(met)]
+
+
+def targets(results: dict[str, Any]) -> list[str]:
+    """The ratios issue 18 sets as targets, from whichever benchmarks ran."""
+    rows = []
+    for workers, figures in results.get("steady", {}).get("workers", {}).items():
+        rate, cpu = figures["ratio"]["rate"], figures["ratio"]["cpu_per_run"]
+        rows.append(
+            [
+                f"highest steady rate, {workers} worker(s)",
+                *_ratio(rate, ">= 0.9", (rate or 0) >= 0.9),
+            ]
+        )
+        rows.append(
+            [f"CPU per run, {workers} worker(s)", *_ratio(cpu, "<= 1.25", (cpu or 99) <= 1.25)]
+        )
+    for name in ("start", "continue"):
+        value = results["ingestion"][name]["ratio"] if "ingestion" in results else None
+        rows.append([f"gateway / SDK, {name}", *_ratio(value, ">= 0.95", (value or 0) >= 0.95)])
+    value = results["capacity"]["ratio"]["continue"] if "capacity" in results else None
+    rows.append(
+        ["continue with runs waiting / empty", *_ratio(value, ">= 0.9", (value or 0) >= 0.9)]
+    )
+    header = ["Journeys over its yardstick", "ratio", "target", ""]
+    return ["### Targets of issue 18 (ratios within this run)", "", *_table(header, rows)]
+
+
 SECTIONS = {
     "ingestion": ingestion,
     "latency": latency,
     "unmatched": unmatched,
     "capacity": capacity,
     "fan_out": fan_out,
+    "steady": steady,
 }
 
 
@@ -254,6 +331,7 @@ def markdown(report: dict[str, Any]) -> str:
             lines += render(report["results"][name])
         elif name in report.get("errors", {}):
             lines += [f"### {name}: failed", "", f"    {report['errors'][name]}", ""]
+    lines += targets(report["results"])
     lines += commercial(report["results"])
     return "\n".join(lines)
 

@@ -30,6 +30,16 @@ ROOT = Path(__file__).parents[1]
 WORKFLOWS = Path(__file__).parent / "workflows"
 
 
+def worker_name(n: int) -> str:
+    """The n-th worker process's name (from 1) in a stack's or an app's process names."""
+    return "worker" if n == 1 else f"worker-{n}"
+
+
+def role(name: str) -> str:
+    """What a named process is: `worker-2` is a worker."""
+    return name.split("-")[0]
+
+
 @dataclass
 class Stack:
     """A running stack; `with Stack.start(...)` stops it, whatever happened."""
@@ -45,8 +55,11 @@ class Stack:
     event_key: str = ""
 
     @classmethod
-    def start(cls, env: Mapping[str, str] | None = None, keep: bool = False) -> Stack:
-        """`env`: extra JOURNEYS_* settings for the worker and the API (tuning runs)."""
+    def start(
+        cls, env: Mapping[str, str] | None = None, keep: bool = False, workers: int = 1
+    ) -> Stack:
+        """`env`: extra JOURNEYS_* settings for the worker and the API (tuning runs);
+        `workers`: worker processes (`journeys dev --workers`)."""
         env = dict(env or {})
         # Bytecode, as `pip install` leaves it in an image: an editable install run with
         # PYTHONDONTWRITEBYTECODE=1 has none, and the worker's sandbox would then compile
@@ -64,6 +77,7 @@ class Stack:
             smtp_port=sink.port,
             workflows=WORKFLOWS,
             api_key=admin_key,
+            workers=workers,
         )
         stack = cls(
             data_dir=data_dir,
@@ -91,27 +105,35 @@ class Stack:
         )
         try:
             stack.dev.start()
-            stack.pids = stack._find_children()
+            stack.pids = stack._find_children(workers)
             stack.event_key = stack._create_event_key()
         except BaseException:
             stack.stop()
             raise
         return stack
 
-    def _find_children(self) -> dict[str, int]:
+    def _find_children(self, workers: int) -> dict[str, int]:
+        """The stack's processes by name: `temporal`, `api`, `worker`, `worker-2`..."""
         found: dict[str, int] = {}
+        worker_pids = []
         assert self.dev.process is not None
         for pid in children(self.dev.process.pid):
             line = procs.command_line(pid)
             if Path(line[0]).name == "temporal":
                 found["temporal"] = pid
             elif "worker" in line:
-                found["worker"] = pid
+                worker_pids.append(pid)
             elif "api" in line:
                 found["api"] = pid
-        if set(found) != {"temporal", "worker", "api"}:
-            raise RuntimeError(f"expected temporal, worker and api under journeys dev: {found}")
+        for n, pid in enumerate(sorted(worker_pids), start=1):
+            found[worker_name(n)] = pid
+        expected = {"temporal", "api", *(worker_name(n) for n in range(1, workers + 1))}
+        if set(found) != expected:
+            raise RuntimeError(f"expected {sorted(expected)} under journeys dev: {found}")
         return found
+
+    def worker_pids(self) -> list[int]:
+        return [pid for name, pid in self.pids.items() if role(name) == "worker"]
 
     def _create_event_key(self) -> str:
         """A producer's key (events:write) with no practical rate limit: the benchmarks
