@@ -177,7 +177,9 @@ async def steady(options: Options) -> dict[str, Any]:
         with Stack.start(options.env, keep=options.keep, workers=workers) as stack:
             bench = await Bench.on(stack, options)
             temporal = {"temporal": stack.pids["temporal"]}
-            with BaselineApp(stack.settings.temporal_address, stack.sink.port, workers) as app:
+            with BaselineApp.running(
+                stack.settings.temporal_address, stack.sink.port, workers
+            ) as app:
                 hand_written = System(f"{app.url}/events", {}, {**app.pids(), **temporal}, _none)
                 baseline = await highest_steady(bench, hand_written, "b", ladder, seconds, grace)
             journeys = System(

@@ -7,8 +7,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 
 from bench.stack import worker_name
 from journeys.cli.dev.processes import Child, free_port, port_open
@@ -54,27 +55,21 @@ class BaselineApp:
             found[worker_name(n)] = _pid(worker)
         return found
 
-    def __enter__(self) -> BaselineApp:
+    @classmethod
+    @contextmanager
+    def running(
+        cls, temporal_address: str, smtp_port: int, workers: int = 1
+    ) -> Iterator[BaselineApp]:
+        """The app started, its workers first; stopped after, whatever happened."""
+        app = cls(temporal_address, smtp_port, workers)
         try:
-            for child in [*self._workers, self._api]:
+            for child in [*app._workers, app._api]:
                 child.start()
-        except BaseException:
-            self._stop()
-            raise
-        return self
-
-    def _stop(self) -> None:
-        for child in [self._api, *self._workers]:
-            child.stop()
-        shutil.rmtree(self._logs, ignore_errors=True)
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._stop()
+            yield app
+        finally:
+            for child in [app._api, *app._workers]:
+                child.stop()
+            shutil.rmtree(app._logs, ignore_errors=True)
 
 
 def _pid(child: Child) -> int:

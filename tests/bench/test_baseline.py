@@ -18,7 +18,7 @@ def test_an_event_sends_its_email_once(temporal_env: WorkflowEnvironment) -> Non
     smtp = SmtpSink().start()
     address = temporal_env.client.service_client.config.target_host
     try:
-        with BaselineApp(address, smtp.port) as app:
+        with BaselineApp.running(address, smtp.port) as app:
             event = {"contact_id": "ada", "event_id": "baseline-e1", "attributes": {"seq": 7}}
             for _ in range(2):  # a producer's retry
                 assert httpx.post(f"{app.url}/events", json=event).status_code == 202
