@@ -3,7 +3,9 @@
 Ingestion is measured on the empty stack, then again once `--waiting` runs wait; memory
 of every process and the stores' size on disk are taken at both points. Continue events
 on the full stack go to the waiting runs in turn, far more than the worker keeps in its
-cache: each one makes the worker rebuild its run from history, as in production.
+cache (by default): each one makes the worker rebuild its run from history, as in
+production. `--cache-sizes` repeats it for each worker cache size given, to see what a
+larger cache buys in continue events and costs in memory.
 """
 
 from __future__ import annotations
@@ -50,7 +52,26 @@ async def _until_waiting(bench: Bench, count: int, within: float) -> bool:
 
 
 async def capacity(options: Options) -> dict[str, Any]:
-    with Stack.start(options.env, keep=options.keep) as stack:
+    """With the settings given; then, with `--cache-sizes`, again on a fresh stack for each
+    worker cache size (JOURNEYS_WORKER_MAX_CACHED_WORKFLOWS), summed up by size."""
+    result = await _capacity(options, options.env)
+    by_size = {}
+    for size in options.cache_sizes:
+        sized = await _capacity(
+            options, {**options.env, "JOURNEYS_WORKER_MAX_CACHED_WORKFLOWS": str(size)}
+        )
+        by_size[str(size)] = {
+            "waiting_runs": sized["waiting_runs"],
+            "continue_empty_per_second": sized["empty"]["continue"]["per_second"],
+            "continue_full_per_second": sized["full"]["continue"]["per_second"],
+            "continue_ratio": sized["ratio"]["continue"],
+            "worker_rss_peak_mb": sized["worker_rss_peak_mb"],
+        }
+    return {**result, "by_cache_size": by_size}
+
+
+async def _capacity(options: Options, env: dict[str, str]) -> dict[str, Any]:
+    with Stack.start(env, keep=options.keep) as stack:
         bench = await Bench.on(stack, options)
         await bench.settle()
         empty = await _ingestion(bench, None, 0)

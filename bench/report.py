@@ -174,7 +174,33 @@ def capacity(result: dict[str, Any]) -> list[str]:
         + _entered(result)
         + " Target: worker RSS <= 500 MB, ingestion within 20 %.",
         "",
+        *_cache_sizes(result.get("by_cache_size", {})),
     ]
+
+
+def _cache_sizes(by_size: dict[str, Any]) -> list[str]:
+    if not by_size:
+        return []
+    rows = [
+        [
+            f"{int(size):,}",
+            f"{figures['waiting_runs']:,}",
+            _n(figures["continue_empty_per_second"]),
+            _n(figures["continue_full_per_second"]),
+            f"{figures['continue_ratio']:.2f}",
+            _n(figures["worker_rss_peak_mb"]),
+        ]
+        for size, figures in by_size.items()
+    ]
+    header = [
+        "worker cache (runs)",
+        "waiting",
+        "continue /s empty",
+        "continue /s waiting",
+        "ratio",
+        "worker RSS peak MB",
+    ]
+    return ["By worker cache size (a fresh stack each):", "", *_table(header, rows)]
 
 
 def _entered(result: dict[str, Any]) -> str:
