@@ -182,3 +182,10 @@ def test_the_dev_banner_names_the_outbox_once(capturing: bool, outbox: str) -> N
     said: list[str] = []
     DevStack(settings, say=said.append)._banner(settings, capturing)
     assert f"  Outbox       {outbox}\n" in said[0]
+
+
+def test_dev_refuses_fewer_than_one_worker_naming_the_flag(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["dev", "--data-dir", str(tmp_path), "--workers", "0"])
+    assert result.exit_code == 2
+    assert "--workers" in result.stderr and "0 is not in the range x>=1" in result.stderr
+    assert not list(tmp_path.iterdir())  # refused before anything started
