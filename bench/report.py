@@ -305,8 +305,24 @@ def steady(result: dict[str, Any]) -> list[str]:
         *_table(header, rows),
         f"Phases of {result['phase_seconds']:g} s; steady: p99 trigger to SMTP < 1 s, every "
         "email delivered, at most a second's worth of events outstanding when the last is sent.",
+        "Each phase as rate /s: p99 ms, events outstanding when the last was sent:",
+        "",
+        *_phases(result["workers"]),
         "",
     ]
+
+
+def _phases(by_workers: dict[str, Any]) -> list[str]:
+    lines = []
+    for workers, figures in by_workers.items():
+        for name, label in (("baseline", "hand-written app"), ("journeys", "Journeys")):
+            phases = "; ".join(
+                f"{_n(p['rate'])}: {_n(p['p99_ms'])}, {p['backlog_at_end']}"
+                + ("" if p["steady"] else " (not steady)")
+                for p in figures[name]["phases"]
+            )
+            lines.append(f"- {workers} worker(s), {label}: {phases}")
+    return lines
 
 
 def _ratio(value: float | None, target: str, met: bool) -> list[str]:

@@ -7,6 +7,7 @@ import pytest
 
 from bench.figures import percentiles_ms
 from bench.openloop import due
+from bench.report import steady as steady_section
 from bench.report import targets
 from bench.steady import FULL, QUICK, Ladder, backlog, cpu_ms_per_run, is_steady, ratios
 
@@ -105,3 +106,24 @@ def test_the_targets_say_met_missed_or_not_measured() -> None:
     assert "| CPU per run, 1 worker(s) | 1.50 | <= 1.25 | **missed** |" in table
     assert "| gateway / SDK, start | not measured in this run | >= 0.95 |  |" in table
     assert "| continue with runs waiting / empty | 0.72 | >= 0.9 | **missed** |" in table
+
+
+def test_the_section_shows_both_apps_side_by_side_with_their_phases() -> None:
+    def system(best: float | None, total: float) -> dict[str, object]:
+        cpu = {"api": 1.5, "worker": 12.0, "temporal": 23.5, "total": total} if best else {}
+        phases = [
+            {"rate": 10.0, "p99_ms": 80.0, "backlog_at_end": 0, "steady": best is not None},
+            {"rate": 15.0, "p99_ms": 4200.0, "backlog_at_end": 40, "steady": False},
+        ]
+        return {"highest_steady": best, "p99_ms": 80.0, "cpu_ms_per_run": cpu, "phases": phases}
+
+    result = {
+        "quick": False,
+        "phase_seconds": 20,
+        "workers": {"1": {"baseline": system(10.0, 37.0), "journeys": system(None, 0)}},
+    }
+    text = "\n".join(steady_section(result))
+    assert "| 1 | hand-written app | 10.0 | 80.0 | 1.5 | 12.0 | 23.5 | 37.0 | 2 |" in text
+    assert "| 1 | Journeys | none steady |  |  |  |  |  | 2 |" in text
+    assert "- 1 worker(s), Journeys: 10.0: 80.0, 0 (not steady); 15.0: 4,200, 40 (not" in text
+    assert "--quick" not in text
