@@ -28,4 +28,4 @@ def test_an_event_sends_its_email_once(temporal_env: WorkflowEnvironment) -> Non
         smtp.stop()
     [email] = smtp.to("ada@example.com")
     assert email["Subject"] == "Benchmark 7"
-    assert email.get_content().strip() == "Hello Bench, event 7."  # type: ignore[attr-defined]
+    assert email.get_content().strip() == "Hello Bench, event 7."
