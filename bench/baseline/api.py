@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -31,7 +32,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(lifespan=lifespan)
 
 
-@app.post("/events", status_code=202)
+@app.post("/events", status_code=HTTPStatus.ACCEPTED)
 async def post_event(event: Event) -> dict[str, str]:
     seq = event.attributes["seq"]
     email = Email(
