@@ -1,0 +1,127 @@
+"""The editor's changes to a journey document: each returns a new document, and leaves
+everything it does not touch as it was."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from journeys.authoring.editing import (
+    BLANK_STEPS,
+    EditError,
+    add_step,
+    blank_step,
+    move_step,
+    parse_path,
+    path_text,
+    problem_path,
+    remove_step,
+    replace_step,
+    set_value,
+    walk_steps,
+)
+from journeys.definitions.catalog import TriggerCatalog
+from journeys.definitions.documents import journey_problems, parse_text
+
+WORKFLOWS = Path(__file__).parents[3] / "workflows"
+
+
+def welcome() -> dict[str, Any]:
+    document = parse_text((WORKFLOWS / "welcome.yaml").read_text())[0]
+    assert isinstance(document, dict)
+    return document
+
+
+def test_paths_read_and_print_the_same() -> None:
+    assert parse_path("steps.1.then.0") == ("steps", 1, "then", 0)
+    assert path_text(("steps", 1, "then", 0)) == "steps.1.then.0"
+    assert parse_path("") == ()
+    assert problem_path(("steps", 1, "then", 0, "email")) == "steps[1].then[0].email"
+    with pytest.raises(EditError, match="not a path"):
+        parse_path("steps..1")
+
+
+def test_a_step_is_added_inside_an_arm_without_touching_the_original() -> None:
+    original = welcome()
+    kept = copy.deepcopy(original)
+    step = blank_step("push", original)
+    changed = add_step(original, ("steps", 1, "then"), step, index=0)
+    assert original == kept
+    assert changed["steps"][1]["then"][0] == {"id": "push_1", "push": {"title": "", "body": ""}}
+    assert changed["steps"][1]["then"][1]["id"] == "thanks"
+
+
+def test_new_step_ids_are_unique_in_the_whole_journey() -> None:
+    document = welcome()
+    document = add_step(document, ("steps",), blank_step("email", document))
+    document = add_step(document, ("steps", 1, "else"), blank_step("email", document))
+    ids = [step["id"] for _, step in walk_steps(document)]
+    assert ids == ["welcome", "opened", "thanks", "reminder", "email_2", "email_1"]
+    with pytest.raises(EditError, match="no step kind"):
+        blank_step("telegram", document)
+
+
+def test_every_blank_step_kind_parses_as_its_kind() -> None:
+    for kind in BLANK_STEPS:
+        document = add_step(welcome(), ("steps",), blank_step(kind, welcome()))
+        _, problems = journey_problems(document, TriggerCatalog())
+        # Only the new step's blank fields are problems (the catalog here knows no trigger).
+        found = {p.path.split(".")[0] for p in problems if "unknown trigger" not in p.message}
+        assert found <= {"steps[2]"}, (kind, problems)
+
+
+def test_steps_move_within_their_list_and_are_removed() -> None:
+    document = welcome()
+    moved = move_step(document, ("steps", 1), -1)
+    assert [s["id"] for s in moved["steps"]] == ["opened", "welcome"]
+    with pytest.raises(EditError, match="cannot move further"):
+        move_step(document, ("steps", 1), 1)
+    removed = remove_step(document, ("steps", 1, "else", 0))
+    assert removed["steps"][1]["else"] == []
+    with pytest.raises(EditError, match="no step at"):
+        remove_step(document, ("steps", 5))
+
+
+def test_steps_nest_in_branch_and_split_arms() -> None:
+    document = add_step(welcome(), ("steps",), blank_step("split", welcome()))
+    document = add_step(document, ("steps", 2, "split", 1, "steps"), blank_step("exit", document))
+    document = add_step(document, ("steps",), blank_step("branch", document))
+    document = add_step(document, ("steps", 3, "branch", 0, "steps"), blank_step("sms", document))
+    paths = [path_text(path) for path, _ in walk_steps(document)]
+    assert paths[4:] == [
+        "steps.2",
+        "steps.2.split.1.steps.0",
+        "steps.3",
+        "steps.3.branch.0.steps.0",
+    ]
+
+
+def test_fields_and_settings_are_set_and_cleared() -> None:
+    document = welcome()
+    changed = set_value(document, ("steps", 0, "email", "subject"), "Hello")
+    assert changed["steps"][0]["email"]["subject"] == "Hello"
+    changed = set_value(changed, ("steps", 0, "email", "html"), None)
+    assert "html" not in changed["steps"][0]["email"]
+    changed = set_value(changed, ("goal",), {"trigger": "order.placed", "within": "P7D"})
+    changed = set_value(changed, ("entry", "rate_limit", "count"), 10)
+    assert changed["entry"] == {"rate_limit": {"count": 10}}
+    assert list(changed)[: len(document)] == list(document)  # keys keep their order
+    with pytest.raises(EditError, match="no place"):
+        set_value(document, ("steps", 9), {})
+
+
+def test_a_step_is_replaced_as_a_whole() -> None:
+    step = {"id": "bye", "exit": "done"}
+    changed = replace_step(welcome(), ("steps", 1, "then", 0), step)
+    assert changed["steps"][1]["then"] == [step]
+
+
+def test_a_document_opened_and_left_alone_is_equal_to_the_file() -> None:
+    for file in sorted(WORKFLOWS.glob("*.yaml")):
+        for document in parse_text(file.read_text()):
+            paths = [path for path, _ in walk_steps(document)]
+            assert all(paths) or not document.get("steps")
+            assert set_value(document, ("name",), document.get("name")) == document
