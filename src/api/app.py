@@ -21,6 +21,7 @@ from api.metrics import ApiMetrics, RequestMetrics
 from api.openapi import document
 from api.routes import ROUTERS, dev_outbox
 from api.services import Services
+from api.ui.editor.routes import router as editor_router
 from api.ui.routes import router as dashboard_router
 from journeys.ingest.catalog_cache import CatalogCache
 from journeys.ingest.dispatch import Dispatcher
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         )
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(editor_router)  # before the dashboard's /ui/journeys/{id}
     app.include_router(dashboard_router)
     if settings.dev_outbox:
         app.include_router(dev_outbox.router)

@@ -407,6 +407,9 @@ def _not_found(request: Request, message: str) -> Response:
 
 
 def _to_login(request: Request) -> Response:
+    if request.headers.get("hx-request") == "true":
+        # A change posted by the editor: 401, which leaves the page (and its work) as it is.
+        return Response("Sign in again.", HTTPStatus.UNAUTHORIZED)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     response = RedirectResponse(
         f"{request.url_for('ui_login').path}?{urlencode({'next': here})}", HTTPStatus.SEE_OTHER

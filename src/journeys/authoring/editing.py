@@ -88,6 +88,14 @@ def get(document: Any, path: Path) -> Any:
     return value
 
 
+def value_at(document: Any, path: Path) -> Any:
+    """The value at `path`, or None when there is none (a field not filled in yet)."""
+    try:
+        return get(document, path)
+    except EditError:
+        return None
+
+
 def set_value(document: dict[str, Any], path: Path, value: Any) -> dict[str, Any]:
     """The document with `value` at `path` (mappings on the way are made as needed); None
     removes the key, so an emptied optional field leaves no trace."""

@@ -1,0 +1,1 @@
+"""The journey editor at /ui/journeys/{id}/edit."""

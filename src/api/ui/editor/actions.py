@@ -1,0 +1,127 @@
+"""One change posted by the editor page: the fields as typed, then the button pressed.
+
+The page holds the document it edits (as JSON in a hidden field) and posts it back with
+each change, so nothing is kept on the server between changes and an expired session
+loses nothing: the work is on the page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from api.ui.editor.forms import Unreadable, settings_fields, step_fields, typed
+from api.ui.editor.view import catalog_for
+from journeys.authoring.editing import (
+    EditError,
+    add_step,
+    blank_step,
+    move_step,
+    parse_path,
+    problem_path,
+    remove_step,
+    set_value,
+    walk_steps,
+)
+from journeys.definitions.catalog import TriggerCatalog
+from journeys.definitions.documents import READ_ERRORS, parse_text
+from journeys.kit.problems import Problem
+
+
+@dataclass
+class Posted:
+    document: dict[str, Any]
+    revision: int
+    new: bool
+    fields: Mapping[str, str]
+
+
+def read_posted(form: Mapping[str, Any]) -> Posted:
+    """The document, its draft revision and the fields, as the page posted them."""
+    try:
+        document = json.loads(str(form.get("document", "{}")))
+    except ValueError:
+        document = {}
+    revision = str(form.get("revision", "0"))
+    fields = {key: str(value) for key, value in form.items() if isinstance(value, str)}
+    return Posted(
+        document=document if isinstance(document, dict) else {},
+        revision=int(revision) if revision.isdigit() else 0,
+        new=form.get("new") == "true",
+        fields=fields,
+    )
+
+
+def with_fields(posted: Posted, triggers: TriggerCatalog) -> tuple[dict[str, Any], list[Problem]]:
+    """The document with what was typed in its fields; a field that cannot be read is a
+    problem beside it, and leaves the document as it was."""
+    document = posted.document
+    catalog = catalog_for(document, triggers)
+    fields = settings_fields(document, catalog, posted.new)
+    for at, step in walk_steps(document):
+        fields += step_fields(step, at, catalog)
+    problems = []
+    for form_field in fields:
+        try:
+            changed, value = typed(form_field, posted.fields)
+        except Unreadable as error:
+            problems.append(Problem(path=form_field.where, message=str(error)))
+            continue
+        if changed:
+            document = set_value(document, form_field.path, value)
+    return document, problems
+
+
+def operate(document: dict[str, Any], op: str, fields: Mapping[str, str]) -> dict[str, Any]:
+    """Carry out a button: `add:<steps>` (the kind picked beside it), `drop:<path>`,
+    `up:<step>`, `down:<step>`, `arm:<step>`, `exit`, `goal`. EditError when it cannot."""
+    verb, _, where = op.partition(":")
+    at = parse_path(where)
+    match verb:
+        case "add":
+            kind = fields.get(f"kind:{where}", "")
+            return add_step(document, at, blank_step(kind, document))
+        case "drop":
+            return remove_step(document, at)
+        case "up" | "down":
+            return move_step(document, at, -1 if verb == "up" else 1)
+        case "arm":
+            return _add_arm(document, at)
+        case "exit":
+            exits = document.get("exit")
+            listed = exits if isinstance(exits, list) else []
+            return set_value(document, ("exit",), [*listed, {"trigger": ""}])
+        case "goal":
+            return set_value(document, ("goal",), {"trigger": "", "within": "P7D"})
+        case "nogoal":
+            return set_value(document, ("goal",), None)
+    raise EditError(f"there is no editor action {op!r}")
+
+
+def _add_arm(document: dict[str, Any], at: tuple[str | int, ...]) -> dict[str, Any]:
+    step = document
+    for part in at:
+        step = step[part]  # type: ignore[index]
+    if "branch" in step:
+        arm = {"when": {"attr": "contact.", "op": "eq", "value": ""}, "steps": []}
+        return add_step(document, (*at, "branch"), arm)
+    if "split" in step:
+        return add_step(document, (*at, "split"), {"name": "", "percent": 0, "steps": []})
+    raise EditError(f"the step at {where_text(at)!r} has no arms")
+
+
+def where_text(at: tuple[str | int, ...]) -> str:
+    return problem_path(at)
+
+
+def from_yaml(text: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The document typed in the YAML tab; None, with what is wrong, when it is not one."""
+    try:
+        documents = parse_text(text)
+    except READ_ERRORS as error:
+        return None, [Problem(path="yaml", message=f"this is not YAML: {error}")]
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        return None, [Problem(path="yaml", message="the YAML must hold one journey (a mapping)")]
+    return documents[0], []

@@ -1,0 +1,232 @@
+"""The journey editor in a real headless Chromium, over real HTTP, against the real stack:
+a journey built by clicking and typing only, published and run; every sample journey opened
+and saved unchanged; problems beside their fields; the simulate panel; two tabs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import ConsoleMessage, Page, expect
+from temporalio.testing import WorkflowEnvironment
+
+from journeys.definitions.documents import load_bundle, to_document
+from tests.api.stack import WORKFLOWS
+from tests.sinks import SmtpSink, eventually
+from tests.ui.conftest import Dashboard, follow
+
+DOCS = Path(__file__).parents[2] / "docs"
+BUSY = ".htmx-request, .htmx-swapping, .htmx-settling"
+
+
+async def posting(page: Page, action: Awaitable[Any]) -> None:
+    """Do something that posts a change, and wait until the form it answers is in place."""
+    async with page.expect_response(lambda r: "/ui/editor/" in r.url):
+        await action
+    await expect(page.locator(BUSY)).to_have_count(0)
+
+
+async def type_in(page: Page, label: str, text: str, within: str = "#editor") -> None:
+    """Type in a field as a person would, then leave it (Tab), which posts the change."""
+    field = page.locator(within).get_by_label(label, exact=True)
+    await field.fill(text)
+    await posting(page, field.press("Tab"))
+
+
+async def pick(page: Page, label: str, value: str) -> None:
+    await posting(page, page.get_by_label(label, exact=True).select_option(value))
+
+
+async def add_step(page: Page, steps: str, kind: str) -> None:
+    """Add a step of `kind` to the list of steps at `steps` (steps, steps.1.then, ...)."""
+    await page.select_option(f"[name='kind:{steps}']", kind)
+    await posting(page, page.click(f"[data-add='{steps}']"))
+
+
+def sample(journey_id: str) -> dict[str, Any]:
+    """A sample journey as `journeys apply workflows/` stores it."""
+    found = [j for j in load_bundle([WORKFLOWS]).journeys if j.id == journey_id]
+    return to_document(found[0])
+
+
+def csp_errors(page: Page) -> list[str]:
+    errors: list[str] = []
+
+    def seen(message: ConsoleMessage) -> None:
+        # Chromium asks every site for a favicon; the dashboard has none.
+        if message.type == "error" and not message.location["url"].endswith("/favicon.ico"):
+            errors.append(message.text)
+
+    page.on("console", seen)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+async def test_the_welcome_journey_is_built_by_clicking_and_typing_then_runs(
+    dashboard: Dashboard, temporal_env: WorkflowEnvironment, page: Page, smtp_sink: SmtpSink
+) -> None:
+    errors = csp_errors(page)
+    await dashboard.stack.put_triggers()
+    await dashboard.sign_in(page)
+    await follow(page, "#new-journey")
+    await follow(page, "[data-start='']")
+    assert page.url.endswith("/ui/journeys/new?start=")
+
+    await type_in(page, "Journey id", "welcome")
+    await type_in(page, "Name", "Welcome new contacts")
+    await pick(page, "Audience", "contact")
+    await type_in(page, "Timezone", "Europe/Paris")
+    await pick(page, "Start trigger", "contact.created")
+    await pick(page, "Re-entry", "never")
+    await posting(page, page.get_by_role("button", name="Add an exit trigger").click())
+    await pick(page, "Exit 1: trigger", "order.placed")
+
+    await add_step(page, "steps", "email")
+    await type_in(page, "Step id", "welcome")
+    await type_in(page, "Subject", "Bienvenue {{ contact.first_name }} !")
+    html = (
+        "<p>Bonjour {{ contact.first_name }},</p>\n<p>Merci de nous avoir rejoints. "
+        '<a href="https://shop.example.com/new">Voir les nouveautés</a></p>\n'
+    )
+    await type_in(page, "HTML body", html)
+    await type_in(
+        page, "Text body", "Bonjour {{ contact.first_name }}, merci de nous avoir rejoints."
+    )
+
+    await add_step(page, "steps", "wait_for")
+    await type_in(page, "Step id", "opened", within="[data-step=wait_for_1]")
+    await pick(page, "Wait for trigger", "email.opened")
+    await type_in(page, "Answering step", "welcome")
+    await type_in(page, "Within", "3")
+
+    await add_step(page, "steps.1.then", "sms")
+    then = "[data-list='steps.1.then'] [data-kind=sms]"
+    await type_in(page, "Step id", "welcome", within=then)  # a mistake: the id is taken
+    taken = page.locator("[data-field='steps[1].then[0].id'] .problems")
+    assert "welcome" in await taken.inner_text()
+    await type_in(page, "Step id", "thanks", within=then)
+    await type_in(page, "Text", "Merci {{ contact.first_name }}, à très vite !")
+
+    await add_step(page, "steps.1.else", "email")
+    reminder = "[data-list='steps.1.else'] [data-kind=email]"
+    await type_in(page, "Step id", "reminder", within=reminder)
+    subject = "{{ contact.first_name }}, votre cadeau de bienvenue vous attend"
+    await type_in(page, "Subject", subject, within=reminder)
+    text = "Un petit rappel : votre cadeau de bienvenue vous attend."
+    await type_in(page, "Text body", text, within=reminder)
+
+    assert await page.locator("[data-problem-count]").count() == 0
+    assert await page.locator("#graph img").evaluate("img => img.complete && img.naturalWidth") > 0
+    preview = page.locator("[data-preview=welcome]")
+    assert "Bienvenue Ada !" in await preview.inner_text()
+
+    await page.locator(".crumbs").scroll_into_view_if_needed()
+    await page.screenshot(path=DOCS / "editor.png")
+
+    await posting(page, page.click("[data-action=publish]"))
+    assert await page.locator("#notice").inner_text() == "Published as version 1."
+    assert page.url.endswith("/ui/journeys/welcome/edit")
+    stored = (await dashboard.http.get("/v1/journeys/welcome")).json()
+    assert stored["definition"] == sample("welcome")
+    assert stored["live_version"] == 1
+
+    with temporal_env.with_time_skipping_disabled():
+        contact = await dashboard.stack.contact(first_name="Ada")
+        fired = await dashboard.stack.fire("contact.created", contact_id=contact)
+        assert fired.status_code == 202, fired.text
+        await eventually(lambda: smtp_sink.to(f"{contact}@example.com"))
+    assert smtp_sink.to(f"{contact}@example.com")[0]["Subject"] == "Bienvenue Ada !"
+    assert errors == [], errors[:6]
+
+
+async def test_every_sample_journey_opens_and_saves_unchanged(
+    dashboard: Dashboard, page: Page
+) -> None:
+    errors = csp_errors(page)
+    await dashboard.stack.put_triggers()
+    await dashboard.sign_in(page)
+    journeys = [journey.id for journey in load_bundle([WORKFLOWS]).journeys]
+    assert len(journeys) == 4
+    for journey_id in journeys:
+        await page.goto(f"{dashboard.url}/ui/journeys/new")
+        await follow(page, f"[data-start='{journey_id}']")
+        await posting(page, page.click("[data-action=save]"))
+        assert await page.locator("#notice").inner_text() == "Draft saved (revision 1)."
+        stored = (await dashboard.http.get(f"/v1/journeys/{journey_id}")).json()
+        assert stored["definition"] == sample(journey_id), journey_id
+        # Opened again from what was saved, and saved unchanged: nothing changes.
+        await page.goto(f"{dashboard.url}/ui/journeys/{journey_id}/edit")
+        await posting(page, page.click("[data-action=save]"))
+        assert await page.locator("#notice").inner_text() == "Draft saved (revision 1)."
+    assert errors == [], errors[:6]
+
+
+async def test_a_problem_shows_beside_its_field_and_saves_but_does_not_publish(
+    dashboard: Dashboard, page: Page
+) -> None:
+    await dashboard.stack.put_triggers()
+    await dashboard.sign_in(page)
+    await page.goto(f"{dashboard.url}/ui/journeys/new?start=welcome")
+    await type_in(page, "Subject", "", within="[data-step=welcome]")
+    subject = page.locator("[data-field='steps[0].email.subject']")
+    assert "at least 1 character" in await subject.locator(".problems").inner_text()
+    assert await subject.locator("input").get_attribute("aria-invalid") == "true"
+    await posting(page, page.click("[data-action=publish]"))
+    assert "fix its problems" in await page.locator("#notice").inner_text()
+    stored = (await dashboard.http.get("/v1/journeys/welcome")).json()
+    assert stored["status"] == "draft" and stored["live_version"] is None
+
+
+async def test_the_simulate_panel_shows_the_path(dashboard: Dashboard, page: Page) -> None:
+    await dashboard.stack.put_triggers()
+    await dashboard.sign_in(page)
+    await page.goto(f"{dashboard.url}/ui/journeys/new?start=welcome")
+    await posting(page, page.click("[data-action=simulate]"))
+    assert await page.locator("#sim-path").inner_text() == "welcome → opened → reminder"
+    await page.fill("#sim_events", "+2h email.opened of welcome")
+    await posting(page, page.click("[data-action=simulate]"))
+    assert await page.locator("#sim-path").inner_text() == "welcome → opened → thanks"
+    messages = page.locator("#simulation [data-message]")
+    assert await messages.evaluate_all("ms => ms.map(m => m.dataset.message)") == [
+        "welcome",
+        "thanks",
+    ]
+    assert "Bienvenue Ada !" in await messages.first.inner_text()
+
+
+async def test_a_second_tab_cannot_overwrite_the_first(dashboard: Dashboard, page: Page) -> None:
+    await dashboard.stack.put_triggers()
+    await dashboard.sign_in(page)
+    await page.goto(f"{dashboard.url}/ui/journeys/new?start=welcome")
+    await posting(page, page.click("[data-action=save]"))
+    other = await page.context.new_page()
+    for tab in (page, other):
+        await tab.goto(f"{dashboard.url}/ui/journeys/welcome/edit")
+    await type_in(other, "Name", "Welcome, from the other tab")
+    await posting(other, other.click("[data-action=save]"))
+    assert await other.locator("#notice").inner_text() == "Draft saved (revision 2)."
+
+    await type_in(page, "Name", "Welcome, from this tab")
+    await posting(page, page.click("[data-action=save]"))
+    assert "saved elsewhere (revision 2)" in await page.locator("#notice").inner_text()
+    assert "name" in await page.locator("#conflict").inner_text()
+    assert await page.get_by_label("Name", exact=True).input_value() == "Welcome, from this tab"
+    stored = (await dashboard.http.get("/v1/journeys/welcome")).json()
+    assert stored["definition"]["name"] == "Welcome, from the other tab"
+
+
+async def test_an_expired_session_keeps_the_work_and_asks_to_sign_in(
+    dashboard: Dashboard, page: Page
+) -> None:
+    await dashboard.stack.put_triggers()
+    await dashboard.sign_in(page)
+    await page.goto(f"{dashboard.url}/ui/journeys/new?start=welcome")
+    assert await page.locator("#signed-out").is_hidden()
+    await page.context.clear_cookies()
+    name = page.get_by_label("Name", exact=True)
+    await name.fill("Unsaved work")
+    async with page.expect_response(lambda r: r.status == 401):
+        await name.press("Tab")
+    await page.locator("#signed-out").wait_for(state="visible")
+    assert await name.input_value() == "Unsaved work"
