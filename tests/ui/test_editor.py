@@ -121,6 +121,7 @@ async def test_the_welcome_journey_is_built_by_clicking_and_typing_then_runs(
     preview = page.locator("[data-preview=welcome]")
     assert "Bienvenue Ada !" in await preview.inner_text()
 
+    DOCS.mkdir(exist_ok=True)
     await page.locator(".crumbs").scroll_into_view_if_needed()
     await page.screenshot(path=DOCS / "editor.png")
 

@@ -183,7 +183,7 @@ def settings_fields(document: Mapping[str, Any], catalog: Catalog, new: bool) ->
         ),
         FormField("Timezone", ("timezone",), "text", optional=True, hint="e.g. Europe/Paris"),
         _trigger("Start trigger", ("start", "trigger"), catalog),
-        *condition_fields(("start", "when"), document.get("start"), "when", optional=True),
+        *condition_fields(("start",), document.get("start"), "Start only when", optional=True),
         _reentry(document.get("reentry")),
         FormField("Parallel runs", ("parallel",), "select", optional=True, options=YES_NO),
         FormField("Frequency caps", ("frequency_caps",), "select", optional=True, options=YES_NO),

@@ -1,0 +1,96 @@
+"""The editor's forms without a browser: what each field shows, and what a post changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from api.ui.editor.actions import Posted, from_yaml, operate, with_fields
+from api.ui.editor.forms import FormField
+from api.ui.editor.routes import sample_journeys
+from api.ui.editor.view import EditorView, editor_view
+from journeys.authoring.editing import EditError
+from journeys.definitions.catalog import TriggerCatalog
+from journeys.definitions.documents import load_bundle
+from tests.api.stack import WORKFLOWS
+
+CATALOG: TriggerCatalog = load_bundle([WORKFLOWS]).catalog
+
+
+def fields_of(view: EditorView) -> list[FormField]:
+    found = list(view.settings)
+    pending = list(view.steps.steps)
+    while pending:
+        step = pending.pop(0)
+        found += step.fields
+        for arm in step.arms:
+            pending += arm.steps
+    return found
+
+
+def as_shown(view: EditorView, **typed: str) -> dict[str, str]:
+    """The form as the page posts it: each field as shown, but for what was typed."""
+    posted = {}
+    for form_field in fields_of(view):
+        posted[form_field.name] = form_field.shown
+        if form_field.kind == "duration":
+            posted[form_field.unit_name] = form_field.unit
+    return posted | typed
+
+
+def post(document: dict[str, Any], **typed: str) -> tuple[dict[str, Any], list[Any]]:
+    view = editor_view(document, 0, True, CATALOG)
+    return with_fields(Posted(document, 0, True, as_shown(view, **typed)), CATALOG)
+
+
+@pytest.mark.parametrize("journey_id", sorted(sample_journeys(WORKFLOWS)))
+def test_a_sample_posted_unchanged_is_the_same_document(journey_id: str) -> None:
+    document = sample_journeys(WORKFLOWS)[journey_id]
+    view = editor_view(document, 0, True, CATALOG)
+    assert view.problem_count == 0 and view.graph is not None
+    assert post(document) == (document, [])
+
+
+def test_durations_are_a_number_and_a_unit() -> None:
+    welcome = sample_journeys(WORKFLOWS)["welcome"]
+    view = editor_view(welcome, 0, True, CATALOG)
+    within = next(f for f in fields_of(view) if f.name == "f:steps.1.wait_for.within")
+    assert (within.kind, within.shown, within.unit) == ("duration", "3", "D")
+    changed, _ = post(
+        welcome, **{"f:steps.1.wait_for.within": "12", "u:steps.1.wait_for.within": "H"}
+    )
+    assert changed["steps"][1]["wait_for"]["within"] == "PT12H"
+
+
+def test_an_emptied_optional_field_leaves_no_key_and_bad_yaml_is_a_problem() -> None:
+    welcome = sample_journeys(WORKFLOWS)["welcome"]
+    changed, problems = post(welcome, **{"f:steps.0.email.html": "", "f:entry": "from: [oops"})
+    assert "html" not in changed["steps"][0]["email"]
+    assert "entry" not in changed
+    assert [(p.path, p.message[:17]) for p in problems] == [("entry", "this is not YAML:")]
+
+
+def test_buttons_add_move_and_remove_steps_and_arms() -> None:
+    welcome = sample_journeys(WORKFLOWS)["welcome"]
+    added = operate(welcome, "add:steps.1.then", {"kind:steps.1.then": "wait_until"})
+    assert added["steps"][1]["then"][1] == {
+        "id": "wait_until_1",
+        "wait": {"until": {"from": "contact."}},
+    }
+    moved = operate(added, "up:steps.1.then.1", {})
+    assert [s["id"] for s in moved["steps"][1]["then"]] == ["wait_until_1", "thanks"]
+    branched = operate(welcome, "add:steps", {"kind:steps": "branch"})
+    two_arms = operate(branched, "arm:steps.2", {})
+    assert len(two_arms["steps"][2]["branch"]) == 2
+    assert len(operate(two_arms, "drop:steps.2.branch.0", {})["steps"][2]["branch"]) == 1
+    with_exit = operate(welcome, "exit", {})
+    assert with_exit["exit"][-1] == {"trigger": ""}
+    with pytest.raises(EditError):
+        operate(welcome, "arm:steps.0", {})
+
+
+def test_yaml_replaces_the_document_or_says_why_not() -> None:
+    assert from_yaml("kind: Journey\nid: x\n")[0] == {"kind": "Journey", "id": "x"}
+    document, problems = from_yaml("- a\n- b\n")
+    assert document is None and "one journey" in problems[0].message
