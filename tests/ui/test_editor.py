@@ -231,3 +231,29 @@ async def test_an_expired_session_keeps_the_work_and_asks_to_sign_in(
         await name.press("Tab")
     await page.locator("#signed-out").wait_for(state="visible")
     assert await name.input_value() == "Unsaved work"
+
+
+async def test_the_yaml_tab_replaces_the_document(dashboard: Dashboard, page: Page) -> None:
+    errors = csp_errors(page)
+    await dashboard.stack.put_triggers()
+    await dashboard.sign_in(page)
+    await page.goto(f"{dashboard.url}/ui/journeys/new?start=welcome")
+    code = page.locator("#yaml-tab .CodeMirror")
+    await code.click()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.insert_text("kind: Journey\nid: welcome\nname: Typed\n")
+    await posting(page, page.click("[data-action=yaml]"))
+    assert await page.get_by_label("Name", exact=True).input_value() == "Typed"
+    assert await page.locator("[data-step]").count() == 0
+    assert "steps" in await page.locator("#problems").inner_text()  # a journey needs one
+    # What is not a journey is refused, and the document stays as it was.
+    await page.locator("#yaml-tab .CodeMirror").click()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.insert_text("name: [unclosed")
+    await posting(page, page.click("[data-action=yaml]"))
+    assert "this is not YAML" in await page.locator("#problems").inner_text()
+    assert await page.get_by_label("Name", exact=True).input_value() == "Typed"
+    assert (
+        "steps" in await page.locator("[data-field=steps] .problems, #problems").first.inner_text()
+    )
+    assert errors == [], errors[:6]

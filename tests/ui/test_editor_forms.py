@@ -9,7 +9,7 @@ import pytest
 from api.ui.editor.actions import Posted, from_yaml, operate, with_fields
 from api.ui.editor.forms import FormField
 from api.ui.editor.routes import sample_journeys
-from api.ui.editor.view import EditorView, editor_view
+from api.ui.editor.view import EditorView, catalog_for, editor_view
 from journeys.authoring.editing import EditError
 from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.documents import load_bundle
@@ -94,3 +94,14 @@ def test_yaml_replaces_the_document_or_says_why_not() -> None:
     assert from_yaml("kind: Journey\nid: x\n")[0] == {"kind": "Journey", "id": "x"}
     document, problems = from_yaml("- a\n- b\n")
     assert document is None and "one journey" in problems[0].message
+
+
+def test_conditions_offer_the_contact_start_and_awaited_attributes() -> None:
+    cart = sample_journeys(WORKFLOWS)["cart-recovery"]
+    catalog = catalog_for(cart, CATALOG)
+    assert catalog.start_attributes == ["cart_id", "total", "currency"]
+    assert {"contact.first_name", "trigger.total", "event.url"} <= set(catalog.attributes)
+    start = next(
+        f for f in editor_view(cart, 0, True, CATALOG).settings if f.label == "Start trigger"
+    )
+    assert start.hint == "its attributes: cart_id, total, currency"

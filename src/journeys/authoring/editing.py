@@ -46,6 +46,12 @@ BLANK_STEPS: dict[str, dict[str, Any]] = {
     "exit": {"exit": None},
 }
 
+# A new arm of a branch, and of a split.
+BLANK_ARMS: dict[str, dict[str, Any]] = {
+    "branch": {"when": {"attr": "contact.", "op": "eq", "value": ""}, "steps": []},
+    "split": {"name": "", "percent": 0, "steps": []},
+}
+
 # The lists of steps a step holds: `then`/`else`, `otherwise`, and each arm's `steps`.
 _ARMS = ("then", "else", "otherwise")
 _ARMED = ("branch", "split")
@@ -144,6 +150,15 @@ def add_step(
         raise EditError(f"{path_text(steps)!r} is not a list of steps")
     listed.insert(len(listed) if index is None else index, step)
     return changed
+
+
+def add_arm(document: dict[str, Any], at: Path) -> dict[str, Any]:
+    """The document with a new, empty arm at the end of the branch or split step at `at`."""
+    step = get(document, at)
+    kind = next((k for k in BLANK_ARMS if isinstance(step, dict) and k in step), None)
+    if kind is None:
+        raise EditError(f"the step at {path_text(at)!r} has no arms")
+    return add_step(document, (*at, kind), copy.deepcopy(BLANK_ARMS[kind]))
 
 
 def remove_step(document: dict[str, Any], at: Path) -> dict[str, Any]:

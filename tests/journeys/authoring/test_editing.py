@@ -12,6 +12,7 @@ import pytest
 from journeys.authoring.editing import (
     BLANK_STEPS,
     EditError,
+    add_arm,
     add_step,
     blank_step,
     move_step,
@@ -111,6 +112,14 @@ def test_fields_and_settings_are_set_and_cleared() -> None:
     assert list(changed)[: len(document)] == list(document)  # keys keep their order
     with pytest.raises(EditError, match="no place"):
         set_value(document, ("steps", 9), {})
+
+
+def test_branch_and_split_steps_get_new_arms() -> None:
+    document = add_step(welcome(), ("steps",), blank_step("split", welcome()))
+    document = add_arm(document, ("steps", 2))
+    assert document["steps"][2]["split"][2] == {"name": "", "percent": 0, "steps": []}
+    with pytest.raises(EditError, match="has no arms"):
+        add_arm(document, ("steps", 0))
 
 
 def test_a_step_is_replaced_as_a_whole() -> None:

@@ -16,11 +16,11 @@ from api.ui.editor.forms import Unreadable, settings_fields, step_fields, typed
 from api.ui.editor.view import catalog_for
 from journeys.authoring.editing import (
     EditError,
+    add_arm,
     add_step,
     blank_step,
     move_step,
     parse_path,
-    problem_path,
     remove_step,
     set_value,
     walk_steps,
@@ -88,7 +88,7 @@ def operate(document: dict[str, Any], op: str, fields: Mapping[str, str]) -> dic
         case "up" | "down":
             return move_step(document, at, -1 if verb == "up" else 1)
         case "arm":
-            return _add_arm(document, at)
+            return add_arm(document, at)
         case "exit":
             exits = document.get("exit")
             listed = exits if isinstance(exits, list) else []
@@ -98,22 +98,6 @@ def operate(document: dict[str, Any], op: str, fields: Mapping[str, str]) -> dic
         case "nogoal":
             return set_value(document, ("goal",), None)
     raise EditError(f"there is no editor action {op!r}")
-
-
-def _add_arm(document: dict[str, Any], at: tuple[str | int, ...]) -> dict[str, Any]:
-    step = document
-    for part in at:
-        step = step[part]  # type: ignore[index]
-    if "branch" in step:
-        arm = {"when": {"attr": "contact.", "op": "eq", "value": ""}, "steps": []}
-        return add_step(document, (*at, "branch"), arm)
-    if "split" in step:
-        return add_step(document, (*at, "split"), {"name": "", "percent": 0, "steps": []})
-    raise EditError(f"the step at {where_text(at)!r} has no arms")
-
-
-def where_text(at: tuple[str | int, ...]) -> str:
-    return problem_path(at)
 
 
 def from_yaml(text: str) -> tuple[dict[str, Any] | None, list[Problem]]:

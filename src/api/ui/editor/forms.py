@@ -90,6 +90,7 @@ class Catalog:
 
     triggers: list[str]
     attributes: list[str]
+    start_attributes: list[str] = field(default_factory=list)
 
 
 def show(form_field: FormField, value: Any) -> FormField:
@@ -99,12 +100,10 @@ def show(form_field: FormField, value: Any) -> FormField:
         if found is None and value is not None:
             form_field.kind = "text"
         elif found is not None:
-            number, unit = (
-                (found.group(1), found.group(2))
-                if found.group(1)
-                else (found.group(3), found.group(4))
+            days_or_weeks = found.group(1) is not None
+            form_field.shown, form_field.unit = (
+                found.group(1, 2) if days_or_weeks else found.group(3, 4)
             )
-            form_field.shown, form_field.unit = number, unit
             return form_field
     form_field.shown = shown_text(form_field.kind, value)
     if form_field.kind == "select" and form_field.shown not in dict(form_field.options):
@@ -182,7 +181,12 @@ def settings_fields(document: Mapping[str, Any], catalog: Catalog, new: bool) ->
             options=[("", "default")] + [(a.value, a.value) for a in Audience],
         ),
         FormField("Timezone", ("timezone",), "text", optional=True, hint="e.g. Europe/Paris"),
-        _trigger("Start trigger", ("start", "trigger"), catalog),
+        _trigger(
+            "Start trigger",
+            ("start", "trigger"),
+            catalog,
+            hint="its attributes: " + (", ".join(catalog.start_attributes) or "none"),
+        ),
         *condition_fields(("start",), document.get("start"), "Start only when", optional=True),
         _reentry(document.get("reentry")),
         FormField("Parallel runs", ("parallel",), "select", optional=True, options=YES_NO),
@@ -305,12 +309,13 @@ def _wait_fields(wait: Any, at: Path) -> list[FormField]:
     return [FormField("Wait for", at, "duration")]
 
 
-def _trigger(label: str, at: Path, catalog: Catalog) -> FormField:
+def _trigger(label: str, at: Path, catalog: Catalog, hint: str = "") -> FormField:
     return FormField(
         label,
         at,
         "select",
         options=[("", "(pick a trigger)")] + [(name, name) for name in catalog.triggers],
+        hint=hint,
     )
 
 

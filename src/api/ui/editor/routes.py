@@ -246,8 +246,11 @@ def _save(
     except DraftConflict as conflict:
         view.conflict = conflict.changes or [str(conflict)]
         view.notice = (
-            f"Not saved: this journey's draft was saved elsewhere (revision {conflict.current}) "
-            f"since this page read revision {conflict.expected}."
+            f"Not saved: a journey {conflict.journey_id!r} exists already; "
+            "open it to edit it, or give this one another id."
+            if conflict.expected == 0
+            else f"Not saved: this journey's draft was saved elsewhere "
+            f"(revision {conflict.current}) since this page read revision {conflict.expected}."
         )
         return view, False
     triggers = services.catalog.fresh().catalog

@@ -20,7 +20,7 @@ from api.ui.editor.forms import (
     step_kind,
 )
 from api.ui.editor.simulation import SimulationForm
-from journeys.authoring.editing import Path, path_text, step_arms, value_at
+from journeys.authoring.editing import Path, path_text, step_arms, value_at, walk_steps
 from journeys.authoring.graph import svg
 from journeys.authoring.simulate import SampleContact, SimulatedMessage, Simulation, simulate
 from journeys.definitions.catalog import TriggerCatalog
@@ -106,14 +106,22 @@ class EditorView:
 
 
 def catalog_for(document: dict[str, Any], triggers: TriggerCatalog) -> Catalog:
-    """Pickers' choices: every trigger; for conditions, the contact's fields and the
-    attributes of the triggers the journey starts on or waits for."""
+    """Pickers' choices: every trigger; for conditions, the contact's fields, the start
+    trigger's attributes (`trigger.*`) and those of the triggers waited for (`event.*`)."""
     attributes = [f"contact.{name}" for name in CONTACT_FIELDS]
-    start = document.get("start")
-    start_trigger = start.get("trigger") if isinstance(start, dict) else None
-    if isinstance(start_trigger, str) and start_trigger in triggers:
-        attributes += [f"trigger.{spec.name}" for spec in triggers[start_trigger].attributes]
-    return Catalog(triggers=sorted(triggers), attributes=attributes)
+    start = value_at(document, ("start", "trigger"))
+    start_attributes: list[str] = []
+    if isinstance(start, str) and start in triggers:
+        start_attributes = [spec.name for spec in triggers[start].attributes]
+        attributes += [f"trigger.{name}" for name in start_attributes]
+    awaited = {value_at(step, ("wait_for", "trigger")) for _, step in walk_steps(document)}
+    for name in sorted(n for n in awaited if isinstance(n, str) and n in triggers):
+        attributes += [f"event.{spec.name}" for spec in triggers[name].attributes]
+    return Catalog(
+        triggers=sorted(triggers),
+        attributes=list(dict.fromkeys(attributes)),
+        start_attributes=start_attributes,
+    )
 
 
 def editor_view(
