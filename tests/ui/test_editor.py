@@ -131,6 +131,10 @@ async def test_the_welcome_journey_is_built_by_clicking_and_typing_then_runs(
     stored = (await dashboard.http.get("/v1/journeys/welcome")).json()
     assert stored["definition"] == sample("welcome")
     assert stored["live_version"] == 1
+    await type_in(page, "Name", "Welcome back")
+    await posting(page, page.click("[data-action=diff]"))
+    changed = await page.locator("#diff pre").inner_text()
+    assert "-name: Welcome new contacts\n+name: Welcome back" in changed
 
     with temporal_env.with_time_skipping_disabled():
         contact = await dashboard.stack.contact(first_name="Ada")
@@ -173,6 +177,11 @@ async def test_a_problem_shows_beside_its_field_and_saves_but_does_not_publish(
     subject = page.locator("[data-field='steps[0].email.subject']")
     assert "at least 1 character" in await subject.locator(".problems").inner_text()
     assert await subject.locator("input").get_attribute("aria-invalid") == "true"
+    # Enter in a field checks the journey, and presses no other button.
+    exits = page.locator("[name$='.trigger'][name^='f:exit.']")
+    assert await exits.count() == 1
+    await posting(page, page.get_by_label("Name", exact=True).press("Enter"))
+    assert await exits.count() == 1
     await posting(page, page.click("[data-action=publish]"))
     assert "fix its problems" in await page.locator("#notice").inner_text()
     stored = (await dashboard.http.get("/v1/journeys/welcome")).json()

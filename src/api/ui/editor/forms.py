@@ -19,6 +19,7 @@ import yaml
 from journeys.authoring.editing import Path, path_text, problem_path, value_at
 from journeys.definitions.common import Audience
 from journeys.definitions.conditions import Operator
+from journeys.definitions.journeys import Purpose
 
 # Durations the form offers as number + unit; any other ISO 8601 duration is shown as text.
 UNITS = {"M": "minutes", "H": "hours", "D": "days", "W": "weeks"}
@@ -97,6 +98,7 @@ def show(form_field: FormField, value: Any) -> FormField:
     """The field with `value` shown in it (a duration the form cannot show becomes text)."""
     if form_field.kind == "duration":
         found = _DURATION.fullmatch(value) if isinstance(value, str) else None
+        form_field.unit = "D"  # what an empty duration offers first
         if found is None and value is not None:
             form_field.kind = "text"
         elif found is not None:
@@ -223,13 +225,15 @@ def step_fields(step: Mapping[str, Any], at: Path, catalog: Catalog) -> list[For
                 FormField("Subject", (*at, "email", "subject"), "text"),
                 FormField("HTML body", (*at, "email", "html"), "textarea", optional=True),
                 FormField("Text body", (*at, "email", "text"), "textarea", optional=True),
+                *_sending(at),
             ]
         case "sms":
-            fields.append(FormField("Text", (*at, "sms", "text"), "textarea"))
+            fields += [FormField("Text", (*at, "sms", "text"), "textarea"), *_sending(at)]
         case "push":
             fields += [
                 FormField("Title", (*at, "push", "title"), "text"),
                 FormField("Body", (*at, "push", "body"), "textarea"),
+                *_sending(at),
             ]
         case "wait":
             fields += _wait_fields(step.get("wait"), (*at, "wait"))
@@ -264,6 +268,8 @@ def step_fields(step: Mapping[str, Any], at: Path, catalog: Catalog) -> list[For
                 FormField("URL", (*at, "webhook", "url"), "text"),
                 FormField("Body", (*at, "webhook", "body"), "yaml", optional=True),
                 FormField("Headers", (*at, "webhook", "headers"), "yaml", optional=True),
+                FormField("Timeout", (*at, "webhook", "timeout"), "text", True, hint="PT10S"),
+                FormField("Retries", (*at, "webhook", "retries"), "number", optional=True),
             ]
         case "exit":
             fields.append(FormField("Reason", (*at, "exit"), "text", optional=True))
@@ -291,6 +297,15 @@ def condition_fields(at: Path, holder: Any, label: str, optional: bool = False) 
 
 def step_kind(step: Mapping[str, Any]) -> str:
     return next((kind for kind in STEP_KINDS if kind in step), "unknown")
+
+
+def _sending(at: Path) -> list[FormField]:
+    """What every message step has: its purpose, and how long quiet times may hold it."""
+    purposes = [("", "default (commercial)")] + [(p.value, p.value) for p in Purpose]
+    return [
+        FormField("Purpose", (*at, "purpose"), "select", optional=True, options=purposes),
+        FormField("Expires after", (*at, "expires_after"), "duration", optional=True),
+    ]
 
 
 def _wait_fields(wait: Any, at: Path) -> list[FormField]:
