@@ -213,7 +213,8 @@ async def test_a_second_tab_cannot_overwrite_the_first(dashboard: Dashboard, pag
     other = await page.context.new_page()
     for tab in (page, other):
         await tab.goto(f"{dashboard.url}/ui/journeys/welcome/edit")
-    await type_in(other, "Name", "Welcome, from the other tab")
+    # Typed, then saved at once: the save carries what was typed.
+    await other.get_by_label("Name", exact=True).fill("Welcome, from the other tab")
     await posting(other, other.click("[data-action=save]"))
     assert await other.locator("#notice").inner_text() == "Draft saved (revision 2)."
 

@@ -126,7 +126,7 @@ async def apply_yaml(request: Request, services: ServicesDep, viewer: Editor) ->
 @router.post("/editor/save", name="ui_editor_save", include_in_schema=False)
 async def save(request: Request, services: ServicesDep, viewer: Editor) -> Response:
     posted, document, problems = await _read(request, services)
-    view, saved = _save(services, posted, document, problems)
+    view, saved = await asyncio.to_thread(_save, services, posted, document, problems)
     response = _editor(request, viewer, view)
     if saved:
         response.headers["HX-Replace-Url"] = _edit_path(request, view.journey_id)
@@ -138,7 +138,7 @@ async def publish(request: Request, services: ServicesDep, viewer: Editor) -> Re
     """Save the draft, then publish it as the API does: one with problems is saved, not
     published."""
     posted, document, problems = await _read(request, services)
-    view, saved = _save(services, posted, document, problems)
+    view, saved = await asyncio.to_thread(_save, services, posted, document, problems)
     if saved and not view.problem_count:
         try:
             version, _ = await asyncio.to_thread(
