@@ -12,6 +12,7 @@ from api.ui.editor.routes import sample_journeys
 from api.ui.editor.view import EditorView, catalog_for, editor_view
 from journeys.authoring.editing import EditError
 from journeys.definitions.catalog import TriggerCatalog
+from journeys.definitions.conditions import Operator
 from journeys.definitions.documents import load_bundle
 from tests.api.stack import WORKFLOWS
 
@@ -105,3 +106,25 @@ def test_conditions_offer_the_contact_start_and_awaited_attributes() -> None:
         f for f in editor_view(cart, 0, True, CATALOG).settings if f.label == "Start trigger"
     )
     assert start.hint == "its attributes: cart_id, total, currency"
+
+
+def test_a_branch_condition_is_built_from_attribute_operator_and_value() -> None:
+    welcome = sample_journeys(WORKFLOWS)["welcome"]
+    branched = operate(welcome, "add:steps", {"kind:steps": "branch"})
+    when = "f:steps.2.branch.0.when"
+    changed, problems = post(
+        branched,
+        **{f"{when}.attr": "contact.first_name", f"{when}.op": "eq", f"{when}.value": "Ada"},
+    )
+    assert problems == []
+    assert changed["steps"][2]["branch"][0]["when"] == {
+        "attr": "contact.first_name",
+        "op": "eq",
+        "value": "Ada",
+    }
+    changed, _ = post(changed, **{f"{when}.op": "in", f"{when}.value": '["Ada", "Grace"]'})
+    assert changed["steps"][2]["branch"][0]["when"]["value"] == ["Ada", "Grace"]
+    view = editor_view(changed, 0, True, CATALOG)
+    assert view.problem_count == 0
+    operators = next(f for f in fields_of(view) if f.name == f"{when}.op").options
+    assert [value for value, _ in operators] == [op.value for op in Operator]

@@ -201,16 +201,16 @@ def settings_fields(document: Mapping[str, Any], catalog: Catalog, new: bool) ->
             hint="from, until, rate_limit: {count, per}",
         ),
     ]
-    for index, _ in enumerate(_listed(document.get("exit"))):
-        fields.append(_trigger(f"Exit {index + 1}: trigger", ("exit", index, "trigger"), catalog))
-        fields.append(
-            FormField(f"Exit {index + 1}: only when", ("exit", index, "when"), "yaml", True)
-        )
-    if isinstance(document.get("goal"), dict):
+    for index, exit_spec in enumerate(_listed(document.get("exit"))):
+        label = f"Exit {index + 1}"
+        fields.append(_trigger(f"{label}: trigger", ("exit", index, "trigger"), catalog))
+        fields += condition_fields(("exit", index), exit_spec, f"{label}: only when", True)
+    goal = document.get("goal")
+    if isinstance(goal, dict):
         fields += [
             _trigger("Goal trigger", ("goal", "trigger"), catalog),
             FormField("Goal within", ("goal", "within"), "duration"),
-            FormField("Goal only when", ("goal", "when"), "yaml", optional=True),
+            *condition_fields(("goal",), goal, "Goal only when", optional=True),
         ]
     return [show(f, value_at(document, f.path)) for f in fields]
 
@@ -244,7 +244,9 @@ def step_fields(step: Mapping[str, Any], at: Path, catalog: Catalog) -> list[For
                     "Answering step", (*at, "wait_for", "of"), "text", True, hint="a message step"
                 ),
                 FormField("Within", (*at, "wait_for", "within"), "duration"),
-                FormField("Only when", (*at, "wait_for", "when"), "yaml", optional=True),
+                *condition_fields(
+                    (*at, "wait_for"), step.get("wait_for"), "Only when", optional=True
+                ),
             ]
         case "branch":
             for number, arm in enumerate(_listed(step.get("branch"))):
