@@ -36,6 +36,7 @@ class Posted:
     revision: int
     new: bool
     fields: Mapping[str, str]
+    tab: str = "form"  # the tab the page shows: "form", or "yaml"
 
 
 def read_posted(form: Mapping[str, Any]) -> Posted:
@@ -51,6 +52,7 @@ def read_posted(form: Mapping[str, Any]) -> Posted:
         revision=int(revision) if revision.isdigit() else 0,
         new=form.get("new") == "true",
         fields=fields,
+        tab="yaml" if (form.get("show") or form.get("tab")) == "yaml" else "form",
     )
 
 

@@ -115,12 +115,16 @@ async def change(request: Request, services: ServicesDep, viewer: Editor) -> Res
 @router.post("/editor/yaml", name="ui_editor_yaml", include_in_schema=False)
 async def apply_yaml(request: Request, services: ServicesDep, viewer: Editor) -> Response:
     """The YAML tab's text replaces the document (one truth); text that is not a journey
-    document leaves it as it was, and says why."""
+    document leaves it as it was and stays on the YAML tab, saying why."""
     posted, document, problems = await _read(request, services)
-    typed, yaml_problems = from_yaml(posted.fields.get("yaml", ""))
-    if typed is not None:
-        document, problems = typed, []
-    return _answer(request, services, viewer, posted, document, problems + yaml_problems)
+    text = posted.fields.get("yaml", "")
+    typed, yaml_problems = from_yaml(text)
+    if typed is None:  # the text stays on the YAML tab, to be mended
+        posted.tab = "yaml"
+        view = _view(services, posted, document, problems + yaml_problems)
+        view.yaml = text
+        return _editor(request, viewer, view)
+    return _answer(request, services, viewer, posted, typed, [])
 
 
 @router.post("/editor/save", name="ui_editor_save", include_in_schema=False)
@@ -218,6 +222,7 @@ def _view(
     view = editor_view(document, posted.revision, posted.new, triggers, problems)
     if "sim_contact" in posted.fields:
         view.simulation = SimulationForm.from_posted(posted.fields)
+    view.tab = posted.tab
     return view
 
 
@@ -256,6 +261,7 @@ def _save(
     triggers = services.catalog.fresh().catalog
     view = editor_view(document, saved.revision, False, triggers, problems)
     view.simulation = SimulationForm.from_posted(posted.fields)
+    view.tab = posted.tab
     view.notice = f"Draft saved (revision {saved.revision})."
     return view, True
 

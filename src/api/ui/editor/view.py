@@ -77,6 +77,7 @@ class EditorView:
     conflict: list[str] = field(default_factory=list)
     diff: str | None = None
     simulation: SimulationForm = field(default_factory=SimulationForm)
+    tab: str = "form"  # or "yaml"
     units: dict[str, str] = field(default_factory=lambda: dict(UNITS))
 
     @property
