@@ -9,6 +9,7 @@ import pytest
 from api.ui.editor.actions import Posted, from_yaml, operate, with_fields
 from api.ui.editor.forms import FormField
 from api.ui.editor.routes import sample_journeys
+from api.ui.editor.simulation import SimulationForm
 from api.ui.editor.view import EditorView, catalog_for, editor_view
 from journeys.authoring.editing import EditError
 from journeys.definitions.catalog import TriggerCatalog
@@ -128,3 +129,21 @@ def test_a_branch_condition_is_built_from_attribute_operator_and_value() -> None
     assert view.problem_count == 0
     operators = next(f for f in fields_of(view) if f.name == f"{when}.op").options
     assert [value for value, _ in operators] == [op.value for op in Operator]
+
+
+def test_messages_are_previewed_for_the_simulate_panels_contact() -> None:
+    welcome = sample_journeys(WORKFLOWS)["welcome"]
+
+    def previews(form: SimulationForm) -> dict[str, Any]:
+        view = editor_view(welcome, 0, True, CATALOG, simulation=form)
+        steps = [view.steps.steps[0], *view.steps.steps[1].arms[0].steps]
+        return {s.fields[0].shown: s.preview for s in steps}
+
+    shown = previews(SimulationForm())
+    assert shown["welcome"].subject == "Bienvenue Ada !"
+    assert shown["thanks"].text == "Merci Ada, à très vite !"  # not on the simulated path
+    grace = previews(SimulationForm(contact="email: grace@example.com\nfirst_name: Grace"))
+    assert grace["welcome"].subject == "Bienvenue Grace !"
+    assert previews(SimulationForm(contact="[not a contact"))["welcome"].subject == (
+        "Bienvenue Ada !"
+    )

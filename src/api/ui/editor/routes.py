@@ -219,9 +219,8 @@ def _view(
     services: Services, posted: Posted, document: dict[str, Any], problems: list[Problem]
 ) -> EditorView:
     triggers = services.catalog.fresh().catalog
-    view = editor_view(document, posted.revision, posted.new, triggers, problems)
-    if "sim_contact" in posted.fields:
-        view.simulation = SimulationForm.from_posted(posted.fields)
+    simulation = SimulationForm.from_posted(posted.fields)
+    view = editor_view(document, posted.revision, posted.new, triggers, problems, simulation)
     view.tab = posted.tab
     return view
 
@@ -259,8 +258,8 @@ def _save(
         )
         return view, False
     triggers = services.catalog.fresh().catalog
-    view = editor_view(document, saved.revision, False, triggers, problems)
-    view.simulation = SimulationForm.from_posted(posted.fields)
+    simulation = SimulationForm.from_posted(posted.fields)
+    view = editor_view(document, saved.revision, False, triggers, problems, simulation)
     view.tab = posted.tab
     view.notice = f"Draft saved (revision {saved.revision})."
     return view, True

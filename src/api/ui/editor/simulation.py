@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from journeys.authoring.simulate import (
+    SampleContact,
     Simulation,
     SimulationResult,
     blocked_because,
@@ -21,17 +22,37 @@ from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.documents import journey_problems
 from journeys.kit.problems import Problem, problems_from_validation_error
 
+SAMPLE_CONTACT = (
+    "email: ada@example.com\nphone: '+33612345678'\nfirst_name: Ada\nconsent: {sms: true}"
+)
+
 
 @dataclass
 class SimulationForm:
-    contact: str = "email: ada@example.com\nfirst_name: Ada\nconsent: {sms: true}"
+    contact: str = SAMPLE_CONTACT
     attributes: str = ""
     events: str = ""  # one a line: +2h email.opened of welcome
 
+    def sample_contact(self) -> SampleContact:
+        """The contact messages are previewed for: the panel's, or while that one cannot
+        be read, the default sample."""
+        try:
+            return SampleContact.model_validate(_mapping(self.contact, "sim_contact"))
+        except (_Unreadable, ValidationError):
+            return SampleContact.model_validate(yaml.safe_load(SAMPLE_CONTACT))
+
+    def start_attributes(self) -> dict[str, Any]:
+        """The panel's start trigger attributes, or none while they cannot be read."""
+        try:
+            return _mapping(self.attributes, "sim_attributes")
+        except _Unreadable:
+            return {}
+
     @classmethod
     def from_posted(cls, fields: Mapping[str, str]) -> SimulationForm:
+        """The panel as posted (as it starts, on a page that has not posted it yet)."""
         return cls(
-            contact=fields.get("sim_contact", ""),
+            contact=fields.get("sim_contact", SAMPLE_CONTACT),
             attributes=fields.get("sim_attributes", ""),
             events=fields.get("sim_events", ""),
         )

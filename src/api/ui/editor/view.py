@@ -19,17 +19,16 @@ from api.ui.editor.forms import (
     step_fields,
     step_kind,
 )
+from api.ui.editor.preview import Preview, previews
 from api.ui.editor.simulation import SimulationForm
 from journeys.authoring.editing import Path, path_text, step_arms, value_at, walk_steps
 from journeys.authoring.graph import svg
-from journeys.authoring.simulate import SampleContact, SimulatedMessage, Simulation, simulate
 from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.documents import journey_problems
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.kit.problems import Problem
 
 CONTACT_FIELDS = ("email", "phone", "first_name", "last_name", "timezone")
-SAMPLE_CONTACT = {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}
 _ARM_LABELS = {"then": "then (it came)", "else": "else (it did not)", "otherwise": "otherwise"}
 
 
@@ -51,7 +50,7 @@ class StepView:
     kind: str
     fields: list[FormField]
     arms: list[ArmView]
-    preview: SimulatedMessage | None = None
+    preview: Preview | None = None
     first: bool = False
     last: bool = False
 
@@ -131,16 +130,20 @@ def editor_view(
     new: bool,
     triggers: TriggerCatalog,
     extra_problems: list[Problem] | None = None,
+    simulation: SimulationForm | None = None,
 ) -> EditorView:
+    simulation = simulation or SimulationForm()
     catalog = catalog_for(document, triggers)
     definition, problems = journey_problems(document, triggers)
     problems = [*(extra_problems or []), *problems]
     settings = settings_fields(document, catalog, new)
     steps = _arm("Steps", ("steps",), document.get("steps"), catalog)
-    previews = _previews(definition) if definition is not None and not problems else {}
+    shown: dict[str, Preview] = {}
+    if definition is not None and not problems:
+        shown = previews(definition, simulation.sample_contact(), simulation.start_attributes())
     fields = settings + [f for step in _all_steps(steps) for f in step.fields]
     for step in _all_steps(steps):
-        step.preview = previews.get(str(step.fields[0].shown))
+        step.preview = shown.get(str(step.fields[0].shown))
     unclaimed = [p for p in problems if not _claim(p, fields)]
     return EditorView(
         document=document,
@@ -153,6 +156,7 @@ def editor_view(
         catalog=catalog,
         graph=_graph(definition) if definition is not None else None,
         yaml=_yaml(document),
+        simulation=simulation,
     )
 
 
@@ -212,17 +216,6 @@ def _claim(problem: Problem, fields: list[FormField]) -> bool:
 def _graph(definition: JourneyDefinition) -> str:
     picture = base64.b64encode(svg(definition).encode()).decode()
     return f"data:image/svg+xml;base64,{picture}"
-
-
-def _previews(definition: JourneyDefinition) -> dict[str, SimulatedMessage]:
-    """Each message step's message as the sample contact would get it, when the simulated
-    run (no events: every wait times out) reaches it."""
-    contact = SampleContact.model_validate(SAMPLE_CONTACT)
-    result = simulate(definition, Simulation(contact=contact))
-    previews: dict[str, SimulatedMessage] = {}
-    for message in result.messages:
-        previews.setdefault(message.step, message)
-    return previews
 
 
 def _yaml(document: dict[str, Any]) -> str:
