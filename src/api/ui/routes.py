@@ -7,102 +7,40 @@ while Temporal is away. Sign-in is described in `api.ui.session`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.auth import Unauthenticated, key_from_header
 from api.deps import Admin, ServicesDep, SessionDep, services_of
 from api.services import Services
+from api.ui.frame import (
+    HOME,
+    DashboardRoute,
+    SessionsDep,
+    Viewer,
+    refuse_cross_site,
+    render,
+)
 from api.ui.pages import contact_page, journey_list, journey_page, trigger_page
 from api.ui.session import COOKIE, LOGIN_LINK_SECONDS, SESSION_HOURS, Sessions
-from api.ui.templating import STYLESHEET, templates
+from api.ui.templating import STYLESHEET
 from api.ui.vendor import vendored
 from journeys.authoring.graph import svg
 from journeys.kit.problems import ProblemsError
 from journeys.lifecycle.journeys import NotInJourney
 from journeys.store.api_keys import Principal, Scope
 from journeys.store.contacts import find_contacts
-from journeys.store.journeys import JourneyNotFound, NotLive, VersionNotFound, definition_at
+from journeys.store.journeys import NotLive, definition_at
 from journeys.temporal.errors import TemporalUnavailable
 
-HOME = "/ui"
-
-# Pages carry no script and load nothing from elsewhere; nothing may frame them.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
-
-
-class LoginRequired(Exception):
-    """No valid session: the page redirects to the sign-in form."""
-
-
-class DashboardRoute(APIRoute):
-    """Dashboard pages: a sign-in redirect instead of a 401, an HTML page instead of a JSON
-    404, and the security headers on every answer."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def handle_page(request: Request) -> Response:
-            try:
-                response = await handle(request)
-            except LoginRequired:
-                response = _to_login(request)
-            except JourneyNotFound as error:
-                response = _not_found(request, f"There is no journey {error.args[0]!r}.")
-            except VersionNotFound as error:
-                response = _not_found(request, str(error))
-            except HTTPException as error:
-                if error.status_code != HTTPStatus.NOT_FOUND:
-                    raise
-                response = _not_found(request, str(error.detail))
-            response.headers.update(SECURITY_HEADERS)
-            response.headers.setdefault("Cache-Control", "no-store")
-            return response
-
-        return handle_page
-
-
 router = APIRouter(prefix=HOME, tags=["dashboard"], route_class=DashboardRoute)
-
-
-def get_sessions(services: ServicesDep) -> Sessions:
-    bootstrap = services.settings.api_key
-    return Sessions(
-        services.settings.signing_secret.get_secret_value(),
-        bootstrap.get_secret_value() if bootstrap else None,
-    )
-
-
-SessionsDep = Annotated[Sessions, Depends(get_sessions)]
-
-
-def signed_in(request: Request, sessions: SessionsDep, session: SessionDep) -> Principal:
-    cookie = request.cookies.get(COOKIE)
-    viewer = sessions.viewer(session, cookie) if cookie else None
-    if viewer is None:
-        raise LoginRequired
-    request.state.viewer = viewer  # for the error pages, rendered outside the handler
-    return viewer
-
-
-Viewer = Annotated[Principal, Depends(signed_in)]
 
 
 # -- pages ----------------------------------------------------------------------------
@@ -110,7 +48,7 @@ Viewer = Annotated[Principal, Depends(signed_in)]
 
 @router.get("", name="ui_journeys", include_in_schema=False)
 def journeys_page(request: Request, session: SessionDep, viewer: Viewer) -> Response:
-    return _page(request, "journeys.html", viewer, listings=journey_list(session))
+    return render(request, "journeys.html", viewer, listings=journey_list(session))
 
 
 @router.get("/journeys/{journey_id}", name="ui_journey", include_in_schema=False)
@@ -124,7 +62,7 @@ def one_journey(
     done: Annotated[str | None, Query()] = None,
 ) -> Response:
     page = journey_page(session, services, journey_id, version)
-    return _page(
+    return render(
         request, "journey.html", viewer, page=page, done=ACTIONS.get(done or ""), problems=[]
     )
 
@@ -141,7 +79,7 @@ def find_contact(
     if len(found) == 1:
         page = request.url_for("ui_contact", contact_id=found[0].id).path
         return RedirectResponse(page, HTTPStatus.SEE_OTHER)
-    return _page(request, "contacts.html", viewer, q=q.strip(), found=found)
+    return render(request, "contacts.html", viewer, q=q.strip(), found=found)
 
 
 @router.get("/contacts/{contact_id}", name="ui_contact", include_in_schema=False)
@@ -151,13 +89,13 @@ def one_contact(
     page = contact_page(session, services, contact_id)
     if page is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, f"There is no contact {contact_id!r}.")
-    return _page(request, "contact.html", viewer, page=page)
+    return render(request, "contact.html", viewer, page=page)
 
 
 @router.get("/triggers", name="ui_triggers", include_in_schema=False)
 def triggers_page(request: Request, services: ServicesDep, viewer: Viewer) -> Response:
     catalog = services.catalog.fresh().catalog
-    return _page(request, "triggers.html", viewer, triggers=list(catalog.values()))
+    return render(request, "triggers.html", viewer, triggers=list(catalog.values()))
 
 
 @router.get("/triggers/{name}", name="ui_trigger", include_in_schema=False)
@@ -165,7 +103,7 @@ def one_trigger(
     request: Request, name: str, session: SessionDep, services: ServicesDep, viewer: Viewer
 ) -> Response:
     """A trigger; for a custom one, the web snippet of each publishable key that names it."""
-    return _page(request, "trigger.html", viewer, page=trigger_page(session, services, name))
+    return render(request, "trigger.html", viewer, page=trigger_page(session, services, name))
 
 
 @router.get("/journeys/{journey_id}/graph.svg", name="ui_graph", include_in_schema=False)
@@ -191,7 +129,7 @@ async def remove_run(
 ) -> Response:
     """Take one contact out of the journey, as POST .../instances/{contact_id}/stop does;
     then back to the page the button was on (the journey's, or the contact's)."""
-    _refuse_cross_site(request)
+    refuse_cross_site(request)
     with suppress(NotInJourney):  # ended meanwhile: the page shows it
         await services.journeys.remove(journey_id, contact_id, binding_id or None)
     if back == "contact":
@@ -222,7 +160,7 @@ async def act_on_journey(
 ) -> Response:
     """Publish the draft, pause, resume or stop, as the API's calls of the same names do.
     Done: back to the journey's page, which says so. Refused: that page, saying why."""
-    _refuse_cross_site(request)
+    refuse_cross_site(request)
     if action not in ACTIONS:
         raise HTTPException(HTTPStatus.NOT_FOUND, f"There is no action {action!r}.")
     lifecycle = services.journeys
@@ -251,7 +189,7 @@ def _journey_refusal(
     problems: list[str],
 ) -> Response:
     page = journey_page(session, services, journey_id, None)
-    return _page(
+    return render(
         request,
         "journey.html",
         viewer,
@@ -307,7 +245,7 @@ async def log_in(
     api_key: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = HOME,
 ) -> Response:
-    _refuse_cross_site(request)
+    refuse_cross_site(request)
     secret = api_key.strip()
     if not secret:
         return _login_page(request, next, "Enter an admin API key.", HTTPStatus.UNAUTHORIZED)
@@ -330,7 +268,7 @@ async def log_in(
 def log_out(request: Request) -> Response:
     """Forget the cookie in this browser (a copy of it stays valid until it expires or its
     key is revoked: sessions are not stored on the server)."""
-    _refuse_cross_site(request)
+    refuse_cross_site(request)
     response = RedirectResponse(request.url_for("ui_login").path, HTTPStatus.SEE_OTHER)
     response.delete_cookie(COOKIE, path=HOME, httponly=True, samesite="strict")
     return response
@@ -374,22 +312,10 @@ def follow_login_link(
 # -- helpers ----------------------------------------------------------------------------
 
 
-def _page(
-    request: Request,
-    template: str,
-    viewer: Principal | None,
-    status: int = HTTPStatus.OK,
-    **context: Any,
-) -> Response:
-    settings = services_of(request).settings
-    context |= {"viewer": viewer, "temporal_ui": settings.temporal_ui_url}
-    return templates.TemplateResponse(request, template, context, status_code=status)
-
-
 def _login_page(
     request: Request, next_page: str, error: str | None = None, status: int = HTTPStatus.OK
 ) -> Response:
-    return _page(
+    return render(
         request,
         "login.html",
         None,
@@ -400,25 +326,6 @@ def _login_page(
     )
 
 
-def _not_found(request: Request, message: str) -> Response:
-    # Signed in (the handler had started) or not: the same page, with or without the menu.
-    viewer = getattr(request.state, "viewer", None)
-    return _page(request, "not_found.html", viewer, HTTPStatus.NOT_FOUND, message=message)
-
-
-def _to_login(request: Request) -> Response:
-    if request.headers.get("hx-request") == "true":
-        # A change posted by the editor: 401, which leaves the page (and its work) as it is.
-        return Response("Sign in again.", HTTPStatus.UNAUTHORIZED)
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    response = RedirectResponse(
-        f"{request.url_for('ui_login').path}?{urlencode({'next': here})}", HTTPStatus.SEE_OTHER
-    )
-    if COOKIE in request.cookies:  # expired, revoked or forged: drop it
-        response.delete_cookie(COOKIE, path=HOME, httponly=True, samesite="strict")
-    return response
-
-
 def _within_dashboard(target: str) -> str:
     """Where to go after signing in: a dashboard path, never another site."""
     parts = urlsplit(target)
@@ -426,26 +333,6 @@ def _within_dashboard(target: str) -> str:
     if parts.scheme or parts.netloc or "\\" in target or not inside:
         return HOME
     return target
-
-
-def _refuse_cross_site(request: Request) -> None:
-    """Forms are only accepted from the dashboard's own pages; this stops another site
-    signing a browser in or out. Browsers say where a request comes from in Sec-Fetch-Site,
-    and older ones (or privacy settings) only in Origin, which must then be this site."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        if site not in ("same-origin", "none"):
-            raise HTTPException(HTTPStatus.FORBIDDEN, "cross-site form submissions are refused")
-        return
-    origin = request.headers.get("origin")
-    if origin is not None and origin not in _origins(request):
-        raise HTTPException(HTTPStatus.FORBIDDEN, "cross-site form submissions are refused")
-
-
-def _origins(request: Request) -> set[str]:
-    """This site's origins: as the public URL says (behind a proxy), and as requested."""
-    public = urlsplit(services_of(request).settings.public_url)
-    return {f"{public.scheme}://{public.netloc}", f"{request.url.scheme}://{request.url.netloc}"}
 
 
 def _set_session(response: Response, request: Request, sessions: Sessions, cookie: str) -> None:

@@ -24,7 +24,7 @@ from api.services import Services
 from api.ui.editor.actions import Posted, from_yaml, operate, read_posted, with_fields
 from api.ui.editor.simulation import SimulationForm, run_simulation
 from api.ui.editor.view import EditorView, editor_view
-from api.ui.routes import HOME, DashboardRoute, Viewer, _page, _refuse_cross_site
+from api.ui.frame import HOME, DashboardRoute, Viewer, refuse_cross_site, render
 from journeys.authoring.diff import diff
 from journeys.authoring.editing import EditError
 from journeys.definitions.documents import READ_ERRORS, journey_problems, parse_text, to_document
@@ -84,7 +84,7 @@ def new_journey(
     """Pick a sample journey (or an empty one) to start from; then the editor, unsaved."""
     samples = sample_journeys(services.settings.workflows)
     if start is None:
-        return _page(request, "editor/new.html", viewer, samples=samples)
+        return render(request, "editor/new.html", viewer, samples=samples)
     document = samples.get(start, EMPTY_JOURNEY) if start else EMPTY_JOURNEY
     view = editor_view(document, 0, True, services.catalog.fresh().catalog)
     return _editor(request, viewer, view, whole_page=True)
@@ -209,7 +209,7 @@ def sample_journeys(folder: Path) -> dict[str, dict[str, Any]]:
 async def _read(
     request: Request, services: Services
 ) -> tuple[Posted, dict[str, Any], list[Problem]]:
-    _refuse_cross_site(request)
+    refuse_cross_site(request)
     posted = read_posted(await request.form())
     document, problems = with_fields(posted, services.catalog.fresh().catalog)
     return posted, document, problems
@@ -290,4 +290,4 @@ def _editor(
 ) -> Response:
     context.setdefault("result", None)
     template = "editor/page.html" if whole_page else "editor/form.html"
-    return _page(request, template, viewer, HTTPStatus.OK, editor=view, **context)
+    return render(request, template, viewer, HTTPStatus.OK, editor=view, **context)
