@@ -66,7 +66,9 @@ async def start_run(
                         SearchAttributePair(names.JOURNEY_ID, definition.id),
                         SearchAttributePair(names.CONTACT_ID, event.contact_id),
                         SearchAttributePair(names.JOURNEY_VERSION, version),
-                        SearchAttributePair(names.JOURNEY_STEP, ""),
+                        # Where the run begins: its first workflow task then has
+                        # nothing to upsert, unless the first step waits or decides.
+                        SearchAttributePair(names.JOURNEY_STEP, definition.steps[0].id),
                         SearchAttributePair(names.JOURNEY_STATUS, RunStatus.ACTIVE.value),
                     ]
                 ),
