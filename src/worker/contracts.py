@@ -105,6 +105,14 @@ class OutcomeRequest(BaseModel):
     goal_reached_at: datetime | None
 
 
+class RunEndRequest(BaseModel):
+    """A run's end in one call: the history entries not stored yet (if any) and, for a run
+    that entered, its outcome."""
+
+    events: RunEventsRequest | None
+    outcome: OutcomeRequest | None
+
+
 class ContactRequest(BaseModel):
     contact_id: str
     fields: list[str]  # those the run reads (Program.contact_fields): its history keeps them
@@ -118,6 +126,7 @@ LOAD_CONTACT = Activity[ContactRequest, dict[str, Any] | None](
 ENTER_JOURNEY = Activity[EntryRequest, EntryDecided]("enter_journey", EntryDecided)
 RECORD_RUN_EVENTS = Activity[RunEventsRequest, None]("record_run_events", None)
 RECORD_OUTCOME = Activity[OutcomeRequest, None]("record_outcome", None)
+RECORD_END = Activity[RunEndRequest, None]("record_end", None)
 SEND_EMAIL = Activity[SendRequest, SendSettled]("send_email", SendSettled)
 SEND_SMS = Activity[SendRequest, SendSettled]("send_sms", SendSettled)
 SEND_PUSH = Activity[SendRequest, SendSettled]("send_push", SendSettled)

@@ -90,6 +90,7 @@ def journey_activities(
             store.enter_journey,
             store.record_outcome,
             store.record_run_events,
+            store.record_end,
             activations.activate_trigger,
             webhooks.call_webhook,
             sends.send_email,

@@ -25,12 +25,14 @@ from worker.contracts import (
     ACTIVATE_TRIGGER,
     ENTER_JOURNEY,
     LOAD_CONTACT,
+    RECORD_END,
     RECORD_OUTCOME,
     RECORD_RUN_EVENTS,
     ActivateRequest,
     Activity,
     ContactRequest,
     OutcomeRequest,
+    RunEndRequest,
     RunEventsRequest,
 )
 from worker.workflows.summaries import activity_summary, timer_summary
@@ -139,6 +141,38 @@ ENTRY = EntryRequest(
                 goal_reached_at=None,
             ),
             "record_outcome exited: trigger:order.placed",
+        ),
+        (
+            RECORD_END,
+            RunEndRequest(
+                events=RunEventsRequest(
+                    instance_id="i1",
+                    journey_id="tour",
+                    version=3,
+                    contact_id="c1",
+                    first_seq=6,
+                    entries=[HistoryEntry(at=T0, step="hello", what="completed")],
+                ),
+                outcome=OutcomeRequest(
+                    instance_id="i1", status="completed", reason=None, at=T0, goal_reached_at=None
+                ),
+            ),
+            "record_end completed, entries 6-6",
+        ),
+        (
+            RECORD_END,
+            RunEndRequest(
+                events=RunEventsRequest(
+                    instance_id="i1",
+                    journey_id="tour",
+                    version=3,
+                    contact_id="c1",
+                    first_seq=0,
+                    entries=[HistoryEntry(at=T0, step=None, what="refused")],
+                ),
+                outcome=None,  # a run never entered has no outcome to record
+            ),
+            "record_end entries 0-0",
         ),
     ],
 )

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         CALL_WEBHOOK,
         ENTER_JOURNEY,
         LOAD_CONTACT,
+        RECORD_END,
         RECORD_OUTCOME,
         RECORD_RUN_EVENTS,
         SENDS,
@@ -54,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         Activity,
         ContactRequest,
         OutcomeRequest,
+        RunEndRequest,
         RunEventsRequest,
         SendRequest,
         StepRef,
@@ -106,6 +108,24 @@ STORE_LOCAL_ACTIVITY: ActivityOptions = {
         maximum_attempts=5,
     ),
 }
+# Runs started since this patch issue fewer commands, so fewer history events and workflow
+# tasks: no search attribute upsert for what the start set already (the gateway sets the
+# first step), a send as a local activity first (the delivery ledger makes a retry of it
+# send nothing twice), and the run's end (its last entries and its outcome) stored in one
+# local activity. A run of one email takes one workflow task instead of two.
+FEWER_COMMANDS = "fewer-commands"
+# A send's local attempts: each with the whole start-to-close of SEND_ACTIVITY, which the send
+# budgets for (the provider's timeout, then settling the ledger), so that no attempt is cut
+# short while it may still be sending. Then the send becomes an ordinary activity: a provider
+# down for hours is retried by the server, not by a workflow task held open.
+SEND_LOCAL_ACTIVITY: ActivityOptions = {
+    "start_to_close_timeout": SEND_ACTIVITY["start_to_close_timeout"],
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_attempts=3,
+    ),
+}
 _Request = TypeVar("_Request")
 _Result = TypeVar("_Result")
 
@@ -129,16 +149,19 @@ class JourneyWorkflow:
             )
         self._input = input
         self._published: tuple[str, str] | None = None
+        self._fewer_commands = False
 
     @workflow.run
     async def run(self, input: JourneyInput) -> Outcome:
+        self._fewer_commands = workflow.patched(FEWER_COMMANDS)
+        if self._fewer_commands:
+            self._published = _progress_set_at_start()
         command: Command = self._run.resume(workflow.now())
         while True:
             self._publish_progress()
             match command:
                 case Finish(outcome=outcome):
-                    await self._record_events()
-                    await self._record_outcome(outcome)
+                    await self._record_end(outcome)
                     return outcome
                 case LoadContact():
                     observation: Observation = await self._load_contact()
@@ -217,6 +240,10 @@ class JourneyWorkflow:
             at=workflow.now(),
         )
         try:
+            if self._fewer_commands:
+                return await _local_first(
+                    SENDS[command.channel], request, SEND_LOCAL_ACTIVITY, SEND_ACTIVITY
+                )
             return await _call(SENDS[command.channel], request, **SEND_ACTIVITY)
         except ActivityError as error:
             # Retries ran out: the message is lost for this run, the journey goes on.
@@ -273,53 +300,60 @@ class JourneyWorkflow:
     async def _record_events(self) -> None:
         """Store the history entries not stored yet, for analytics. Batched: once before each
         wait and at the end, not once per step."""
+        events = self._unrecorded_events()
+        if events is not None:
+            await self._store(RECORD_RUN_EVENTS, events)
+            self._run.state.recorded = events.first_seq + len(events.entries)
+
+    async def _record_end(self, outcome: Outcome) -> None:
+        """Store the last history entries and how the run ended: in one call for runs started
+        since FEWER_COMMANDS, in two before."""
+        if not self._fewer_commands:
+            await self._record_events()
+            if (ending := self._outcome_request(outcome)) is not None:
+                await self._store(RECORD_OUTCOME, ending)
+            return
+        end = RunEndRequest(
+            events=self._unrecorded_events(), outcome=self._outcome_request(outcome)
+        )
+        if end.events is None and end.outcome is None:
+            return
+        await self._store(RECORD_END, end)
+        if end.events is not None:
+            self._run.state.recorded = end.events.first_seq + len(end.events.entries)
+
+    def _unrecorded_events(self) -> RunEventsRequest | None:
         state = self._run.state
         first, entries = state.unrecorded()
         if not entries:
-            return
-        await self._store(
-            RECORD_RUN_EVENTS,
-            RunEventsRequest(
-                instance_id=state.instance_id,
-                journey_id=state.journey_id,
-                version=state.version,
-                contact_id=state.contact_id,
-                first_seq=first,
-                entries=entries,
-            ),
+            return None
+        return RunEventsRequest(
+            instance_id=state.instance_id,
+            journey_id=state.journey_id,
+            version=state.version,
+            contact_id=state.contact_id,
+            first_seq=first,
+            entries=entries,
         )
-        state.recorded = first + len(entries)
 
-    async def _record_outcome(self, outcome: Outcome) -> None:
+    def _outcome_request(self, outcome: Outcome) -> OutcomeRequest | None:
         state = self._run.state
         if not state.entered:
-            return  # the ledger recorded the refusal when it made it
-        await self._store(
-            RECORD_OUTCOME,
-            OutcomeRequest(
-                instance_id=state.instance_id,
-                status=outcome.status.value,
-                reason=outcome.reason,
-                at=outcome.at,
-                goal_reached_at=state.goal_reached_at,
-            ),
+            return None  # the ledger recorded the refusal when it made it
+        return OutcomeRequest(
+            instance_id=state.instance_id,
+            status=outcome.status.value,
+            reason=outcome.reason,
+            at=outcome.at,
+            goal_reached_at=state.goal_reached_at,
         )
 
     async def _store(self, activity: Activity[_Request, _Result], request: _Request) -> _Result:
-        """Run a store-only activity: local for runs started since LOCAL_STORE_ACTIVITIES, and
-        an ordinary activity if that has not succeeded in five attempts."""
-        if workflow.patched(LOCAL_STORE_ACTIVITIES):
-            try:
-                result: _Result = await workflow.execute_local_activity(
-                    activity.name,
-                    request,
-                    result_type=activity.result_type,
-                    summary=activity_summary(activity, request),
-                    **STORE_LOCAL_ACTIVITY,
-                )
-                return result
-            except FailureError as error:  # a local activity's failure is not an ActivityError
-                workflow.logger.warning("store call handed to the server's retries: %s", error)
+        """Run a store-only activity: local for runs started since LOCAL_STORE_ACTIVITIES (or
+        FEWER_COMMANDS, which implies it), and an ordinary activity if that has not succeeded
+        in five attempts."""
+        if self._fewer_commands or workflow.patched(LOCAL_STORE_ACTIVITIES):
+            return await _local_first(activity, request, STORE_LOCAL_ACTIVITY, STORE_ACTIVITY)
         return await _call(activity, request, **STORE_ACTIVITY)
 
     async def _sleep(self, until: datetime | None) -> Woke:
@@ -365,6 +399,38 @@ class JourneyWorkflow:
             ]
         workflow.upsert_search_attributes(updates)
         self._published = progress
+
+
+def _progress_set_at_start() -> tuple[str, str] | None:
+    """The (JourneyStep, JourneyStatus) the run was started with, when the start set every
+    search attribute of the run (the gateway does; so does continue-as-new, which carries
+    them over): what the first workflow task need not upsert again."""
+    found = workflow.info().typed_search_attributes
+    if any(found.get(key) is None for key in names.SEARCH_ATTRIBUTES):
+        return None
+    return found[names.JOURNEY_STEP], found[names.JOURNEY_STATUS]
+
+
+async def _local_first(
+    activity: Activity[_Request, _Result],
+    request: _Request,
+    local: ActivityOptions,
+    durable: ActivityOptions,
+) -> _Result:
+    """Run an activity as a local activity (a marker in the history, no task-queue round trip),
+    and as an ordinary one with `durable` options if the local attempts all failed."""
+    try:
+        result: _Result = await workflow.execute_local_activity(
+            activity.name,
+            request,
+            result_type=activity.result_type,
+            summary=activity_summary(activity, request),
+            **local,
+        )
+        return result
+    except FailureError as error:  # a local activity's failure is not an ActivityError
+        workflow.logger.warning("%s handed to the server's retries: %s", activity.name, error)
+    return await _call(activity, request, **durable)
 
 
 async def _call(

@@ -20,6 +20,7 @@ from worker.contracts import (
     Activity,
     ContactRequest,
     OutcomeRequest,
+    RunEndRequest,
     RunEventsRequest,
     SendRequest,
     StepRef,
@@ -28,25 +29,31 @@ from worker.contracts import (
 
 def activity_summary(activity: Activity[Any, Any], request: Any) -> str:
     """`send_email welcome`, `activate_trigger reward: loyalty.earned`, `load_contact
-    first_name, timezone`, `record_outcome exited: trigger:order.placed`, ..."""
+    first_name, timezone`, `record_outcome exited: trigger:order.placed`, `record_end completed,
+    entries 3-5`, ..."""
+    return f"{activity.name} {_subject(request)}"
+
+
+def _subject(request: Any) -> str:
     match request:
         case SendRequest(step=step, test=True):
-            subject = f"{step} (test)"
+            return f"{step} (test)"
         case StepRef(step=step):
-            subject = step
+            return step
         case ActivateRequest(step=step, trigger=trigger):
-            subject = f"{step}: {trigger}"
+            return f"{step}: {trigger}"
         case ContactRequest(fields=fields):
-            subject = ", ".join(fields)
+            return ", ".join(fields)
         case EntryRequest(journey_id=journey, version=version, refusal=refusal):
-            subject = f"{journey} v{version}" + (f": {refusal}" if refusal else "")
+            return f"{journey} v{version}" + (f": {refusal}" if refusal else "")
         case RunEventsRequest(first_seq=first, entries=entries):
-            subject = f"entries {first}-{first + len(entries) - 1}"
+            return f"entries {first}-{first + len(entries) - 1}"
         case OutcomeRequest(status=status, reason=reason):
-            subject = status + (f": {reason}" if reason else "")
+            return status + (f": {reason}" if reason else "")
+        case RunEndRequest(events=events, outcome=outcome):
+            return ", ".join(_subject(part) for part in (outcome, events) if part is not None)
         case _:
             raise AssertionError(request)  # pragma: no cover - every contract is above
-    return f"{activity.name} {subject}"
 
 
 def timer_summary(run: Interpreter) -> str:
