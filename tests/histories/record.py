@@ -155,8 +155,9 @@ class Lab:
         token = re.search(r"/t/o/([^\"]+)\"", html)
         assert token is not None, "no open pixel in the email"
         secret = self.harness.settings.signing_secret.get_secret_value()
-        ref = Tokens(secret).read_open(token.group(1))
-        assert ref is not None
+        read = Tokens(secret).read_open(token.group(1))
+        assert read is not None
+        ref = read.ref
         opened = TriggerEvent(
             event_id=f"{handle.id}-opened",
             trigger="email.opened",

@@ -19,7 +19,9 @@ Histories come in generations: each directory here was recorded by one version o
 workflow code (1-store-activities: the store-only activities as activities; 2-local-store-
 activities: as local activities, behind `workflow.patched`; 3-gateway-entries: runs the
 entry ledger admitted before they began, which therefore ask it nothing, with a wait until
-a date of the data and a blocked email raised to the run itself). Every generation replays
+a date of the data and a blocked email raised to the run itself; 4-fewer-commands: sends as
+local activities first, the run's end stored in one call, no upsert of search attributes
+the start set already, behind the patch of that name). Every generation replays
 on the current code, so every version of a run that may still be in flight is covered.
 
 When this test fails, the change breaks runs in flight. Either make the change
