@@ -4,6 +4,10 @@ right however the run was started. tests/worker/run_shape.py prints the same cou
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 from journeys.engine.state import Outcome, RunStatus
@@ -36,11 +40,28 @@ async def test_a_one_email_run_is_one_workflow_task_of_ten_events(
     assert len(smtp_sink.to("ada-1@example.com")) == 1
 
 
-async def test_a_run_started_without_search_attributes_sets_them_itself(
-    h: Harness, temporal_env: WorkflowEnvironment
+def previous_gateway(contact: str) -> TypedSearchAttributes:
+    """What the gateway set before it named the first step."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(names.JOURNEY_ID, ONE_EMAIL.id),
+            SearchAttributePair(names.CONTACT_ID, contact),
+            SearchAttributePair(names.JOURNEY_VERSION, 4),
+            SearchAttributePair(names.JOURNEY_STEP, ""),
+            SearchAttributePair(names.JOURNEY_STATUS, RunStatus.ACTIVE.value),
+        ]
+    )
+
+
+@pytest.mark.parametrize("started_with", [None, previous_gateway], ids=["none", "no-step"])
+async def test_a_run_started_without_its_search_attributes_sets_them_itself(
+    h: Harness,
+    temporal_env: WorkflowEnvironment,
+    started_with: Callable[[str], TypedSearchAttributes] | None,
 ) -> None:
-    """As the SDK starts it (bench/sdk.py does, and an older gateway set no step): the first
-    workflow task upserts what the start did not set."""
+    """As the SDK starts it (bench/sdk.py does), or the gateway of the previous release: the
+    first workflow task upserts what the start did not set, so gateway and workers may be
+    upgraded in either order."""
     contact = unique("ada")
     h.contact(contact, email=f"{contact}@example.com", first_name="Ada")
     handle = await temporal_env.client.start_workflow(
@@ -50,6 +71,7 @@ async def test_a_run_started_without_search_attributes_sets_them_itself(
         ),
         id=names.workflow_id(ONE_EMAIL.id, contact),
         task_queue=h.task_queue,
+        search_attributes=started_with(contact) if started_with else None,
         result_type=Outcome,
     )
     assert (await outcome_of(handle)).status is RunStatus.COMPLETED
