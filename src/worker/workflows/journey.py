@@ -110,14 +110,15 @@ STORE_LOCAL_ACTIVITY: ActivityOptions = {
 }
 # Runs started since this patch issue fewer commands, so fewer history events and workflow
 # tasks: no search attribute upsert for what the start set already (the gateway sets the
-# first step), a send as a local activity first (the delivery ledger makes a retry of it
-# send nothing twice), and the run's end (its last entries and its outcome) stored in one
-# local activity. A run of one email takes one workflow task instead of two.
+# first step), a send as a local activity first (the delivery ledger answers any retry of it
+# with what an earlier attempt settled), and the run's end (its last entries and its outcome)
+# stored in one local activity. A run of one email takes one workflow task instead of two.
 FEWER_COMMANDS = "fewer-commands"
 # A send's local attempts: each with the whole start-to-close of SEND_ACTIVITY, which the send
-# budgets for (the provider's timeout, then settling the ledger), so that no attempt is cut
-# short while it may still be sending. Then the send becomes an ordinary activity: a provider
-# down for hours is retried by the server, not by a workflow task held open.
+# budgets for (the provider's timeout, then settling the ledger). They are counted rather than
+# bounded by a schedule-to-close, which would cut the last one short while it may still be
+# sending. Then the send becomes an ordinary activity: a provider down for hours is retried by
+# the server, not by a workflow task held open.
 SEND_LOCAL_ACTIVITY: ActivityOptions = {
     "start_to_close_timeout": SEND_ACTIVITY["start_to_close_timeout"],
     "retry_policy": RetryPolicy(
