@@ -133,6 +133,10 @@ SEND_PUSH = Activity[SendRequest, SendSettled]("send_push", SendSettled)
 CALL_WEBHOOK = Activity[WebhookRequest, WebhookAnswered]("call_webhook", WebhookAnswered)
 ACTIVATE_TRIGGER = Activity[ActivateRequest, Activated]("activate_trigger", Activated)
 
+# How long one attempt of a send may run (its start-to-close timeout): after that Temporal
+# gives the attempt up for lost, and the attempt's claim on its message lapses with it.
+SEND_ATTEMPT = timedelta(seconds=60)
+
 SENDS: dict[Channel, Activity[SendRequest, SendSettled]] = {
     Channel.EMAIL: SEND_EMAIL,
     Channel.SMS: SEND_SMS,

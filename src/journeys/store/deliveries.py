@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from journeys.observability.logs import redact
@@ -27,7 +28,10 @@ class DeliveryStatus(StrEnum):
 
     @property
     def settled(self) -> bool:
-        return self not in (DeliveryStatus.PENDING, DeliveryStatus.POSTPONED)
+        return self not in _UNSETTLED
+
+
+_UNSETTLED = (DeliveryStatus.PENDING, DeliveryStatus.POSTPONED)
 
 
 def message_id_for(workflow_id: str, instance_id: str, step: str, iteration: int) -> str:
@@ -56,6 +60,41 @@ def open_delivery(session: Session, row: DeliveryRow) -> DeliveryRow:
     return row
 
 
+def claim_sending(session: Session, row: DeliveryRow, until: datetime) -> datetime | None:
+    """Take the pending message for one attempt to hand to the provider, until `until`.
+
+    A send is retried when its attempt fails or seems lost, and a local attempt whose worker
+    lost Temporal for a while is run again elsewhere while it may still be sending: only the
+    attempt holding the claim sends. One conditional UPDATE, so two attempts cannot both
+    take it. None: taken; otherwise when the other attempt's claim ends.
+    """
+    now = utcnow()
+    taken = session.exec(
+        update(DeliveryRow)
+        .where(col(DeliveryRow.message_id) == row.message_id)
+        .where(col(DeliveryRow.status).in_(_UNSETTLED))
+        .where(or_(col(DeliveryRow.sending_until).is_(None), col(DeliveryRow.sending_until) <= now))
+        .values(sending_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount == 1:
+        set_committed_value(row, "sending_until", until)
+        return None
+    session.refresh(row)
+    return row.sending_until or now
+
+
+def release_sending(session: Session, message_id: str) -> None:
+    """An attempt that failed before the provider took the message lets the next one try
+    at once, instead of after its claim ends."""
+    session.exec(
+        update(DeliveryRow)
+        .where(col(DeliveryRow.message_id) == message_id)
+        .where(col(DeliveryRow.status).in_(_UNSETTLED))
+        .values(sending_until=None)
+    )
+
+
 def settle(
     session: Session,
     row: DeliveryRow,
@@ -68,6 +107,7 @@ def settle(
     # A provider's refusal may quote the address (SMTP's 550 does): the row has it already.
     row.reason = redact(reason) if reason else reason
     row.provider_message_id = provider_message_id
+    row.sending_until = None
     row.updated_at = utcnow()
     session.add(row)
 

@@ -118,6 +118,9 @@ class DeliveryRow(SQLModel, table=True):
     purpose: str = Field(default="commercial", max_length=20)  # or transactional
     postponed_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    # While pending: an attempt is handing the message to the provider until then, and no
+    # other attempt may (see `claim_sending`).
+    sending_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     # What the channel told us afterwards (provider receipts, opens, clicks, replies).
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     opened_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))

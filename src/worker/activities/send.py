@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from contextlib import suppress
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from opentelemetry import trace
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from journeys.contacts.model import Contact
 from journeys.definitions.common import Channel
@@ -26,18 +28,21 @@ from journeys.store.contacts import get_contact, lock_contact
 from journeys.store.db import transaction
 from journeys.store.deliveries import (
     DeliveryStatus,
+    claim_sending,
     count_sent,
     message_id_for,
     open_delivery,
+    release_sending,
     settle,
 )
 from journeys.store.links import shorten
 from journeys.store.messaging_rules import get_rules
 from journeys.store.suppressions import is_suppressed
 from journeys.store.tables import DeliveryRow
+from journeys.store.types import utcnow
 from worker.channels import PermanentSendError, PushProvider, SmsProvider
 from worker.channels.smtp import SmtpProvider
-from worker.contracts import SEND_EMAIL, SEND_PUSH, SEND_SMS, SendRequest
+from worker.contracts import SEND_ATTEMPT, SEND_EMAIL, SEND_PUSH, SEND_SMS, SendRequest
 
 _P = TypeVar("_P", SmsProvider, PushProvider)
 # Within the send activity's start-to-close timeout (60 s), with room for the send itself.
@@ -100,6 +105,9 @@ class SendActivities:
                     session.add(delivery)
                     return _counted(_settled(delivery), channel)
             assert contact is not None
+            busy_until = claim_sending(session, delivery, utcnow() + SEND_ATTEMPT)
+            if busy_until is not None:
+                raise _sending_elsewhere(message_id, busy_until)
             delivery.recipient = recipient(contact, channel)
             delivery.sent_at = request.at  # reserved: other sends count it from now on
             session.add(delivery)
@@ -115,12 +123,21 @@ class SendActivities:
                 provider_id, summary = self._deliver(request, channel, contact, message_id)
         except (PermanentSendError, TemplateRenderError) as error:  # a retry would fail alike
             status, reason = DeliveryStatus.FAILED, str(error)
+        except BaseException:
+            self._release(message_id)
+            raise
         else:
             status = DeliveryStatus.SENT
         delivery.summary = summary
         delivery.sent_at = delivery.sent_at if status is DeliveryStatus.SENT else None
         self._settle_after_handover(delivery, status, reason, provider_id)
         return _counted(_settled(delivery), channel)
+
+    def _release(self, message_id: str) -> None:
+        """The provider did not take the message: the next attempt may send it at once. A
+        store that is away keeps the claim, which then lapses at the attempt's timeout."""
+        with suppress(OperationalError, InterfaceError), transaction(self._engine) as session:
+            release_sending(session, message_id)
 
     def _settle_after_handover(
         self,
@@ -235,6 +252,17 @@ class SendActivities:
             pixel_url=self._links.open_pixel(ref),
             click_url=lambda url: self._links.click(ClickRef(**ref.model_dump(), url=url)),
         )
+
+
+def _sending_elsewhere(message_id: str, until: datetime) -> ApplicationError:
+    """Another attempt holds the message (its worker lost Temporal for a while, and this one
+    was started in its place): this attempt fails, to be retried once that claim ends."""
+    return ApplicationError(
+        f"message {message_id} is being handed to its provider by another attempt until "
+        f"{until:%Y-%m-%d %H:%M:%S} UTC; retried after that, so that it is not sent twice",
+        type="SendingElsewhere",
+        next_retry_delay=max(until - utcnow(), timedelta(seconds=1)),
+    )
 
 
 def _provider(provider: _P | None, channel: str) -> _P:

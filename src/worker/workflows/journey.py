@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         RECORD_END,
         RECORD_OUTCOME,
         RECORD_RUN_EVENTS,
+        SEND_ATTEMPT,
         SENDS,
         ActivateRequest,
         Activity,
@@ -82,7 +83,7 @@ STORE_ACTIVITY: ActivityOptions = {
 # Providers may be down for hours: back off up to 10 minutes, give up after a day and
 # record the message as failed (the journey goes on).
 SEND_ACTIVITY: ActivityOptions = {
-    "start_to_close_timeout": timedelta(seconds=60),
+    "start_to_close_timeout": SEND_ATTEMPT,
     "schedule_to_close_timeout": timedelta(days=1),
     "retry_policy": RetryPolicy(
         initial_interval=timedelta(seconds=2),
