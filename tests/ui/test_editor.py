@@ -50,6 +50,20 @@ def sample(journey_id: str) -> dict[str, Any]:
     return to_document(found[0])
 
 
+async def open_sample(dashboard: Dashboard, page: Page, journey_id: str) -> None:
+    """Sign in and open a new journey made from a sample, unsaved."""
+    await dashboard.stack.put_triggers()
+    await dashboard.sign_in(page)
+    await page.goto(f"{dashboard.url}/ui/journeys/new?start={journey_id}")
+
+
+async def saved_as_its_file(dashboard: Dashboard, page: Page, journey_id: str) -> bool:
+    """Save the draft: is the stored definition the sample's file?"""
+    await posting(page, page.click("[data-action=save]"))
+    stored = (await dashboard.http.get(f"/v1/journeys/{journey_id}")).json()
+    return bool(stored["definition"] == sample(journey_id))
+
+
 def csp_errors(page: Page) -> list[str]:
     errors: list[str] = []
 
@@ -156,10 +170,8 @@ async def test_every_sample_journey_opens_and_saves_unchanged(
     for journey_id in journeys:
         await page.goto(f"{dashboard.url}/ui/journeys/new")
         await follow(page, f"[data-start='{journey_id}']")
-        await posting(page, page.click("[data-action=save]"))
+        assert await saved_as_its_file(dashboard, page, journey_id), journey_id
         assert await page.locator("#notice").inner_text() == "Draft saved (revision 1)."
-        stored = (await dashboard.http.get(f"/v1/journeys/{journey_id}")).json()
-        assert stored["definition"] == sample(journey_id), journey_id
         # Opened again from what was saved, and saved unchanged: nothing changes.
         await page.goto(f"{dashboard.url}/ui/journeys/{journey_id}/edit")
         await posting(page, page.click("[data-action=save]"))
@@ -170,9 +182,7 @@ async def test_every_sample_journey_opens_and_saves_unchanged(
 async def test_a_problem_shows_beside_its_field_and_saves_but_does_not_publish(
     dashboard: Dashboard, page: Page
 ) -> None:
-    await dashboard.stack.put_triggers()
-    await dashboard.sign_in(page)
-    await page.goto(f"{dashboard.url}/ui/journeys/new?start=welcome")
+    await open_sample(dashboard, page, "welcome")
     await type_in(page, "Subject", "", within="[data-step=welcome]")
     subject = page.locator("[data-field='steps[0].email.subject']")
     assert "at least 1 character" in await subject.locator(".problems").inner_text()
@@ -189,9 +199,7 @@ async def test_a_problem_shows_beside_its_field_and_saves_but_does_not_publish(
 
 
 async def test_the_simulate_panel_shows_the_path(dashboard: Dashboard, page: Page) -> None:
-    await dashboard.stack.put_triggers()
-    await dashboard.sign_in(page)
-    await page.goto(f"{dashboard.url}/ui/journeys/new?start=welcome")
+    await open_sample(dashboard, page, "welcome")
     await posting(page, page.click("[data-action=simulate]"))
     assert await page.locator("#sim-path").inner_text() == "welcome → opened → reminder"
     await page.fill("#sim_events", "+2h email.opened of welcome")
@@ -206,9 +214,7 @@ async def test_the_simulate_panel_shows_the_path(dashboard: Dashboard, page: Pag
 
 
 async def test_a_second_tab_cannot_overwrite_the_first(dashboard: Dashboard, page: Page) -> None:
-    await dashboard.stack.put_triggers()
-    await dashboard.sign_in(page)
-    await page.goto(f"{dashboard.url}/ui/journeys/new?start=welcome")
+    await open_sample(dashboard, page, "welcome")
     await posting(page, page.click("[data-action=save]"))
     other = await page.context.new_page()
     for tab in (page, other):
@@ -230,9 +236,7 @@ async def test_a_second_tab_cannot_overwrite_the_first(dashboard: Dashboard, pag
 async def test_an_expired_session_keeps_the_work_and_asks_to_sign_in(
     dashboard: Dashboard, page: Page
 ) -> None:
-    await dashboard.stack.put_triggers()
-    await dashboard.sign_in(page)
-    await page.goto(f"{dashboard.url}/ui/journeys/new?start=welcome")
+    await open_sample(dashboard, page, "welcome")
     assert await page.locator("#signed-out").is_hidden()
     await page.context.clear_cookies()
     name = page.get_by_label("Name", exact=True)
@@ -245,9 +249,7 @@ async def test_an_expired_session_keeps_the_work_and_asks_to_sign_in(
 
 async def test_the_yaml_tab_replaces_the_document(dashboard: Dashboard, page: Page) -> None:
     errors = csp_errors(page)
-    await dashboard.stack.put_triggers()
-    await dashboard.sign_in(page)
-    await page.goto(f"{dashboard.url}/ui/journeys/new?start=welcome")
+    await open_sample(dashboard, page, "welcome")
     assert await page.locator("#yaml-tab").is_hidden()
     await posting(page, page.get_by_role("tab", name="YAML").click())
     assert await page.locator("#form-tab").is_hidden()
@@ -276,4 +278,86 @@ async def test_the_yaml_tab_replaces_the_document(dashboard: Dashboard, page: Pa
     await posting(page, page.get_by_role("tab", name="Form").click())
     assert await page.locator("#yaml-tab").is_hidden()
     assert await name.input_value() == "Typed again"
+    assert errors == [], errors[:6]
+
+
+async def click(page: Page, button: str, within: str = "#editor") -> None:
+    await posting(page, page.locator(within).get_by_role("button", name=button, exact=True).click())
+
+
+async def test_order_followup_is_edited_in_forms_and_saved_as_its_file(
+    dashboard: Dashboard, page: Page
+) -> None:
+    """Its parts once typed as YAML in a field: activate attributes copied from the run, a
+    wait for any of two triggers with a condition, a webhook body; removed, then made again
+    by clicking and typing."""
+    errors = csp_errors(page)
+    await open_sample(dashboard, page, "order-followup")
+    yaml_fields = page.locator("#form-tab textarea.mono")
+    assert await yaml_fields.evaluate_all("fs => fs.map(f => f.name)") == ["f:steps.0.wait.days"]
+
+    reward = "[data-step=reward]"
+    await click(page, "Attribute 2: Remove", reward)
+    await click(page, "Attribute: Add attribute", reward)
+    await type_in(page, "Attribute 2: name", "order_id", reward)
+    await pick(page, "Attribute 2: is", "from")
+    await type_in(page, "Attribute 2: copied from", "trigger.order_id", reward)
+
+    reviewed = "[data-step=reviewed]"
+    await click(page, "Trigger 2: Remove", reviewed)
+    await click(page, "Wait for: Add a trigger to wait for", reviewed)
+    await pick(page, "Trigger 2", "review.posted")
+    await click(page, "Trigger 2: only when: Add a condition", reviewed)
+    await click(page, "Trigger 2: only when: And another", reviewed)  # all of two
+    await pick(page, "Trigger 2: only when: match", "any")
+    await click(page, "Trigger 2: only when 2: Remove", reviewed)
+    await click(page, "Trigger 2: only when: Remove", reviewed)
+    await click(page, "Trigger 2: only when: Add a condition", reviewed)
+    await type_in(page, "Trigger 2: only when: attribute", "event.stars", reviewed)
+    await pick(page, "Trigger 2: only when: operator", "gte")
+    await type_in(page, "Trigger 2: only when: value", "1", reviewed)
+
+    crm = "[data-step=tell-crm]"
+    for _ in range(3):
+        await click(page, "Body field 1: Remove", crm)
+    for number, (name, value) in enumerate(
+        [
+            ("contact", "{{ contact.id }}"),
+            ("order", "{{ trigger.order_id }}"),
+            ("reviewed", "{{ event.stars }}"),
+        ],
+        start=1,
+    ):
+        await click(page, "Body field: Add body field", crm)
+        await type_in(page, f"Body field {number}: name", name, crm)
+        await type_in(page, f"Body field {number}: value", value, crm)
+
+    assert await page.locator("[data-problem-count]").count() == 0
+    assert await saved_as_its_file(dashboard, page, "order-followup")
+    assert errors == [], errors[:6]
+
+
+async def test_loyalty_points_entry_rules_and_reentry_are_set_in_forms(
+    dashboard: Dashboard, page: Page
+) -> None:
+    errors = csp_errors(page)
+    await open_sample(dashboard, page, "loyalty-points")
+    await type_in(page, "At most (entries)", "")
+    await pick(page, "Entries per", "")
+    assert '"entry":' not in await page.locator("#editor [name=document]").input_value()
+    await type_in(page, "At most (entries)", "500")
+    await pick(page, "Entries per", "day")
+    await pick(page, "Re-entry", "always")
+    assert await page.get_by_label("Re-entry after", exact=True).count() == 0
+    await pick(page, "Re-entry", "after")
+    await type_in(page, "Re-entry after", "1")
+
+    await click(page, "Start only when: Remove")
+    await click(page, "Start only when: Add a condition")
+    await type_in(page, "Start only when: attribute", "trigger.points")
+    await pick(page, "Start only when: operator", "gt")
+    await type_in(page, "Start only when: value", "0")
+
+    assert await page.locator("[data-problem-count]").count() == 0
+    assert await saved_as_its_file(dashboard, page, "loyalty-points")
     assert errors == [], errors[:6]

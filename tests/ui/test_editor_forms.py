@@ -11,7 +11,7 @@ from api.ui.editor.forms import FormField
 from api.ui.editor.routes import sample_journeys
 from api.ui.editor.simulation import SimulationForm
 from api.ui.editor.view import EditorView, catalog_for, editor_view
-from journeys.authoring.editing import EditError
+from journeys.authoring.editing import EditError, set_value
 from journeys.definitions.catalog import TriggerCatalog
 from journeys.definitions.conditions import Operator
 from journeys.definitions.documents import load_bundle
@@ -67,10 +67,33 @@ def test_durations_are_a_number_and_a_unit() -> None:
 
 def test_an_emptied_optional_field_leaves_no_key_and_bad_yaml_is_a_problem() -> None:
     welcome = sample_journeys(WORKFLOWS)["welcome"]
-    changed, problems = post(welcome, **{"f:steps.0.email.html": "", "f:entry": "from: [oops"})
+    odd = set_value(welcome, ("start", "when"), {"weird": 1})  # no form shows it: YAML
+    changed, problems = post(odd, **{"f:steps.0.email.html": "", "f:start.when": "{oops"})
     assert "html" not in changed["steps"][0]["email"]
-    assert "entry" not in changed
-    assert [(p.path, p.message[:17]) for p in problems] == [("entry", "this is not YAML:")]
+    assert changed["start"]["when"] == {"weird": 1}
+    assert [(p.path, p.message[:17]) for p in problems] == [("start.when", "this is not YAML:")]
+
+
+def test_entry_rules_and_reentry_are_fields() -> None:
+    loyalty = sample_journeys(WORKFLOWS)["loyalty-points"]
+    shown = {f.name: f.shown for f in fields_of(editor_view(loyalty, 0, True, CATALOG))}
+    assert shown["f:entry.rate_limit.count"] == "500"
+    assert (shown["f:reentry"], shown["f:reentry.after"]) == ("after", "1")
+    changed, problems = post(
+        loyalty,
+        **{
+            "f:entry.rate_limit.count": "",
+            "f:entry.rate_limit.per": "",
+            "f:entry.from": "2026-03-01T09:00:00+01:00",
+            "f:reentry": "always",
+        },
+    )
+    assert problems == []
+    assert changed["entry"] == {"from": "2026-03-01T09:00:00+01:00"}  # no empty rate_limit
+    assert changed["reentry"] == "always"
+    again, _ = post(changed, **{"f:reentry": "after"})
+    assert again["reentry"] == {"after": "P30D"}
+    assert editor_view(again, 0, True, CATALOG).problem_count == 0
 
 
 def test_buttons_add_move_and_remove_steps_and_arms() -> None:
@@ -147,3 +170,111 @@ def test_messages_are_previewed_for_the_simulate_panels_contact() -> None:
     assert previews(SimulationForm(contact="[not a contact"))["welcome"].subject == (
         "Bienvenue Ada !"
     )
+
+
+def test_conditions_combine_nest_negate_and_lose_comparisons() -> None:
+    welcome = sample_journeys(WORKFLOWS)["welcome"]
+    document = operate(welcome, "add:steps", {"kind:steps": "branch"})
+    when = "steps.2.branch.0.when"
+    document = operate(document, f"more:{when}", {})  # a comparison becomes all of two
+    document = operate(document, f"nest:{when}", {})
+    document = operate(document, f"negate:{when}.all.2", {})
+    leaf = f"f:{when}.all.2.not.all.0"
+    document, problems = post(
+        document,
+        **{
+            f"f:{when}": "any",
+            f"f:{when}.all.0.attr": "contact.first_name",
+            f"f:{when}.all.0.value": "Ada",
+            f"{leaf}.attr": "contact.last_name",
+            f"{leaf}.op": "exists",
+            f"{leaf}.value": "true",
+        },
+    )
+    assert problems == []
+    blank = {"attr": "contact.", "op": "eq", "value": ""}
+    assert document["steps"][2]["branch"][0]["when"] == {
+        "any": [
+            {"attr": "contact.first_name", "op": "eq", "value": "Ada"},
+            blank,
+            {"not": {"all": [{"attr": "contact.last_name", "op": "exists", "value": True}]}},
+        ]
+    }
+    labels = [f.label for f in fields_of(editor_view(document, 0, True, CATALOG))]
+    assert "Arm 1 when 3 (not).1: operator" in labels
+    document = operate(document, f"drop:{when}.any.1", {})
+    document = operate(document, f"negate:{when}.any.1", {})
+    assert document["steps"][2]["branch"][0]["when"]["any"][1] == {
+        "all": [{"attr": "contact.last_name", "op": "exists", "value": True}]
+    }
+    assert editor_view(document, 0, True, CATALOG).problem_count == 0
+
+
+def test_a_wait_for_waits_for_several_triggers_each_with_its_condition() -> None:
+    welcome = sample_journeys(WORKFLOWS)["welcome"]
+    document = operate(welcome, "await:steps.1", {})
+    wait_for = "steps.1.wait_for"
+    document = operate(document, f"more:{wait_for}.any.1.when", {})
+    document, problems = post(
+        document,
+        **{
+            f"f:{wait_for}.any.1.trigger": "email.link_clicked",
+            f"f:{wait_for}.any.1.of": "welcome",
+            f"f:{wait_for}.any.1.when.attr": "event.url",
+            f"f:{wait_for}.any.1.when.op": "contains",
+            f"f:{wait_for}.any.1.when.value": "shop",
+        },
+    )
+    assert problems == []
+    assert document["steps"][1]["wait_for"] == {
+        "any": [
+            {"trigger": "email.opened", "of": "welcome"},
+            {
+                "trigger": "email.link_clicked",
+                "of": "welcome",
+                "when": {"attr": "event.url", "op": "contains", "value": "shop"},
+            },
+        ],
+        "within": "P3D",
+    }
+    assert editor_view(document, 0, True, CATALOG).problem_count == 0
+
+
+def test_activate_attributes_and_webhook_fields_are_names_and_values() -> None:
+    orders = sample_journeys(WORKFLOWS)["order-followup"]
+    attributes = "steps.1.branch.0.steps.0.activate.attributes"
+    shown = {f.name: f.shown for f in fields_of(editor_view(orders, 0, True, CATALOG))}
+    assert shown[f"f:{attributes}:1:source"] == "from"
+    assert shown[f"f:{attributes}:1:from"] == "trigger.order_id"
+    assert shown[f"f:{attributes}:0:value"] == "100"
+    document = operate(orders, f"key:{attributes}", {})
+    document, problems = post(
+        document,
+        **{
+            f"f:{attributes}:0:value": "150",
+            f"f:{attributes}:2:key": "stars",
+            f"f:{attributes}:2:source": "from",
+        },
+    )
+    assert problems == []
+    document, _ = post(document, **{f"f:{attributes}:2:from": "trigger.amount"})
+    assert document["steps"][1]["branch"][0]["steps"][0]["activate"]["attributes"] == {
+        "points": 150,
+        "order_id": {"from": "trigger.order_id"},
+        "stars": {"from": "trigger.amount"},
+    }
+    _, problems = post(document, **{f"f:{attributes}:2:key": "points"})
+    assert [p.message for p in problems] == [f"{attributes_problem()} has a key 'points' already"]
+    headers = "steps.4.webhook.headers"
+    document = operate(orders, f"key:{headers}", {})
+    document, _ = post(document, **{f"f:{headers}:0:key": "X-Shop", f"f:{headers}:0:value": "7"})
+    assert document["steps"][4]["webhook"]["headers"] == {"X-Shop": "7"}  # a text, as typed
+    document = operate(document, f"unkey:{headers}.0", {})
+    assert "headers" not in document["steps"][4]["webhook"]
+    body = "steps.4.webhook.body"
+    document = operate(document, f"unkey:{body}.2", {})
+    assert list(document["steps"][4]["webhook"]["body"]) == ["contact", "order"]
+
+
+def attributes_problem() -> str:
+    return "steps[1].branch[0].steps[0].activate.attributes"

@@ -46,9 +46,13 @@ BLANK_STEPS: dict[str, dict[str, Any]] = {
     "exit": {"exit": None},
 }
 
+# A new comparison, the leaf of every condition.
+BLANK_COMPARISON: dict[str, Any] = {"attr": "contact.", "op": "eq", "value": ""}
+GROUPS = ("all", "any")  # the conditions that hold a list of conditions
+
 # A new arm of a branch, and of a split.
 BLANK_ARMS: dict[str, dict[str, Any]] = {
-    "branch": {"when": {"attr": "contact.", "op": "eq", "value": ""}, "steps": []},
+    "branch": {"when": dict(BLANK_COMPARISON), "steps": []},
     "split": {"name": "", "percent": 0, "steps": []},
 }
 
@@ -104,7 +108,8 @@ def value_at(document: Any, path: Path) -> Any:
 
 def set_value(document: dict[str, Any], path: Path, value: Any) -> dict[str, Any]:
     """The document with `value` at `path` (mappings on the way are made as needed); None
-    removes the key, so an emptied optional field leaves no trace."""
+    removes the key, and the mappings it leaves empty, so an emptied optional field leaves
+    no trace."""
     if not path:
         raise EditError("a value needs a place")
     changed = copy.deepcopy(document)
@@ -117,6 +122,8 @@ def set_value(document: dict[str, Any], path: Path, value: Any) -> dict[str, Any
     if isinstance(parent, dict) and isinstance(last, str):
         if value is None:
             parent.pop(last, None)
+            if not parent and len(path) > 1 and isinstance(path[-2], str):
+                return set_value(changed, path[:-1], None)
         else:
             parent[last] = value
     elif isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent):
@@ -162,10 +169,113 @@ def add_arm(document: dict[str, Any], at: Path) -> dict[str, Any]:
 
 
 def remove_step(document: dict[str, Any], at: Path) -> dict[str, Any]:
+    """The document without the item at `at`: a step, an arm, a condition of a group."""
     changed = copy.deepcopy(document)
     listed, index = _place(changed, at)
     del listed[index]
     return changed
+
+
+def add_condition(document: dict[str, Any], at: Path, group: bool = False) -> dict[str, Any]:
+    """The document with one more comparison (or, with `group`, a group holding one) in the
+    condition at `at`: none yet becomes the comparison; a group gets it at its end; a
+    comparison or a `not` becomes `all` of itself and the new one."""
+    condition = value_at(document, at)
+    added: dict[str, Any] = dict(BLANK_COMPARISON)
+    if group:
+        added = {"all": [added]}
+    if condition is None:
+        return set_value(document, at, added)
+    kind = condition_kind(condition)
+    if kind in GROUPS:
+        return add_step(document, (*at, kind), added)
+    return set_value(document, at, {"all": [condition, added]})
+
+
+def regroup(document: dict[str, Any], at: Path, kind: str) -> dict[str, Any]:
+    """The group at `at` turned into an `all` or an `any` of the same conditions."""
+    condition = get(document, at)
+    held = condition_kind(condition)
+    if kind not in GROUPS or held not in GROUPS:
+        raise EditError(f"the condition at {path_text(at)!r} cannot become {kind!r}")
+    return set_value(document, at, {kind: condition[held]})
+
+
+def negate(document: dict[str, Any], at: Path) -> dict[str, Any]:
+    """The condition at `at` negated: wrapped in a `not`, or unwrapped from one."""
+    condition = get(document, at)
+    if condition_kind(condition) == "not":
+        return set_value(document, at, condition["not"])
+    return set_value(document, at, {"not": condition})
+
+
+def add_awaited(document: dict[str, Any], at: Path) -> dict[str, Any]:
+    """The wait_for step at `at` waiting for one more trigger: a wait for one trigger becomes
+    `any` of it and the new one (each keeps its own `of` and `when`)."""
+    wait_for = get(document, (*at, "wait_for"))
+    if not isinstance(wait_for, dict):
+        raise EditError(f"the step at {path_text(at)!r} waits for nothing")
+    awaited = wait_for.get("any")
+    if isinstance(awaited, list):
+        return add_step(document, (*at, "wait_for", "any"), {"trigger": ""})
+    single = {key: wait_for[key] for key in ("trigger", "of", "when") if key in wait_for}
+    rest = {key: value for key, value in wait_for.items() if key not in single}
+    return set_value(document, (*at, "wait_for"), {"any": [single, {"trigger": ""}], **rest})
+
+
+def condition_kind(condition: Any) -> str:
+    """What the condition is: comparison, all, any or not; "" for none of them."""
+    if not isinstance(condition, dict):
+        return ""
+    if "attr" in condition:
+        return "comparison"
+    keys = list(condition)
+    return keys[0] if keys in (["all"], ["any"], ["not"]) else ""
+
+
+def add_entry(document: dict[str, Any], at: Path, value: Any = "") -> dict[str, Any]:
+    """The document with a new key (key_1, key_2, ...) at the end of the mapping at `at`."""
+    mapping = value_at(document, at) or {}
+    if not isinstance(mapping, dict):
+        raise EditError(f"{path_text(at)!r} is not a mapping")
+    number = 1
+    while f"key_{number}" in mapping:
+        number += 1
+    return set_value(document, at, {**mapping, f"key_{number}": value})
+
+
+def set_entry(
+    document: dict[str, Any], at: Path, index: int, key: str | None = None, value: Any = None
+) -> dict[str, Any]:
+    """The mapping at `at` with its entry number `index` renamed to `key` (keeping its
+    place) or given `value`; EditError when the new key is taken."""
+    items = list(_mapping(document, at).items())
+    if not 0 <= index < len(items):
+        raise EditError(f"there is no entry {index} in {path_text(at)!r}")
+    old_key, old_value = items[index]
+    if key is not None:
+        if key != old_key and any(k == key for k, _ in items):
+            raise EditError(f"{problem_path(at)} has a key {key!r} already")
+        items[index] = (key, old_value)
+    else:
+        items[index] = (old_key, value)
+    return set_value(document, at, dict(items))
+
+
+def remove_entry(document: dict[str, Any], at: Path, index: int) -> dict[str, Any]:
+    """The mapping at `at` without its entry number `index`; an emptied mapping goes."""
+    items = list(_mapping(document, at).items())
+    if not 0 <= index < len(items):
+        raise EditError(f"there is no entry {index} in {path_text(at)!r}")
+    del items[index]
+    return set_value(document, at, dict(items) or None)
+
+
+def _mapping(document: dict[str, Any], at: Path) -> dict[str, Any]:
+    mapping = get(document, at)
+    if not isinstance(mapping, dict):
+        raise EditError(f"{path_text(at)!r} is not a mapping")
+    return mapping
 
 
 def move_step(document: dict[str, Any], at: Path, offset: int) -> dict[str, Any]:

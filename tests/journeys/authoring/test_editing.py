@@ -13,14 +13,21 @@ from journeys.authoring.editing import (
     BLANK_STEPS,
     EditError,
     add_arm,
+    add_awaited,
+    add_condition,
+    add_entry,
     add_step,
     blank_step,
     move_step,
+    negate,
     parse_path,
     path_text,
     problem_path,
+    regroup,
+    remove_entry,
     remove_step,
     replace_step,
+    set_entry,
     set_value,
     walk_steps,
 )
@@ -134,3 +141,59 @@ def test_a_document_opened_and_left_alone_is_equal_to_the_file() -> None:
             paths = [path for path, _ in walk_steps(document)]
             assert all(paths) or not document.get("steps")
             assert set_value(document, ("name",), document.get("name")) == document
+
+
+def test_an_emptied_field_takes_the_mappings_it_emptied_with_it() -> None:
+    document = set_value(welcome(), ("entry", "rate_limit", "count"), 10)
+    assert "entry" not in set_value(document, ("entry", "rate_limit", "count"), None)
+    document = set_value(document, ("entry", "from"), "2026-03-01T09:00:00+01:00")
+    cleared = set_value(document, ("entry", "rate_limit", "count"), None)
+    assert cleared["entry"] == {"from": "2026-03-01T09:00:00+01:00"}
+
+
+def test_conditions_grow_into_groups_and_are_negated() -> None:
+    start = ("start", "when")
+    document = add_condition(welcome(), start)
+    comparison = {"attr": "contact.", "op": "eq", "value": ""}
+    assert document["start"]["when"] == comparison
+    document = add_condition(document, start)
+    assert document["start"]["when"] == {"all": [comparison, comparison]}
+    document = add_condition(document, start, group=True)
+    assert document["start"]["when"]["all"][2] == {"all": [comparison]}
+    document = regroup(document, start, "any")
+    assert list(document["start"]["when"]) == ["any"]
+    assert len(document["start"]["when"]["any"]) == 3
+    negated = negate(document, (*start, "any", 0))
+    assert negated["start"]["when"]["any"][0] == {"not": comparison}
+    assert negate(negated, (*start, "any", 0)) == document
+    with pytest.raises(EditError, match="cannot become"):
+        regroup(document, (*start, "any", 0), "all")
+
+
+def test_mapping_entries_are_added_renamed_set_and_removed_in_place() -> None:
+    at = ("steps", 0, "webhook", "body")
+    call = {"id": "call", "webhook": {"url": "https://x"}}
+    document = add_step(welcome(), ("steps",), call, index=0)
+    document = add_entry(add_entry(document, at), at)
+    assert document["steps"][0]["webhook"]["body"] == {"key_1": "", "key_2": ""}
+    document = set_entry(document, at, 0, key="order")
+    document = set_entry(document, at, 0, value="{{ trigger.order_id }}")
+    assert list(document["steps"][0]["webhook"]["body"].items()) == [
+        ("order", "{{ trigger.order_id }}"),
+        ("key_2", ""),
+    ]
+    with pytest.raises(EditError, match="has a key 'order' already"):
+        set_entry(document, at, 1, key="order")
+    document = remove_entry(remove_entry(document, at, 1), at, 0)
+    assert "body" not in document["steps"][0]["webhook"]
+
+
+def test_a_wait_for_one_trigger_becomes_a_wait_for_any() -> None:
+    document = add_awaited(welcome(), ("steps", 1))
+    wait_for = document["steps"][1]["wait_for"]
+    assert wait_for == {
+        "any": [{"trigger": "email.opened", "of": "welcome"}, {"trigger": ""}],
+        "within": "P3D",
+    }
+    again = add_awaited(document, ("steps", 1))
+    assert again["steps"][1]["wait_for"]["any"][2] == {"trigger": ""}

@@ -12,15 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.ui.editor.forms import Unreadable, settings_fields, step_fields, typed
+from api.ui.editor.forms import Unreadable, put, settings_fields, step_fields, typed
 from api.ui.editor.view import catalog_for
 from journeys.authoring.editing import (
     EditError,
     add_arm,
+    add_awaited,
+    add_condition,
+    add_entry,
     add_step,
     blank_step,
     move_step,
+    negate,
     parse_path,
+    remove_entry,
     remove_step,
     set_value,
     walk_steps,
@@ -65,20 +70,23 @@ def with_fields(posted: Posted, triggers: TriggerCatalog) -> tuple[dict[str, Any
     for at, step in walk_steps(document):
         fields += step_fields(step, at, catalog)
     problems = []
-    for form_field in fields:
+    # A group turned from all to any (or back) moves what it holds: it goes last.
+    for form_field in sorted(fields, key=lambda f: f.kind == "combine"):
         try:
             changed, value = typed(form_field, posted.fields)
-        except Unreadable as error:
+            if changed:
+                document = put(document, form_field, value)
+        except (Unreadable, EditError) as error:
             problems.append(Problem(path=form_field.where, message=str(error)))
-            continue
-        if changed:
-            document = set_value(document, form_field.path, value)
     return document, problems
 
 
 def operate(document: dict[str, Any], op: str, fields: Mapping[str, str]) -> dict[str, Any]:
-    """Carry out a button: `add:<steps>` (the kind picked beside it), `drop:<path>`,
-    `up:<step>`, `down:<step>`, `arm:<step>`, `exit`, `goal`. EditError when it cannot."""
+    """Carry out a button: `add:<steps>` (the kind picked beside it), `drop:<path>` (of an
+    item of a list), `up:<step>`, `down:<step>`, `arm:<step>`, `exit`, `goal`; for conditions
+    `more:<condition>`, `nest:<group>`, `negate:<condition>`, `unset:<path>`; for mappings
+    `key:<mapping>`, `unkey:<mapping>.<index>`; `await:<wait_for step>`. EditError when it
+    cannot."""
     verb, _, where = op.partition(":")
     at = parse_path(where)
     match verb:
@@ -91,6 +99,18 @@ def operate(document: dict[str, Any], op: str, fields: Mapping[str, str]) -> dic
             return move_step(document, at, -1 if verb == "up" else 1)
         case "arm":
             return add_arm(document, at)
+        case "more" | "nest":
+            return add_condition(document, at, group=verb == "nest")
+        case "negate":
+            return negate(document, at)
+        case "unset":
+            return set_value(document, at, None)
+        case "key":
+            return add_entry(document, at)
+        case "unkey" if at and isinstance(at[-1], int):
+            return remove_entry(document, at[:-1], at[-1])
+        case "await":
+            return add_awaited(document, at)
         case "exit":
             exits = document.get("exit")
             listed = exits if isinstance(exits, list) else []

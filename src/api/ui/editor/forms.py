@@ -1,9 +1,10 @@
 """The editor's form fields: which fields each step kind and the journey settings have,
 how a value of the document is shown in one, and how what was typed goes back.
 
-A field posts under `f:<path>` (a duration's unit under `u:<path>`). A posted value is put
-back only when it differs from what the field showed, so fields left alone never change
-the document: a definition written by hand is saved as it was opened.
+A field posts under `f:<path>` (a duration's unit under `u:<path>`; an entry of a mapping
+under `f:<path>:<index>:<part>`). A posted value is put back only when it differs from what
+the field showed, so fields left alone never change the document: a definition written by
+hand is saved as it was opened. Buttons beside fields (kind "actions") post `op` instead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from typing import Any
 
 import yaml
 
-from journeys.authoring.editing import Path, path_text, problem_path, value_at
+from journeys.authoring.editing import (
+    Path,
+    condition_kind,
+    path_text,
+    problem_path,
+    regroup,
+    set_entry,
+    set_value,
+    value_at,
+)
 from journeys.definitions.common import Audience
 from journeys.definitions.conditions import Operator
 from journeys.definitions.journeys import Purpose
@@ -59,7 +69,9 @@ YES_NO = [("", "default"), ("true", "yes"), ("false", "no")]
 class FormField:
     label: str
     path: Path
-    kind: str  # text, textarea, select, number, duration, yaml, scalar, attribute
+    # text, textarea, select, number, duration, yaml, scalar, attribute; combine (all or
+    # any: the group at `path`), actions (buttons: `options` are (op, text))
+    kind: str
     optional: bool = False
     options: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
     readonly: bool = False
@@ -67,18 +79,28 @@ class FormField:
     problems: list[str] = field(default_factory=list)
     shown: str = ""
     unit: str = ""  # for a duration
+    # An entry of the mapping at `path`: its number, and "key", "value", "from" (the path
+    # a value is copied from) or "source" (whether it is a value or copied).
+    entry: int | None = None
+    part: str = ""
+    values: dict[str, Any] = field(default_factory=dict)  # what a select's option stores
 
     @property
     def name(self) -> str:
-        return f"f:{path_text(self.path)}"
+        return f"f:{self._place}"
 
     @property
     def unit_name(self) -> str:
-        return f"u:{path_text(self.path)}"
+        return f"u:{self._place}"
 
     @property
     def id(self) -> str:
-        return "field-" + path_text(self.path).replace(".", "-")
+        return "field-" + self._place.replace(".", "-").replace(":", "-")
+
+    @property
+    def _place(self) -> str:
+        entry = "" if self.entry is None else f":{self.entry}:{self.part}"
+        return path_text(self.path) + entry
 
     @property
     def where(self) -> str:
@@ -96,6 +118,8 @@ class Catalog:
 
 def show(form_field: FormField, value: Any) -> FormField:
     """The field with `value` shown in it (a duration the form cannot show becomes text)."""
+    if form_field.entry is not None:
+        value = _entry_part(form_field, value)
     if form_field.kind == "duration":
         found = _DURATION.fullmatch(value) if isinstance(value, str) else None
         form_field.unit = "D"  # what an empty duration offers first
@@ -108,9 +132,42 @@ def show(form_field: FormField, value: Any) -> FormField:
             )
             return form_field
     form_field.shown = shown_text(form_field.kind, value)
+    chosen = next((k for k, v in form_field.values.items() if _same(v, value)), None)
+    if chosen is not None:
+        form_field.shown = chosen
     if form_field.kind == "select" and form_field.shown not in dict(form_field.options):
         form_field.options.append((form_field.shown, f"{form_field.shown} (unknown)"))
     return form_field
+
+
+def _same(stored: Any, value: Any) -> bool:
+    """Whether an option's stored value is the one shown (a mapping: by its keys alone)."""
+    if isinstance(stored, dict):
+        return isinstance(value, dict) and set(value) == set(stored)
+    return bool(stored == value)
+
+
+def _entry_part(form_field: FormField, mapping: Any) -> Any:
+    items = list(mapping.items()) if isinstance(mapping, dict) else []
+    if form_field.entry is None or form_field.entry >= len(items):
+        return None
+    key, value = items[form_field.entry]
+    copied = _copied(value)
+    match form_field.part:
+        case "key":
+            return key
+        case "source":
+            return "from" if copied is not None else "value"
+        case "from":
+            return copied
+    return value
+
+
+def _copied(value: Any) -> str | None:
+    """The path a value `{from: <path>}` is copied from; None for any other value."""
+    if isinstance(value, dict) and set(value) == {"from"}:
+        return str(value["from"])
+    return None
 
 
 def shown_text(kind: str, value: Any) -> str:
@@ -131,6 +188,8 @@ class Unreadable(ValueError):
 
 def typed(form_field: FormField, posted: Mapping[str, str]) -> tuple[bool, Any]:
     """(changed, value): what the field now holds, when it differs from what it showed."""
+    if form_field.kind == "actions":
+        return False, None
     text = posted.get(form_field.name, form_field.shown)
     if form_field.kind == "duration":
         unit = posted.get(form_field.unit_name, form_field.unit)
@@ -143,6 +202,8 @@ def typed(form_field: FormField, posted: Mapping[str, str]) -> tuple[bool, Any]:
         return False, None
     if not text.strip() and form_field.optional:
         return True, None
+    if text in form_field.values:
+        return True, form_field.values[text]
     match form_field.kind:
         case "number":
             return True, _number(text)
@@ -159,6 +220,22 @@ def typed(form_field: FormField, posted: Mapping[str, str]) -> tuple[bool, Any]:
         case "select" if form_field.options == YES_NO:
             return True, text == "true"
     return True, text
+
+
+def put(document: dict[str, Any], form_field: FormField, value: Any) -> dict[str, Any]:
+    """The document with what the field now holds (`typed`) put in its place."""
+    if form_field.kind == "combine":
+        return regroup(document, form_field.path, str(value))
+    if form_field.entry is None:
+        return set_value(document, form_field.path, value)
+    match form_field.part:
+        case "key":
+            return set_entry(document, form_field.path, form_field.entry, key=value or "")
+        case "from":
+            value = {"from": value or ""}
+        case "source":
+            value = {"from": ""} if value == "from" else ""
+    return set_entry(document, form_field.path, form_field.entry, value=value)
 
 
 def _number(text: str) -> int | float | str:
@@ -190,16 +267,10 @@ def settings_fields(document: Mapping[str, Any], catalog: Catalog, new: bool) ->
             hint="its attributes: " + (", ".join(catalog.start_attributes) or "none"),
         ),
         *condition_fields(("start",), document.get("start"), "Start only when", optional=True),
-        _reentry(document.get("reentry")),
+        *_reentry(document.get("reentry")),
         FormField("Parallel runs", ("parallel",), "select", optional=True, options=YES_NO),
         FormField("Frequency caps", ("frequency_caps",), "select", optional=True, options=YES_NO),
-        FormField(
-            "Entry rules",
-            ("entry",),
-            "yaml",
-            optional=True,
-            hint="from, until, rate_limit: {count, per}",
-        ),
+        *_entry_rules(document.get("entry")),
     ]
     for index, exit_spec in enumerate(_listed(document.get("exit"))):
         label = f"Exit {index + 1}"
@@ -238,16 +309,7 @@ def step_fields(step: Mapping[str, Any], at: Path, catalog: Catalog) -> list[For
         case "wait":
             fields += _wait_fields(step.get("wait"), (*at, "wait"))
         case "wait_for":
-            fields += [
-                _trigger("Wait for trigger", (*at, "wait_for", "trigger"), catalog),
-                FormField(
-                    "Answering step", (*at, "wait_for", "of"), "text", True, hint="a message step"
-                ),
-                FormField("Within", (*at, "wait_for", "within"), "duration"),
-                *condition_fields(
-                    (*at, "wait_for"), step.get("wait_for"), "Only when", optional=True
-                ),
-            ]
+            fields += _wait_for_fields(step.get("wait_for"), (*at, "wait_for"), catalog)
         case "branch":
             for number, arm in enumerate(_listed(step.get("branch"))):
                 where = (*at, "branch", number)
@@ -263,13 +325,25 @@ def step_fields(step: Mapping[str, Any], at: Path, catalog: Catalog) -> list[For
         case "activate":
             fields += [
                 _trigger("Trigger to fire", (*at, "activate", "trigger"), catalog),
-                FormField("Attributes", (*at, "activate", "attributes"), "yaml", True),
+                *entry_fields(
+                    (*at, "activate", "attributes"),
+                    value_at(step, ("activate", "attributes")),
+                    "Attribute",
+                    copied=True,
+                ),
             ]
         case "webhook":
             fields += [
                 FormField("URL", (*at, "webhook", "url"), "text"),
-                FormField("Body", (*at, "webhook", "body"), "yaml", optional=True),
-                FormField("Headers", (*at, "webhook", "headers"), "yaml", optional=True),
+                *entry_fields(
+                    (*at, "webhook", "body"), value_at(step, ("webhook", "body")), "Body field"
+                ),
+                *entry_fields(
+                    (*at, "webhook", "headers"),
+                    value_at(step, ("webhook", "headers")),
+                    "Header",
+                    value_kind="text",
+                ),
                 FormField("Timeout", (*at, "webhook", "timeout"), "text", True, hint="PT10S"),
                 FormField("Retries", (*at, "webhook", "retries"), "number", optional=True),
             ]
@@ -281,20 +355,77 @@ def step_fields(step: Mapping[str, Any], at: Path, catalog: Catalog) -> list[For
 
 
 def condition_fields(at: Path, holder: Any, label: str, optional: bool = False) -> list[FormField]:
-    """A condition at `(*at, "when")`: attribute, operator and value for one comparison;
-    a combination (all / any / not) as YAML."""
+    """The condition at `(*at, "when")`: each comparison as attribute, operator and value,
+    groups (all / any) and negations (not) around them, with buttons to add, group, negate
+    and remove. An optional condition not set yet is a button to add one."""
     when = holder.get("when") if isinstance(holder, dict) else None
     where = (*at, "when")
-    if when is not None and not (isinstance(when, dict) and "attr" in when):
-        return [FormField(label, where, "yaml", optional=optional)]
+    place = path_text(where)
     if when is None and optional:
-        return [FormField(label, where, "yaml", optional=True, hint="e.g. attr, op, value")]
-    operators = [(op, op.replace("_", " ")) for op in OPERATORS]
-    return [
-        FormField(f"{label}: attribute", (*where, "attr"), "attribute"),
-        FormField(f"{label}: operator", (*where, "op"), "select", options=operators),
-        FormField(f"{label}: value", (*where, "value"), "scalar", optional=True),
-    ]
+        return [_actions(label, where, [(f"more:{place}", "Add a condition")])]
+    return _condition(where, when, label, f"unset:{place}" if optional else "")
+
+
+def _condition(
+    where: Path, condition: Any, label: str, remove: str, negated: str = "", nested: bool = False
+) -> list[FormField]:
+    """The fields of one condition; `remove` is the op that removes it, `negated` the place
+    of the `not` around it, `nested` whether it is in a group ("when 2.1" in "when 2")."""
+    place = path_text(where)
+    kind = "comparison" if condition is None else condition_kind(condition)
+    tools = [(f"negate:{negated}", "Remove the not") if negated else (f"negate:{place}", "Not")]
+    fields: list[FormField] = []
+    match kind:
+        case "comparison":
+            operators = [(op, op.replace("_", " ")) for op in OPERATORS]
+            fields = [
+                FormField(f"{label}: attribute", (*where, "attr"), "attribute"),
+                FormField(f"{label}: operator", (*where, "op"), "select", options=operators),
+                FormField(f"{label}: value", (*where, "value"), "scalar", optional=True),
+            ]
+            tools.insert(0, (f"more:{place}", "And another"))
+        case "all" | "any":
+            groups = [("all", "all of these hold"), ("any", "any of these holds")]
+            fields = [FormField(f"{label}: match", where, "combine", options=groups)]
+            for index, inner in enumerate(_listed(condition[kind])):
+                inner_at = (*where, kind, index)
+                inner_label = f"{label}{'.' if nested else ' '}{index + 1}"
+                drop = f"drop:{path_text(inner_at)}"
+                fields += _condition(inner_at, inner, inner_label, drop, nested=True)
+            tools[:0] = [(f"more:{place}", "Add a comparison"), (f"nest:{place}", "Add a group")]
+        case "not":
+            inner = condition["not"]
+            return _condition((*where, "not"), inner, f"{label} (not)", remove, place, nested)
+        case _:
+            return [FormField(label, where, "yaml", hint="a condition the form cannot show")]
+    if remove:
+        tools.append((remove, "Remove"))
+    return [*fields, _actions(label, where, tools)]
+
+
+def entry_fields(
+    at: Path, mapping: Any, label: str, value_kind: str = "scalar", copied: bool = False
+) -> list[FormField]:
+    """A mapping as its entries, each a name and a value (with `copied`, a value may be
+    `{from: <path>}`: copied from the run), with buttons to add and remove entries."""
+    place = path_text(at)
+    fields = []
+    for index, value in enumerate((mapping if isinstance(mapping, dict) else {}).values()):
+        name = f"{label} {index + 1}"
+        fields.append(FormField(f"{name}: name", at, "text", entry=index, part="key"))
+        if copied:
+            sources = [("value", "a value"), ("from", "copied from the run")]
+            fields.append(
+                FormField(f"{name}: is", at, "select", options=sources, entry=index, part="source")
+            )
+        if copied and _copied(value) is not None:
+            fields.append(
+                FormField(f"{name}: copied from", at, "attribute", entry=index, part="from")
+            )
+        else:
+            fields.append(FormField(f"{name}: value", at, value_kind, entry=index, part="value"))
+        fields.append(_actions(name, at, [(f"unkey:{place}.{index}", "Remove")]))
+    return [*fields, _actions(label, at, [(f"key:{place}", f"Add {label.lower()}")])]
 
 
 def step_kind(step: Mapping[str, Any]) -> str:
@@ -326,6 +457,44 @@ def _wait_fields(wait: Any, at: Path) -> list[FormField]:
     return [FormField("Wait for", at, "duration")]
 
 
+def _wait_for_fields(wait_for: Any, at: Path, catalog: Catalog) -> list[FormField]:
+    """One trigger to wait for, or several (`any`), each with its own step and condition."""
+    awaited = wait_for.get("any") if isinstance(wait_for, dict) else None
+    fields = []
+    if not isinstance(awaited, list):
+        fields = [
+            _trigger("Wait for trigger", (*at, "trigger"), catalog),
+            FormField("Answering step", (*at, "of"), "text", True, hint="a message step"),
+            *condition_fields(at, wait_for, "Only when", optional=True),
+        ]
+    for index, one in enumerate(awaited if isinstance(awaited, list) else []):
+        where = (*at, "any", index)
+        name = f"Trigger {index + 1}"
+        fields += [
+            _trigger(name, (*where, "trigger"), catalog),
+            FormField(f"{name}: answering step", (*where, "of"), "text", True),
+            *condition_fields(where, one, f"{name}: only when", optional=True),
+            _actions(name, where, [(f"drop:{path_text(where)}", "Remove")]),
+        ]
+    step = path_text(at[:-1])
+    return [
+        *fields,
+        FormField("Within", (*at, "within"), "duration"),
+        _actions("Wait for", at, [(f"await:{step}", "Add a trigger to wait for")]),
+    ]
+
+
+def _entry_rules(entry: Any) -> list[FormField]:
+    periods = [("", "(no limit)"), ("hour", "an hour"), ("day", "a day")]
+    moment = "a date-time with its offset, e.g. 2026-03-01T09:00:00+01:00"
+    return [
+        FormField("Entries from", ("entry", "from"), "text", optional=True, hint=moment),
+        FormField("Entries until", ("entry", "until"), "text", optional=True, hint=moment),
+        FormField("At most (entries)", ("entry", "rate_limit", "count"), "number", True),
+        FormField("Entries per", ("entry", "rate_limit", "per"), "select", True, periods),
+    ]
+
+
 def _trigger(label: str, at: Path, catalog: Catalog, hint: str = "") -> FormField:
     return FormField(
         label,
@@ -336,11 +505,23 @@ def _trigger(label: str, at: Path, catalog: Catalog, hint: str = "") -> FormFiel
     )
 
 
-def _reentry(value: Any) -> FormField:
-    if isinstance(value, dict):
-        return FormField("Re-entry", ("reentry",), "yaml", hint="{after: P30D}")
-    rules = [("", "default (never)"), ("never", "never"), ("always", "always")]
-    return FormField("Re-entry", ("reentry",), "select", optional=True, options=rules)
+def _reentry(value: Any) -> list[FormField]:
+    rules = [
+        ("", "default (never)"),
+        ("never", "never"),
+        ("always", "always"),
+        ("after", "again after a while"),
+    ]
+    choice = FormField(
+        "Re-entry", ("reentry",), "select", True, rules, values={"after": {"after": "P30D"}}
+    )
+    if not isinstance(value, dict):
+        return [choice]
+    return [choice, FormField("Re-entry after", ("reentry", "after"), "duration")]
+
+
+def _actions(label: str, at: Path, tools: list[tuple[str, str]]) -> FormField:
+    return FormField(label, at, "actions", options=tools)
 
 
 def _listed(value: Any) -> list[Any]:
