@@ -293,8 +293,14 @@ async def test_order_followup_is_edited_in_forms_and_saved_as_its_file(
     by clicking and typing."""
     errors = csp_errors(page)
     await open_sample(dashboard, page, "order-followup")
-    yaml_fields = page.locator("#form-tab textarea.mono")
-    assert await yaml_fields.evaluate_all("fs => fs.map(f => f.name)") == ["f:steps.0.wait.days"]
+    assert await page.locator("#form-tab textarea.mono").count() == 0  # no YAML in a field
+
+    morning = "[data-step=next-morning]"
+    await type_in(page, "Until the time", "10:30", morning)
+    await type_in(page, "Until the time", "09:00", morning)
+    for day in ("sat", "fri", "sat", "fri"):  # checked, then unchecked; fri the other way
+        await posting(page, page.locator(morning).get_by_label(day, exact=True).click())
+    assert await page.locator(morning).get_by_label("fri", exact=True).is_checked()
 
     reward = "[data-step=reward]"
     await click(page, "Attribute 2: Remove", reward)
@@ -351,6 +357,22 @@ async def test_loyalty_points_entry_rules_and_reentry_are_set_in_forms(
     assert await page.get_by_label("Re-entry after", exact=True).count() == 0
     await pick(page, "Re-entry", "after")
     await type_in(page, "Re-entry after", "1")
+
+    await type_in(page, "Entries from", "2026-03-01T09:00")
+    await type_in(page, "Entries from: UTC offset", "+01:00")
+    assert await page.locator("[data-field='entry.from'] .problems").count() == 0
+    assert (
+        '"from": "2026-03-01T09:00:00+01:00"'
+        in await page.locator("#editor [name=document]").input_value()
+    )
+    await type_in(page, "Entries from", "")
+
+    await add_step(page, "steps", "wait_moment")
+    moment = "[data-step=wait_moment_1]"
+    await type_in(page, "Until", "2026-04-01T08:30", moment)
+    await type_in(page, "Until: UTC offset", "Z", moment)
+    assert await page.locator(f"{moment} .problems").count() == 0
+    await click(page, "Remove step wait_moment_1")
 
     await click(page, "Start only when: Remove")
     await click(page, "Start only when: Add a condition")

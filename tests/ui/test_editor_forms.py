@@ -36,7 +36,7 @@ def as_shown(view: EditorView, **typed: str) -> dict[str, str]:
     posted = {}
     for form_field in fields_of(view):
         posted[form_field.name] = form_field.shown
-        if form_field.kind == "duration":
+        if form_field.kind in ("duration", "moment"):
             posted[form_field.unit_name] = form_field.unit
     return posted | typed
 
@@ -278,3 +278,26 @@ def test_activate_attributes_and_webhook_fields_are_names_and_values() -> None:
 
 def attributes_problem() -> str:
     return "steps[1].branch[0].steps[0].activate.attributes"
+
+
+def test_waits_until_a_moment_or_a_time_on_checked_days() -> None:
+    orders = sample_journeys(WORKFLOWS)["order-followup"]
+    shown = {f.name: f for f in fields_of(editor_view(orders, 0, True, CATALOG))}
+    assert (shown["f:steps.0.wait.until_time"].kind, shown["f:steps.0.wait.days"].shown) == (
+        "time",
+        "mon,tue,wed,thu,fri",
+    )
+    changed, _ = post(orders, **{"f:steps.0.wait.days": ",sat,sun"})
+    assert changed["steps"][0]["wait"]["days"] == ["sat", "sun"]
+    document = operate(orders, "add:steps", {"kind:steps": "wait_time"})
+    document, _ = post(document)  # all days shown checked: the language's default, unwritten
+    assert document["steps"][-1]["wait"] == {"until_time": "09:00"}
+    document = operate(orders, "add:steps", {"kind:steps": "wait_moment"})
+    until = "steps.5.wait.until"
+    document, _ = post(document, **{f"f:{until}": "2026-03-01T09:00", f"u:{until}": "+01:00"})
+    assert document["steps"][5]["wait"] == {"until": "2026-03-01T09:00:00+01:00"}
+    assert editor_view(document, 0, True, CATALOG).problem_count == 0
+    document["steps"][5]["wait"]["until"] = "2026-03-01T09:00:30Z"
+    view = editor_view(document, 0, True, CATALOG)
+    moment = next(f for f in fields_of(view) if f.name == f"f:{until}")
+    assert (moment.shown, moment.unit) == ("2026-03-01T09:00:30", "+00:00")

@@ -28,6 +28,8 @@ BLANK_STEPS: dict[str, dict[str, Any]] = {
     "push": {"push": {"title": "", "body": ""}},
     "wait": {"wait": "P1D"},
     "wait_until": {"wait": {"until": {"from": "contact."}}},
+    "wait_moment": {"wait": {"until": ""}},
+    "wait_time": {"wait": {"until_time": "09:00"}},
     "wait_for": {"wait_for": {"trigger": "", "within": "P1D"}, "then": [], "else": []},
     "branch": {
         "branch": [

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.datastructures import FormData
+
 from api.ui.editor.forms import Unreadable, put, settings_fields, step_fields, typed
 from api.ui.editor.view import catalog_for
 from journeys.authoring.editing import (
@@ -44,14 +46,17 @@ class Posted:
     tab: str = "form"  # the tab the page shows: "form", or "yaml"
 
 
-def read_posted(form: Mapping[str, Any]) -> Posted:
+def read_posted(form: FormData) -> Posted:
     """The document, its draft revision and the fields, as the page posted them."""
     try:
         document = json.loads(str(form.get("document", "{}")))
     except ValueError:
         document = {}
     revision = str(form.get("revision", "0"))
-    fields = {key: str(value) for key, value in form.items() if isinstance(value, str)}
+    # Checkboxes of one field (days) post a value each: "mon,tue".
+    fields = {
+        key: ",".join(str(v) for v in form.getlist(key) if isinstance(v, str)) for key in form
+    }
     return Posted(
         document=document if isinstance(document, dict) else {},
         revision=int(revision) if revision.isdigit() else 0,

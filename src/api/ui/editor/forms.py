@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import yaml
@@ -29,7 +30,7 @@ from journeys.authoring.editing import (
 )
 from journeys.definitions.common import Audience
 from journeys.definitions.conditions import Operator
-from journeys.definitions.journeys import Purpose
+from journeys.definitions.journeys import Purpose, Weekday
 
 # Durations the form offers as number + unit; any other ISO 8601 duration is shown as text.
 UNITS = {"M": "minutes", "H": "hours", "D": "days", "W": "weeks"}
@@ -53,7 +54,9 @@ ADDABLE = {
     "sms": "SMS",
     "push": "Push",
     "wait": "Wait (a duration)",
-    "wait_until": "Wait until a date",
+    "wait_until": "Wait until a date of the run",
+    "wait_moment": "Wait until a fixed moment",
+    "wait_time": "Wait until a time of day",
     "wait_for": "Wait for an event (then / else)",
     "branch": "Branch on conditions",
     "split": "Split (A/B)",
@@ -69,8 +72,9 @@ YES_NO = [("", "default"), ("true", "yes"), ("false", "no")]
 class FormField:
     label: str
     path: Path
-    # text, textarea, select, number, duration, yaml, scalar, attribute; combine (all or
-    # any: the group at `path`), actions (buttons: `options` are (op, text))
+    # text, textarea, select, number, duration, yaml, scalar, attribute, time; moment (a
+    # date-time and its UTC offset in `unit`), days (checkboxes, posted as "mon,tue");
+    # combine (all or any: the group at `path`), actions (buttons: `options` are (op, text))
     kind: str
     optional: bool = False
     options: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
@@ -78,7 +82,7 @@ class FormField:
     hint: str = ""
     problems: list[str] = field(default_factory=list)
     shown: str = ""
-    unit: str = ""  # for a duration
+    unit: str = ""  # for a duration; a moment's UTC offset
     # An entry of the mapping at `path`: its number, and "key", "value", "from" (the path
     # a value is copied from) or "source" (whether it is a value or copied).
     entry: int | None = None
@@ -131,6 +135,11 @@ def show(form_field: FormField, value: Any) -> FormField:
                 found.group(1, 2) if days_or_weeks else found.group(3, 4)
             )
             return form_field
+    if form_field.kind == "moment":
+        form_field.shown, form_field.unit = _moment_parts(value)
+        return form_field
+    if form_field.kind == "days" and value is None:
+        value = list(WEEKDAYS)  # what the language does without days
     form_field.shown = shown_text(form_field.kind, value)
     chosen = next((k for k, v in form_field.values.items() if _same(v, value)), None)
     if chosen is not None:
@@ -138,6 +147,23 @@ def show(form_field: FormField, value: Any) -> FormField:
     if form_field.kind == "select" and form_field.shown not in dict(form_field.options):
         form_field.options.append((form_field.shown, f"{form_field.shown} (unknown)"))
     return form_field
+
+
+WEEKDAYS = [day.value for day in Weekday]
+
+
+def _moment_parts(value: Any) -> tuple[str, str]:
+    """A date-time as the datetime-local input and the UTC offset beside it show it; one
+    that does not read is shown whole, to be mended."""
+    if not isinstance(value, str) or not value:
+        return "", ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value, ""
+    local = moment.replace(tzinfo=None).isoformat(timespec="seconds")
+    offset = moment.isoformat(timespec="seconds").removeprefix(local)  # "+01:00", or ""
+    return local.removesuffix(":00") if moment.second == 0 else local, offset
 
 
 def _same(stored: Any, value: Any) -> bool:
@@ -177,6 +203,8 @@ def shown_text(kind: str, value: Any) -> str:
         return yaml.safe_dump(value, sort_keys=False, allow_unicode=True).strip()
     if kind == "scalar" and not isinstance(value, str):
         return json.dumps(value)
+    if kind == "days" and isinstance(value, list):
+        return ",".join(str(day) for day in value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -191,13 +219,18 @@ def typed(form_field: FormField, posted: Mapping[str, str]) -> tuple[bool, Any]:
     if form_field.kind == "actions":
         return False, None
     text = posted.get(form_field.name, form_field.shown)
-    if form_field.kind == "duration":
-        unit = posted.get(form_field.unit_name, form_field.unit)
+    if form_field.kind in ("duration", "moment"):
+        unit = posted.get(form_field.unit_name, form_field.unit).strip()
         if (text, unit) == (form_field.shown, form_field.unit):
             return False, None
         if not text.strip():
             return True, None if form_field.optional else ""
-        return True, f"PT{text.strip()}{unit}" if unit in "HM" else f"P{text.strip()}{unit}"
+        return True, _with_unit(form_field.kind, text.strip(), unit)
+    if form_field.kind == "days":
+        checked = [day for day in text.split(",") if day]
+        if checked == [day for day in form_field.shown.split(",") if day]:
+            return False, None
+        return True, checked
     if text == form_field.shown or form_field.readonly:
         return False, None
     if not text.strip() and form_field.optional:
@@ -236,6 +269,14 @@ def put(document: dict[str, Any], form_field: FormField, value: Any) -> dict[str
         case "source":
             value = {"from": ""} if value == "from" else ""
     return set_entry(document, form_field.path, form_field.entry, value=value)
+
+
+def _with_unit(kind: str, text: str, unit: str) -> str:
+    """A duration from its number and unit; a date-time from its input and UTC offset."""
+    if kind == "moment":
+        seconds = ":00" if len(text) == len("2026-03-01T09:00") else ""
+        return f"{text}{seconds}{unit}"
+    return f"PT{text}{unit}" if unit in "HM" else f"P{text}{unit}"
 
 
 def _number(text: str) -> int | float | str:
@@ -442,15 +483,15 @@ def _sending(at: Path) -> list[FormField]:
 
 
 def _wait_fields(wait: Any, at: Path) -> list[FormField]:
+    offset = FormField("Offset", (*at, "offset"), "text", optional=True, hint="e.g. -P1D")
     if isinstance(wait, dict) and isinstance(wait.get("until"), dict):
-        return [
-            FormField("Until the date in", (*at, "until", "from"), "attribute"),
-            FormField("Offset", (*at, "offset"), "text", optional=True, hint="e.g. -P1D"),
-        ]
+        return [FormField("Until the date in", (*at, "until", "from"), "attribute"), offset]
+    if isinstance(wait, dict) and "until" in wait:
+        return [FormField("Until", (*at, "until"), "moment"), offset]
     if isinstance(wait, dict) and "until_time" in wait:
         return [
-            FormField("Until the time", (*at, "until_time"), "text", hint="HH:MM"),
-            FormField("On days", (*at, "days"), "yaml", optional=True, hint="[mon, tue]"),
+            FormField("Until the time", (*at, "until_time"), "time", hint="in the contact's zone"),
+            FormField("On days", (*at, "days"), "days", True, [(d, d) for d in WEEKDAYS]),
         ]
     if isinstance(wait, dict):
         return [FormField("Wait", at, "yaml")]
@@ -486,10 +527,9 @@ def _wait_for_fields(wait_for: Any, at: Path, catalog: Catalog) -> list[FormFiel
 
 def _entry_rules(entry: Any) -> list[FormField]:
     periods = [("", "(no limit)"), ("hour", "an hour"), ("day", "a day")]
-    moment = "a date-time with its offset, e.g. 2026-03-01T09:00:00+01:00"
     return [
-        FormField("Entries from", ("entry", "from"), "text", optional=True, hint=moment),
-        FormField("Entries until", ("entry", "until"), "text", optional=True, hint=moment),
+        FormField("Entries from", ("entry", "from"), "moment", optional=True),
+        FormField("Entries until", ("entry", "until"), "moment", optional=True),
         FormField("At most (entries)", ("entry", "rate_limit", "count"), "number", True),
         FormField("Entries per", ("entry", "rate_limit", "per"), "select", True, periods),
     ]
