@@ -338,6 +338,16 @@ async def test_order_followup_is_edited_in_forms_and_saved_as_its_file(
         await type_in(page, f"Body field {number}: name", name, crm)
         await type_in(page, f"Body field {number}: value", value, crm)
 
+    # Into the else arm of the wait_for before it, and out again: after that step.
+    await click(page, "Move step tell-crm into else (it did not) of the step before")
+    last_call = page.locator("[data-list='steps.3.else'] > li")
+    assert await last_call.evaluate_all("ss => ss.map(s => s.dataset.step)") == [
+        "last-call",
+        "tell-crm",
+    ]
+    await click(page, "Move step tell-crm out of its arm")
+    assert await last_call.count() == 1
+
     assert await page.locator("[data-problem-count]").count() == 0
     assert await saved_as_its_file(dashboard, page, "order-followup")
     assert errors == [], errors[:6]

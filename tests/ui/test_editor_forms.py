@@ -301,3 +301,17 @@ def test_waits_until_a_moment_or_a_time_on_checked_days() -> None:
     view = editor_view(document, 0, True, CATALOG)
     moment = next(f for f in fields_of(view) if f.name == f"f:{until}")
     assert (moment.shown, moment.unit) == ("2026-03-01T09:00:30", "+00:00")
+
+
+def test_steps_offer_to_move_into_the_arms_before_them_and_out_of_their_own() -> None:
+    welcome = sample_journeys(WORKFLOWS)["welcome"]
+    moved = operate(welcome, "out:steps.1.else.0", {})
+    view = editor_view(moved, 0, True, CATALOG)
+    reminder = view.steps.steps[2]
+    assert not reminder.nested
+    assert reminder.into == [
+        ("into:steps.2.0", "then (it came)"),
+        ("into:steps.2.1", "else (it did not)"),
+    ]
+    assert view.steps.steps[1].arms[0].steps[0].nested
+    assert operate(moved, "into:steps.2.1", {}) == welcome

@@ -291,6 +291,46 @@ def move_step(document: dict[str, Any], at: Path, offset: int) -> dict[str, Any]
     return changed
 
 
+def move_out(document: dict[str, Any], at: Path) -> dict[str, Any]:
+    """The step at `at`, in an arm (then, else, otherwise, a branch or split arm), moved out
+    to just after the step holding that arm."""
+    holder = _holder(document, at)
+    if holder is None:
+        raise EditError(f"the step at {path_text(at)!r} is in no arm")
+    changed = copy.deepcopy(document)
+    listed, index = _place(changed, at)
+    step = listed.pop(index)
+    outer, place = _place(changed, holder)
+    outer.insert(place + 1, step)
+    return changed
+
+
+def move_into(document: dict[str, Any], at: Path, arm: int) -> dict[str, Any]:
+    """The step at `at` moved to the end of arm number `arm` (in `step_arms` order) of the
+    step just before it."""
+    changed = copy.deepcopy(document)
+    listed, index = _place(changed, at)
+    before = listed[index - 1] if index > 0 else None
+    arms = step_arms(before) if isinstance(before, dict) else []
+    if not 0 <= arm < len(arms):
+        raise EditError(f"the step before {path_text(at)!r} has no arm {arm}")
+    assert isinstance(before, dict)
+    *inner, last = arms[arm]
+    holding = get(before, tuple(inner)) if inner else before
+    holding.setdefault(last, []).append(listed.pop(index))
+    return changed
+
+
+def _holder(document: dict[str, Any], at: Path) -> Path | None:
+    """The path of the step whose arm holds the step at `at`; None at the top."""
+    for end in range(len(at) - 2, 0, -1):
+        step = value_at(document, at[: end + 1])
+        held = isinstance(step, dict) and tuple(at[end + 1 : -1]) in step_arms(step)
+        if isinstance(at[end], int) and held:
+            return at[: end + 1]
+    return None
+
+
 def replace_step(document: dict[str, Any], at: Path, step: dict[str, Any]) -> dict[str, Any]:
     """The document with the step at `at` replaced by `step` (its fields as a whole)."""
     changed = copy.deepcopy(document)

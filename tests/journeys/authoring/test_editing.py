@@ -18,6 +18,8 @@ from journeys.authoring.editing import (
     add_entry,
     add_step,
     blank_step,
+    move_into,
+    move_out,
     move_step,
     negate,
     parse_path,
@@ -197,3 +199,22 @@ def test_a_wait_for_one_trigger_becomes_a_wait_for_any() -> None:
     }
     again = add_awaited(document, ("steps", 1))
     assert again["steps"][1]["wait_for"]["any"][2] == {"trigger": ""}
+
+
+def test_a_step_moves_out_of_its_arm_and_into_an_arm_of_the_step_before() -> None:
+    document = welcome()
+    out = move_out(document, ("steps", 1, "then", 0))
+    assert [step["id"] for step in out["steps"]] == ["welcome", "opened", "thanks"]
+    assert out["steps"][1]["then"] == []
+    assert move_into(out, ("steps", 2), 0) == document  # then: the first arm of wait_for
+    into_else = move_into(out, ("steps", 2), 1)
+    assert [step["id"] for step in into_else["steps"][1]["else"]] == ["reminder", "thanks"]
+    split = add_step(document, ("steps",), blank_step("split", document))
+    split = add_step(split, ("steps",), {"id": "bye", "exit": None})
+    held = move_into(split, ("steps", 3), 1)
+    assert held["steps"][2]["split"][1]["steps"] == [{"id": "bye", "exit": None}]
+    assert move_out(held, ("steps", 2, "split", 1, "steps", 0)) == split
+    with pytest.raises(EditError, match="in no arm"):
+        move_out(document, ("steps", 0))
+    with pytest.raises(EditError, match="has no arm"):
+        move_into(document, ("steps", 1), 0)  # the step before it is an email

@@ -24,6 +24,8 @@ from journeys.authoring.editing import (
     add_entry,
     add_step,
     blank_step,
+    move_into,
+    move_out,
     move_step,
     negate,
     parse_path,
@@ -88,10 +90,11 @@ def with_fields(posted: Posted, triggers: TriggerCatalog) -> tuple[dict[str, Any
 
 def operate(document: dict[str, Any], op: str, fields: Mapping[str, str]) -> dict[str, Any]:
     """Carry out a button: `add:<steps>` (the kind picked beside it), `drop:<path>` (of an
-    item of a list), `up:<step>`, `down:<step>`, `arm:<step>`, `exit`, `goal`; for conditions
-    `more:<condition>`, `nest:<group>`, `negate:<condition>`, `unset:<path>`; for mappings
-    `key:<mapping>`, `unkey:<mapping>.<index>`; `await:<wait_for step>`. EditError when it
-    cannot."""
+    item of a list), `up:<step>`, `down:<step>`, `out:<step>` (of its arm),
+    `into:<step>.<arm number>` (of the step before it), `arm:<step>`, `exit`, `goal`; for
+    conditions `more:<condition>`, `nest:<group>`, `negate:<condition>`, `unset:<path>`;
+    for mappings `key:<mapping>`, `unkey:<mapping>.<index>`; `await:<wait_for step>`.
+    EditError when it cannot."""
     verb, _, where = op.partition(":")
     at = parse_path(where)
     match verb:
@@ -114,6 +117,10 @@ def operate(document: dict[str, Any], op: str, fields: Mapping[str, str]) -> dic
             return add_entry(document, at)
         case "unkey" if at and isinstance(at[-1], int):
             return remove_entry(document, at[:-1], at[-1])
+        case "out":
+            return move_out(document, at)
+        case "into" if at and isinstance(at[-1], int):
+            return move_into(document, at[:-1], at[-1])
         case "await":
             return add_awaited(document, at)
         case "exit":

@@ -53,6 +53,8 @@ class StepView:
     preview: Preview | None = None
     first: bool = False
     last: bool = False
+    nested: bool = False  # in an arm: it may move out
+    into: list[tuple[str, str]] = field(default_factory=list)  # (op, arm) of the step before
 
     @property
     def id(self) -> str:
@@ -161,12 +163,13 @@ def editor_view(
 
 
 def _arm(label: str, at: Path, listed: Any, catalog: Catalog, drop: str = "") -> ArmView:
-    steps = []
+    steps: list[StepView] = []
     items = listed if isinstance(listed, list) else []
     for index, step in enumerate(items):
         if not isinstance(step, dict):
             continue
         here = (*at, index)
+        before = index > 0 and isinstance(items[index - 1], dict) and bool(steps)
         arms = []
         for arm in step_arms(step):
             inner = value_at(step, arm)
@@ -185,6 +188,11 @@ def _arm(label: str, at: Path, listed: Any, catalog: Catalog, drop: str = "") ->
                 arms=arms,
                 first=index == 0,
                 last=index == len(items) - 1,
+                nested=at != ("steps",),
+                into=[
+                    (f"into:{path_text(here)}.{number}", arm.label)
+                    for number, arm in enumerate(steps[-1].arms if before else [])
+                ],
             )
         )
     return ArmView(label, at, steps, drop)
