@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from journeys.definitions.documents import load_bundle, to_document
 from tests.api.stack import WORKFLOWS
 from tests.sinks import SmtpSink, eventually
-from tests.ui.conftest import Dashboard, follow
+from tests.ui.conftest import ADMIN_KEY, Dashboard, follow
 
 DOCS = Path(__file__).parents[2] / "docs"
 BUSY = ".htmx-request, .htmx-swapping, .htmx-settling"
@@ -237,6 +237,8 @@ async def test_an_expired_session_keeps_the_work_and_asks_to_sign_in(
     dashboard: Dashboard, page: Page
 ) -> None:
     await open_sample(dashboard, page, "welcome")
+    await posting(page, page.click("[data-action=save]"))  # the address becomes /edit
+    assert page.url.endswith("/ui/journeys/welcome/edit")
     assert await page.locator("#signed-out").is_hidden()
     await page.context.clear_cookies()
     name = page.get_by_label("Name", exact=True)
@@ -244,6 +246,17 @@ async def test_an_expired_session_keeps_the_work_and_asks_to_sign_in(
     async with page.expect_response(lambda r: r.status == 401):
         await name.press("Tab")
     await page.locator("#signed-out").wait_for(state="visible")
+    assert await name.input_value() == "Unsaved work"
+    # Signed in again in a new tab, which then shows the editor page this one is.
+    async with page.context.expect_page() as opened:
+        await page.click("#sign-in-again")
+    login = await opened.value
+    await login.fill("#api_key", ADMIN_KEY)
+    await follow(login, "button[type=submit]")
+    assert login.url == page.url
+    assert await login.get_by_label("Name", exact=True).input_value() == "Welcome new contacts"
+    await posting(page, name.press("Enter"))  # this tab carries on, signed in
+    assert await page.locator("#signed-out").is_hidden()
     assert await name.input_value() == "Unsaved work"
 
 

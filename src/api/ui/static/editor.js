@@ -42,10 +42,13 @@
   );
 
   // A session that has ended: the answer is 401 and htmx swaps nothing, so the form keeps
-  // every change; the page says to sign in again (in another tab) and carry on.
+  // every change; the page says to sign in again (in another tab, which then opens this
+  // page's address: the editor it came from) and carry on.
   document.addEventListener("htmx:responseError", function (event) {
     var notice = document.getElementById("signed-out");
+    var link = document.getElementById("sign-in-again");
     if (notice && event.detail.xhr.status === 401) {
+      link.search = "?next=" + encodeURIComponent(location.pathname + location.search);
       notice.hidden = false;
     }
   });
