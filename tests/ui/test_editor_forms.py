@@ -200,8 +200,10 @@ def test_conditions_combine_nest_negate_and_lose_comparisons() -> None:
             {"not": {"all": [{"attr": "contact.last_name", "op": "exists", "value": True}]}},
         ]
     }
-    labels = [f.label for f in fields_of(editor_view(document, 0, True, CATALOG))]
-    assert "Arm 1 when 3 (not).1: operator" in labels
+    depths = {f.label: f.depth for f in fields_of(editor_view(document, 0, True, CATALOG))}
+    assert depths["Arm 1 when: match"] == 0
+    assert depths["Arm 1 when 1: attribute"] == 1
+    assert depths["Arm 1 when 3 (not).1: operator"] == 2  # indented as deep as it is held
     document = operate(document, f"drop:{when}.any.1", {})
     document = operate(document, f"negate:{when}.any.1", {})
     assert document["steps"][2]["branch"][0]["when"]["any"][1] == {

@@ -88,6 +88,7 @@ class FormField:
     entry: int | None = None
     part: str = ""
     values: dict[str, Any] = field(default_factory=dict)  # what a select's option stores
+    depth: int = 0  # of a condition inside groups: how far it is indented
 
     @property
     def name(self) -> str:
@@ -408,40 +409,47 @@ def condition_fields(at: Path, holder: Any, label: str, optional: bool = False) 
 
 
 def _condition(
-    where: Path, condition: Any, label: str, remove: str, negated: str = "", nested: bool = False
+    where: Path, condition: Any, label: str, remove: str, negated: str = "", depth: int = 0
 ) -> list[FormField]:
-    """The fields of one condition; `remove` is the op that removes it, `negated` the place
-    of the `not` around it, `nested` whether it is in a group ("when 2.1" in "when 2")."""
+    """The fields of one condition, its buttons first; `remove` is the op that removes it,
+    `negated` the place of the `not` around it, `depth` how many groups hold it (its
+    fields are indented so much, and numbered "when 2.1" in "when 2")."""
     place = path_text(where)
     kind = "comparison" if condition is None else condition_kind(condition)
     tools = [(f"negate:{negated}", "Remove the not") if negated else (f"negate:{place}", "Not")]
+    if remove:
+        tools.append((remove, "Remove"))
     fields: list[FormField] = []
     match kind:
         case "comparison":
             operators = [(op, op.replace("_", " ")) for op in OPERATORS]
+            tools.insert(0, (f"more:{place}", "And another"))
             fields = [
+                _actions(label, where, tools),
                 FormField(f"{label}: attribute", (*where, "attr"), "attribute"),
                 FormField(f"{label}: operator", (*where, "op"), "select", options=operators),
                 FormField(f"{label}: value", (*where, "value"), "scalar", optional=True),
             ]
-            tools.insert(0, (f"more:{place}", "And another"))
         case "all" | "any":
             groups = [("all", "all of these hold"), ("any", "any of these holds")]
-            fields = [FormField(f"{label}: match", where, "combine", options=groups)]
+            tools[:0] = [(f"more:{place}", "Add a comparison"), (f"nest:{place}", "Add a group")]
+            fields = [
+                FormField(f"{label}: match", where, "combine", options=groups),
+                _actions(label, where, tools),
+            ]
             for index, inner in enumerate(_listed(condition[kind])):
                 inner_at = (*where, kind, index)
-                inner_label = f"{label}{'.' if nested else ' '}{index + 1}"
+                inner_label = f"{label}{'.' if depth else ' '}{index + 1}"
                 drop = f"drop:{path_text(inner_at)}"
-                fields += _condition(inner_at, inner, inner_label, drop, nested=True)
-            tools[:0] = [(f"more:{place}", "Add a comparison"), (f"nest:{place}", "Add a group")]
+                fields += _condition(inner_at, inner, inner_label, drop, depth=depth + 1)
         case "not":
             inner = condition["not"]
-            return _condition((*where, "not"), inner, f"{label} (not)", remove, place, nested)
+            return _condition((*where, "not"), inner, f"{label} (not)", remove, place, depth)
         case _:
-            return [FormField(label, where, "yaml", hint="a condition the form cannot show")]
-    if remove:
-        tools.append((remove, "Remove"))
-    return [*fields, _actions(label, where, tools)]
+            fields = [FormField(label, where, "yaml", hint="a condition the form cannot show")]
+    for form_field in fields:
+        form_field.depth = form_field.depth or depth
+    return fields
 
 
 def entry_fields(
@@ -513,9 +521,9 @@ def _wait_for_fields(wait_for: Any, at: Path, catalog: Catalog) -> list[FormFiel
         name = f"Trigger {index + 1}"
         fields += [
             _trigger(name, (*where, "trigger"), catalog),
+            _actions(name, where, [(f"drop:{path_text(where)}", "Remove")]),
             FormField(f"{name}: answering step", (*where, "of"), "text", True),
             *condition_fields(where, one, f"{name}: only when", optional=True),
-            _actions(name, where, [(f"drop:{path_text(where)}", "Remove")]),
         ]
     step = path_text(at[:-1])
     return [
