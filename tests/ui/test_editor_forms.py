@@ -317,3 +317,9 @@ def test_steps_offer_to_move_into_the_arms_before_them_and_out_of_their_own() ->
     ]
     assert view.steps.steps[1].arms[0].steps[0].nested
     assert operate(moved, "into:steps.2.1", {}) == welcome
+
+
+def test_an_exit_steps_emptied_reason_leaves_an_exit_step() -> None:
+    loyalty = sample_journeys(WORKFLOWS)["loyalty-points"]
+    changed, _ = post(loyalty, **{"f:steps.2.otherwise.0.exit": ""})
+    assert changed["steps"][2]["otherwise"][0] == {"id": "nothing-to-say", "exit": None}

@@ -108,10 +108,12 @@ def value_at(document: Any, path: Path) -> Any:
         return None
 
 
-def set_value(document: dict[str, Any], path: Path, value: Any) -> dict[str, Any]:
+def set_value(
+    document: dict[str, Any], path: Path, value: Any, keep_key: bool = False
+) -> dict[str, Any]:
     """The document with `value` at `path` (mappings on the way are made as needed); None
     removes the key, and the mappings it leaves empty, so an emptied optional field leaves
-    no trace."""
+    no trace; with `keep_key`, None is stored (`exit:` with no reason is an exit step)."""
     if not path:
         raise EditError("a value needs a place")
     changed = copy.deepcopy(document)
@@ -122,7 +124,7 @@ def set_value(document: dict[str, Any], path: Path, value: Any) -> dict[str, Any
         parent = get(parent, (part,))
     last = path[-1]
     if isinstance(parent, dict) and isinstance(last, str):
-        if value is None:
+        if value is None and not keep_key:
             parent.pop(last, None)
             if not parent and len(path) > 1 and isinstance(path[-2], str):
                 return set_value(changed, path[:-1], None)

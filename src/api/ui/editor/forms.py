@@ -89,6 +89,7 @@ class FormField:
     part: str = ""
     values: dict[str, Any] = field(default_factory=dict)  # what a select's option stores
     depth: int = 0  # of a condition inside groups: how far it is indented
+    nullable: bool = False  # emptied, it holds null instead of going
 
     @property
     def name(self) -> str:
@@ -261,7 +262,7 @@ def put(document: dict[str, Any], form_field: FormField, value: Any) -> dict[str
     if form_field.kind == "combine":
         return regroup(document, form_field.path, str(value))
     if form_field.entry is None:
-        return set_value(document, form_field.path, value)
+        return set_value(document, form_field.path, value, keep_key=form_field.nullable)
     match form_field.part:
         case "key":
             return set_entry(document, form_field.path, form_field.entry, key=value or "")
@@ -390,7 +391,7 @@ def step_fields(step: Mapping[str, Any], at: Path, catalog: Catalog) -> list[For
                 FormField("Retries", (*at, "webhook", "retries"), "number", optional=True),
             ]
         case "exit":
-            fields.append(FormField("Reason", (*at, "exit"), "text", optional=True))
+            fields.append(FormField("Reason", (*at, "exit"), "text", True, nullable=True))
         case _:
             fields = [FormField("Step", at, "yaml", hint="a step of a kind the form lacks")]
     return [show(f, value_at(step, f.path[len(at) :])) for f in fields]
