@@ -315,6 +315,9 @@ async def test_order_followup_is_edited_in_forms_and_saved_as_its_file(
         await posting(page, page.locator(morning).get_by_label(day, exact=True).click())
     assert await page.locator(morning).get_by_label("fri", exact=True).is_checked()
 
+    await pick(page, "One run at a time per", "")
+    await pick(page, "One run at a time per", "binding")
+
     reward = "[data-step=reward]"
     await click(page, "Attribute 2: Remove", reward)
     await click(page, "Attribute: Add attribute", reward)

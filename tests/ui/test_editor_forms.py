@@ -249,6 +249,7 @@ def test_activate_attributes_and_webhook_fields_are_names_and_values() -> None:
     assert shown[f"f:{attributes}:1:source"] == "from"
     assert shown[f"f:{attributes}:1:from"] == "trigger.order_id"
     assert shown[f"f:{attributes}:0:value"] == "100"
+    assert shown["f:start.per"] == "binding"
     document = operate(orders, f"key:{attributes}", {})
     document, problems = post(
         document,

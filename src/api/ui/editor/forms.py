@@ -30,7 +30,7 @@ from journeys.authoring.editing import (
 )
 from journeys.definitions.common import Audience
 from journeys.definitions.conditions import Operator
-from journeys.definitions.journeys import Purpose, Weekday
+from journeys.definitions.journeys import Cardinality, Purpose, Weekday
 
 # Durations the form offers as number + unit; any other ISO 8601 duration is shown as text.
 UNITS = {"M": "minutes", "H": "hours", "D": "days", "W": "weeks"}
@@ -310,6 +310,14 @@ def settings_fields(document: Mapping[str, Any], catalog: Catalog, new: bool) ->
             hint="its attributes: " + (", ".join(catalog.start_attributes) or "none"),
         ),
         *condition_fields(("start",), document.get("start"), "Start only when", optional=True),
+        FormField(
+            "One run at a time per",
+            ("start", "per"),
+            "select",
+            optional=True,
+            options=[("", "default (contact)")] + [(c.value, c.value) for c in Cardinality],
+            hint="binding: one run per contact and binding id (an order, a cart)",
+        ),
         *_reentry(document.get("reentry")),
         FormField("Parallel runs", ("parallel",), "select", optional=True, options=YES_NO),
         FormField("Frequency caps", ("frequency_caps",), "select", optional=True, options=YES_NO),
