@@ -99,6 +99,9 @@ async def test_an_attempt_started_while_another_sends_waits_for_it(
         send = _the_send(activities)
         first = pool.submit(ActivityEnvironment().run, send, request)
         wait_until(lambda: address in smtp_sink.held)  # inside the SMTP conversation
+        # Were the second attempt to decide, it would block the message and record that
+        # over the first one's send: it must wait for the claim instead.
+        h.contact(request.contact_id, consent={"email": False})
         with pytest.raises(ApplicationError) as refused:
             ActivityEnvironment().run(send, request)
         smtp_sink.release()

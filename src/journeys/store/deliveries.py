@@ -84,13 +84,15 @@ def claim_sending(session: Session, row: DeliveryRow, until: datetime) -> dateti
     return row.sending_until or now
 
 
-def release_sending(session: Session, message_id: str) -> None:
+def release_sending(session: Session, message_id: str, claimed_until: datetime) -> None:
     """An attempt that failed before the provider took the message lets the next one try
-    at once, instead of after its claim ends."""
+    at once, instead of after its claim ends. Only its own claim: one that outlived it and
+    was taken by another attempt since stays."""
     session.exec(
         update(DeliveryRow)
         .where(col(DeliveryRow.message_id) == message_id)
         .where(col(DeliveryRow.status).in_(_UNSETTLED))
+        .where(col(DeliveryRow.sending_until) == claimed_until)
         .values(sending_until=None)
     )
 

@@ -93,6 +93,13 @@ class SendActivities:
             if DeliveryStatus(delivery.status).settled:
                 return _settled(delivery)
             lock_contact(session, request.contact_id)
+            # Read again under the contact's lock: another attempt of this message may have
+            # claimed or settled it since, and its verdict must not be overwritten by ours.
+            session.refresh(delivery)
+            if DeliveryStatus(delivery.status).settled:
+                return _settled(delivery)
+            if delivery.sending_until is not None and delivery.sending_until > utcnow():
+                raise _sending_elsewhere(message_id, delivery.sending_until)
             contact = get_contact(session, request.contact_id)
             verdict = decide(self._facts(session, request, channel, contact, delivery))
             match verdict:
@@ -105,7 +112,8 @@ class SendActivities:
                     session.add(delivery)
                     return _counted(_settled(delivery), channel)
             assert contact is not None
-            busy_until = claim_sending(session, delivery, utcnow() + SEND_ATTEMPT)
+            claimed_until = utcnow() + SEND_ATTEMPT
+            busy_until = claim_sending(session, delivery, claimed_until)
             if busy_until is not None:
                 raise _sending_elsewhere(message_id, busy_until)
             delivery.recipient = recipient(contact, channel)
@@ -124,20 +132,20 @@ class SendActivities:
         except (PermanentSendError, TemplateRenderError) as error:  # a retry would fail alike
             status, reason = DeliveryStatus.FAILED, str(error)
         except BaseException:
-            self._release(message_id)
+            self._release(message_id, claimed_until)
             raise
         else:
             status = DeliveryStatus.SENT
         delivery.summary = summary
         delivery.sent_at = delivery.sent_at if status is DeliveryStatus.SENT else None
-        self._settle_after_handover(delivery, status, reason, provider_id)
+        self._settle_after_handover(delivery, status, reason, provider_id, claimed_until)
         return _counted(_settled(delivery), channel)
 
-    def _release(self, message_id: str) -> None:
+    def _release(self, message_id: str, claimed_until: datetime) -> None:
         """The provider did not take the message: the next attempt may send it at once. A
         store that is away keeps the claim, which then lapses at the attempt's timeout."""
         with suppress(OperationalError, InterfaceError), transaction(self._engine) as session:
-            release_sending(session, message_id)
+            release_sending(session, message_id, claimed_until)
 
     def _settle_after_handover(
         self,
@@ -145,11 +153,14 @@ class SendActivities:
         status: DeliveryStatus,
         reason: str | None,
         provider_id: str | None,
+        claimed_until: datetime,
     ) -> None:
         """Record what the provider did with the message. The message is out: were this
         write lost to a store that is restarting, a retry of the activity would find the row
         pending and send it again, so it is tried for as long as the activity may run."""
-        deadline = time.monotonic() + SETTLE_WITHIN.total_seconds()
+        # Not past the claim either: after it, another attempt may be sending.
+        left = min(SETTLE_WITHIN, claimed_until - utcnow())
+        deadline = time.monotonic() + left.total_seconds()
         delay = 0.25
         while True:
             try:
