@@ -89,13 +89,10 @@ class SendActivities:
             request.workflow_id, request.instance_id, request.step, request.iteration
         )
         with transaction(self._engine) as session:
-            delivery = open_delivery(session, _delivery_row(request, message_id, channel))
-            if DeliveryStatus(delivery.status).settled:
-                return _settled(delivery)
+            # The row is read under the contact's lock: another attempt of this message may
+            # have claimed or settled it, and its verdict must not be overwritten by ours.
             lock_contact(session, request.contact_id)
-            # Read again under the contact's lock: another attempt of this message may have
-            # claimed or settled it since, and its verdict must not be overwritten by ours.
-            session.refresh(delivery)
+            delivery = open_delivery(session, _delivery_row(request, message_id, channel))
             if DeliveryStatus(delivery.status).settled:
                 return _settled(delivery)
             if delivery.sending_until is not None and delivery.sending_until > utcnow():
