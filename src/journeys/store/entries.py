@@ -192,6 +192,9 @@ def record_runs(session: Session, runs: Mapping[str, str]) -> None:
             update(EntryRow)
             .where(col(EntryRow.instance_id) == instance_id, col(EntryRow.run_id).is_(None))
             .values(run_id=run_id)
+            # The entry was written by an earlier transaction, so no object of this session
+            # holds it: finding one to update (the ORM's default) would be work for nothing.
+            .execution_options(synchronize_session=False)
         )
 
 
