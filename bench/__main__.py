@@ -23,6 +23,7 @@ from typing import Any
 from bench import machine, report
 from bench.capacity import capacity
 from bench.context import Bench, Options
+from bench.history import history
 from bench.ingestion import fan_out, ingestion, unmatched
 from bench.latency import latency
 from bench.stack import ROOT, Stack
@@ -38,6 +39,7 @@ ON_SHARED_STACK: dict[str, Callable[[Bench], Awaitable[dict[str, Any]]]] = {
 }
 ON_THEIR_OWN_STACKS: dict[str, Callable[[Options], Awaitable[dict[str, Any]]]] = {
     "capacity": capacity,
+    "history": history,
     "steady": steady,
 }
 ALL = [*ON_SHARED_STACK, *ON_THEIR_OWN_STACKS]
@@ -56,6 +58,12 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
         "--cache-sizes",
         default="",
         help="capacity: also with each of these worker cache sizes (e.g. 100,1000,10000)",
+    )
+    parser.add_argument("--history-runs", type=int, default=300, help="history: runs waiting (300)")
+    parser.add_argument(
+        "--history-pings",
+        default="0,100",
+        help="history: pings each waiting run has had before each phase (0,100)",
     )
     parser.add_argument(
         "--workers", default="1,2", help="steady: worker processes, a stack for each (1,2)"
@@ -111,6 +119,8 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
         steady_seconds=args.steady_seconds,
         quick=args.quick,
         cache_sizes=_numbers(parser, "--cache-sizes", args.cache_sizes),
+        history_runs=args.history_runs,
+        history_pings=_numbers(parser, "--history-pings", args.history_pings),
     )
     return options, chosen, args.write, args.output
 

@@ -43,6 +43,8 @@ class Options:
     steady_seconds: float = 20.0  # each phase of the steady benchmark
     quick: bool = False  # steady: short phases and a coarse search, to check it runs
     cache_sizes: tuple[int, ...] = ()  # capacity: again with each worker cache size
+    history_runs: int = 300  # history: runs waiting, three times what the worker caches
+    history_pings: tuple[int, ...] = (0, 100)  # history: pings each run has had, by level
 
 
 @dataclass

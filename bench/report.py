@@ -203,6 +203,37 @@ def _cache_sizes(by_size: dict[str, Any]) -> list[str]:
     return ["By worker cache size (a fresh stack each):", "", *_table(header, rows)]
 
 
+def history(result: dict[str, Any]) -> list[str]:
+    first = result["levels"][0]["continue"]["per_second"] if result["levels"] else 0
+    rows = [
+        [
+            f"{level['pings_before']:,}",
+            f"{level['history_events_median']:,.0f} ({level['history_events_max']:,})",
+            _n(level["continue"]["per_second"]),
+            f"{level['continue']['per_second'] / first:.2f}" if first else "",
+            _n(level["continue"]["cpu_ms_per_operation"].get("worker", 0)),
+            _n(level["continue"]["cpu_ms_per_operation"].get("temporal", 0)),
+        ]
+        for level in result["levels"]
+    ]
+    header = [
+        "pings each run had",
+        "history events, median (max)",
+        "continue /s",
+        "ratio to the first",
+        "worker CPU ms / event",
+        "Temporal CPU ms / event",
+    ]
+    return [
+        "### 4b. History length: continue events to evicted runs",
+        "",
+        *_table(header, rows),
+        f"{result['waiting_runs']:,} runs waiting, pinged in turn, the worker caching "
+        f"{result['worker_cache']:,}: each event finds its run evicted and replays its history.",
+        "",
+    ]
+
+
 def _entered(result: dict[str, Any]) -> str:
     if result.get("all_waiting_after_s") is not None:
         return f"all waiting {result['all_waiting_after_s']:.0f} s after the first start."
@@ -361,6 +392,7 @@ SECTIONS = {
     "latency": latency,
     "unmatched": unmatched,
     "capacity": capacity,
+    "history": history,
     "fan_out": fan_out,
     "steady": steady,
 }
