@@ -60,8 +60,11 @@ def open_delivery(session: Session, row: DeliveryRow) -> DeliveryRow:
     return row
 
 
-def claim_sending(session: Session, row: DeliveryRow, until: datetime) -> datetime | None:
-    """Take the pending message for one attempt to hand to the provider, until `until`.
+def claim_sending(
+    session: Session, row: DeliveryRow, until: datetime, *, recipient: str, sent_at: datetime
+) -> datetime | None:
+    """Take the pending message for one attempt to hand to the provider, until `until`, and
+    reserve it for `recipient` at `sent_at`: from then on other sends count it against caps.
 
     A send is retried when its attempt fails or seems lost, and a local attempt whose worker
     lost Temporal for a while is run again elsewhere while it may still be sending: only the
@@ -74,11 +77,13 @@ def claim_sending(session: Session, row: DeliveryRow, until: datetime) -> dateti
         .where(col(DeliveryRow.message_id) == row.message_id)
         .where(col(DeliveryRow.status).in_(_UNSETTLED))
         .where(or_(col(DeliveryRow.sending_until).is_(None), col(DeliveryRow.sending_until) <= now))
-        .values(sending_until=until)
+        .values(sending_until=until, recipient=recipient, sent_at=sent_at)
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount == 1:
-        set_committed_value(row, "sending_until", until)
+        taken_values = {"sending_until": until, "recipient": recipient, "sent_at": sent_at}
+        for name, value in taken_values.items():
+            set_committed_value(row, name, value)
         return None
     session.refresh(row)
     return row.sending_until or now

@@ -109,13 +109,14 @@ class SendActivities:
                     session.add(delivery)
                     return _counted(_settled(delivery), channel)
             assert contact is not None
+            to = recipient(contact, channel)
+            assert to is not None  # the policy blocks a contact without an address
             claimed_until = utcnow() + SEND_ATTEMPT
-            busy_until = claim_sending(session, delivery, claimed_until)
+            busy_until = claim_sending(
+                session, delivery, claimed_until, recipient=to, sent_at=request.at
+            )
             if busy_until is not None:
                 raise _sending_elsewhere(message_id, busy_until)
-            delivery.recipient = recipient(contact, channel)
-            delivery.sent_at = request.at  # reserved: other sends count it from now on
-            session.add(delivery)
         provider_id: str | None = None
         summary: str | None = None
         reason: str | None = None
