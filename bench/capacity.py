@@ -10,7 +10,6 @@ larger cache buys in continue events and costs in memory.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -41,16 +40,6 @@ def _footprint(bench: Bench) -> dict[str, Any]:
     }
 
 
-async def _until_waiting(bench: Bench, count: int, within: float) -> bool:
-    """Whether `count` bench-wait runs wait (the worker entered them all) within `within` s."""
-    started = time.monotonic()
-    while await bench.waiting("bench-wait") < count:
-        if time.monotonic() - started > within:
-            return False
-        await asyncio.sleep(2)
-    return True
-
-
 async def capacity(options: Options) -> dict[str, Any]:
     """With the settings given; then, with `--cache-sizes`, again on a fresh stack for each
     worker cache size (JOURNEYS_WORKER_MAX_CACHED_WORKFLOWS), summed up by size."""
@@ -79,8 +68,8 @@ async def _capacity(options: Options, env: dict[str, str]) -> dict[str, Any]:
         baseline = await bench.waiting("bench-wait")
         began = time.monotonic()
         seeded = await seed_waiting(bench, "held", options.waiting)
-        all_entered = await _until_waiting(
-            bench, baseline + options.waiting, within=max(600.0, options.waiting / 10)
+        all_entered = await bench.until_waiting(
+            "bench-wait", baseline + options.waiting, within=max(600.0, options.waiting / 10)
         )
         waited = time.monotonic() - began
         await bench.settle()

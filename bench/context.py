@@ -147,3 +147,13 @@ class Bench:
 
     async def waiting(self, journey_id: str) -> int:
         return await self.count(f"JourneyId = '{journey_id}' AND JourneyStatus = 'waiting'")
+
+    async def until_waiting(self, journey_id: str, count: int, within: float) -> bool:
+        """Whether `count` runs of the journey wait (the worker entered them all) within
+        `within` seconds."""
+        started = time.monotonic()
+        while await self.waiting(journey_id) < count:
+            if time.monotonic() - started > within:
+                return False
+            await asyncio.sleep(2)
+        return True

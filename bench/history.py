@@ -1,14 +1,14 @@
 """History length: what a continue event costs as a waiting run's history grows.
 
 A continue event to a run the worker no longer caches replays the run's whole history
-before the signal is handled, so its cost grows with the history. On a stack of its own,
+before the signal is handled: does its cost grow with the history? On a stack of its own,
 `--history-runs` runs wait on a trigger: three times as many as the worker caches here (100
 runs unless `--set WORKER_MAX_CACHED_WORKFLOWS=...`: a smaller cache than the default 1,000
 costs nothing per replay and lets fewer runs be given long histories), pinged in turn, so
-that every continue event of a phase finds its run evicted. Each run is
-then given more pings that do not match (a burst per run, so that the worker replays it
-once, not once per ping), up to each of `--history-pings` in turn, and after each level a
-phase of continue events through the gateway is measured with the history length it met.
+that every continue event of a phase finds its run evicted. Each run is then given more
+pings that do not match (a burst per run, so that the worker replays it once, not once per
+ping), up to each of `--history-pings` in turn, and after each level a phase of continue
+events through the gateway is measured with the history length it met.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ async def history(options: Options) -> dict[str, Any]:
         bench = await Bench.on(stack, options)
         await bench.settle()
         await seed_waiting(bench, PREFIX, runs)
+        all_entered = await bench.until_waiting(JOURNEY, runs, within=max(600.0, runs / 10))
         await bench.settle()
         waiting = await bench.waiting(JOURNEY)
         levels = []
@@ -59,6 +60,7 @@ async def history(options: Options) -> dict[str, Any]:
     return {
         "runs": runs,
         "waiting_runs": waiting,
+        "all_waiting": all_entered,
         "worker_cache": int(env[CACHE_SETTING]),
         "levels": levels,
     }

@@ -217,7 +217,7 @@ def history(result: dict[str, Any]) -> list[str]:
         for level in result["levels"]
     ]
     header = [
-        "pings each run had",
+        "setup pings per run",
         "history events, median (max)",
         "continue /s",
         "ratio to the first",
@@ -228,8 +228,11 @@ def history(result: dict[str, Any]) -> list[str]:
         "### 4b. History length: continue events to evicted runs",
         "",
         *_table(header, rows),
-        f"{result['waiting_runs']:,} runs waiting, pinged in turn, the worker caching "
-        f"{result['worker_cache']:,}: each event finds its run evicted and replays its history.",
+        f"{result['waiting_runs']:,} runs waiting"
+        + ("" if result.get("all_waiting", True) else f" (**not all** of {result['runs']:,})")
+        + f", pinged in turn, the worker caching {result['worker_cache']:,}: each event finds "
+        "its run evicted and replays its history. Setup pings come before each phase; the "
+        "measured phases add their own, which the history length counts.",
         "",
     ]
 

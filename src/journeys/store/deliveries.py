@@ -72,17 +72,17 @@ def claim_sending(
     take it. None: taken; otherwise when the other attempt's claim ends.
     """
     now = utcnow()
+    claim = {"sending_until": until, "recipient": recipient, "sent_at": sent_at}
     taken = session.exec(
         update(DeliveryRow)
         .where(col(DeliveryRow.message_id) == row.message_id)
         .where(col(DeliveryRow.status).in_(_UNSETTLED))
         .where(or_(col(DeliveryRow.sending_until).is_(None), col(DeliveryRow.sending_until) <= now))
-        .values(sending_until=until, recipient=recipient, sent_at=sent_at)
+        .values(**claim)
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount == 1:
-        taken_values = {"sending_until": until, "recipient": recipient, "sent_at": sent_at}
-        for name, value in taken_values.items():
+        for name, value in claim.items():  # the row as written, without reading it back
             set_committed_value(row, name, value)
         return None
     session.refresh(row)

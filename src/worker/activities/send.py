@@ -126,7 +126,7 @@ class SendActivities:
                 kind=SpanKind.CLIENT,
                 attributes={"journeys.message_id": message_id, "journeys.step": request.step},
             ):
-                provider_id, summary = self._deliver(request, channel, contact, message_id)
+                provider_id, summary = self._deliver(request, channel, contact, to, message_id)
         except (PermanentSendError, TemplateRenderError) as error:  # a retry would fail alike
             status, reason = DeliveryStatus.FAILED, str(error)
         except BaseException:
@@ -200,12 +200,10 @@ class SendActivities:
         )
 
     def _deliver(
-        self, request: SendRequest, channel: Channel, contact: Contact, message_id: str
+        self, request: SendRequest, channel: Channel, contact: Contact, to: str, message_id: str
     ) -> tuple[str | None, str]:
-        """Render and hand over to the provider: (provider id, summary for listings)."""
+        """Render and hand `to` over to the provider: (provider id, summary for listings)."""
         values = compose.context(contact.as_scope(), request.trigger, request.journey)
-        to = recipient(contact, channel)
-        assert to is not None
         ref = MessageRef(
             workflow_id=request.workflow_id,
             instance_id=request.instance_id,
