@@ -16,7 +16,6 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from journeys.definitions.templating import InIsolation
 from journeys.ingest.catalog_cache import CatalogCache
@@ -39,15 +38,11 @@ from worker.channels.smtp import SmtpProvider
 from worker.channels.twilio import TwilioProvider
 from worker.channels.webhook import WebhookProvider
 from worker.destinations import public_client
+from worker.sandbox import sandbox_for
 from worker.workflows.journey import JourneyWorkflow
 from worker.workflows.single_send import SingleSendWorkflow
 
 log = logging.getLogger("journeys.worker")
-
-# The sandbox's defaults: passing every module through would spare re-importing the workflow
-# module for each run, but would hand it the real `datetime`, so a clock read in a workflow
-# would go unnoticed (tests/worker/test_sandbox.py).
-WORKFLOW_RUNNER = SandboxedWorkflowRunner()
 
 # Every call to a provider or a `webhook` step's URL names the span it is made from.
 TRACED = {"request": [propagate_trace]}
@@ -150,7 +145,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[JourneyWorkflow, SingleSendWorkflow],
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=sandbox_for(client.data_converter),
         activities=activities,
         # Activities are synchronous (SQLAlchemy, smtplib, httpx): one thread each.
         activity_executor=executor,

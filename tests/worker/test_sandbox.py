@@ -1,19 +1,37 @@
-"""The worker runs workflows in a sandbox (worker.main.WORKFLOW_RUNNER) that must refuse
-their non-deterministic calls: passing every module through it, for speed, would not."""
+"""The worker runs workflows in a sandbox (worker.sandbox) that must refuse their
+non-deterministic calls: passing every module through it, for speed, would not. It answers
+the SDK's serialization-context questions outside the sandbox only for a data converter
+that takes no context."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Self
 
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import (
+    DataConverter,
+    ExternalStorage,
+    PayloadCodec,
+    SerializationContext,
+    StorageDriver,
+    StorageDriverClaim,
+    StorageDriverRetrieveContext,
+    StorageDriverStoreContext,
+    WithSerializationContext,
+)
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 with workflow.unsafe.imports_passed_through():  # this module is the workflow's too
     from tests.sinks import eventually
-    from worker.main import WORKFLOW_RUNNER
+    from worker.sandbox import ContextFreeSandbox, sandbox_for
 
 
 @workflow.defn(sandboxed=True)
@@ -31,7 +49,7 @@ async def test_a_workflow_reading_the_clock_fails_its_task_instead_of_running(
         temporal_env.client,
         task_queue=queue,
         workflows=[ReadsTheClock],
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=sandbox_for(pydantic_data_converter),
     ):
         handle = await temporal_env.client.start_workflow(
             ReadsTheClock.run, id=f"sandbox/{uuid.uuid4()}", task_queue=queue
@@ -47,3 +65,45 @@ async def test_a_workflow_reading_the_clock_fails_its_task_instead_of_running(
 
         await eventually(refused)
         await handle.terminate("test over")
+
+
+def test_the_workers_converter_is_answered_outside_the_sandbox() -> None:
+    assert isinstance(sandbox_for(pydantic_data_converter), ContextFreeSandbox)
+
+
+class _PerWorkflowCodec(PayloadCodec, WithSerializationContext):
+    """A codec that would encrypt with a key per workflow: it needs each payload's context."""
+
+    def __init__(self, context: SerializationContext | None = None) -> None:
+        self.context = context
+
+    def with_context(self, context: SerializationContext) -> Self:
+        return type(self)(context)
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+
+class _Elsewhere(StorageDriver):
+    def name(self) -> str:
+        return "elsewhere"
+
+    async def store(
+        self, context: StorageDriverStoreContext, payloads: Sequence[Payload]
+    ) -> list[StorageDriverClaim]:
+        raise NotImplementedError  # never called: only the sandbox's choice is looked at
+
+    async def retrieve(
+        self, context: StorageDriverRetrieveContext, claims: Sequence[StorageDriverClaim]
+    ) -> list[Payload]:
+        raise NotImplementedError
+
+
+def test_a_converter_that_takes_context_gets_the_sdks_own_sandbox() -> None:
+    takes_context = DataConverter(payload_codec=_PerWorkflowCodec())
+    stores_elsewhere = DataConverter(external_storage=ExternalStorage(drivers=[_Elsewhere()]))
+    for converter in (takes_context, stores_elsewhere):
+        assert type(sandbox_for(converter)) is SandboxedWorkflowRunner
