@@ -2,7 +2,7 @@
 
 temporalio (1.35) asks a run for the serialization context of every payload it decodes or
 encodes, three passes each way, and the sandbox answers each question by compiling and
-running a line of code inside itself: about a sixth of the worker's time per run, measured
+running a line of code inside itself: about an eighth of the worker's CPU per run, measured
 (BENCHMARKS.md). The context only matters to a data converter that reads it (a codec that
 encrypts per workflow, say) or stores payloads elsewhere. Ours reads none, so its answer is
 the same converter for every payload, and the question is answered without entering the
