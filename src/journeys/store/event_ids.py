@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -34,6 +34,41 @@ class Claim(StrEnum):
     IN_FLIGHT = "in_flight"  # another request is routing it now: ask again shortly
 
 
+def _claim_statement(insert: Callable[[Table], Any]) -> Any:
+    """INSERT the claim, or take over one routed before the window or abandoned."""
+    claimed_at = bindparam("claimed_at")
+    return (
+        insert(_TABLE)
+        .values(
+            event_id=bindparam("event_id"),
+            trigger=bindparam("trigger"),
+            claimed_at=claimed_at,
+            done=False,
+        )
+        .on_conflict_do_update(
+            index_elements=[_TABLE.c.event_id],
+            set_={"trigger": bindparam("trigger"), "claimed_at": claimed_at, "done": False},
+            where=or_(
+                and_(_TABLE.c.done, _TABLE.c.claimed_at <= bindparam("routed_before")),
+                and_(~_TABLE.c.done, _TABLE.c.claimed_at <= bindparam("abandoned_before")),
+            ),
+        )
+        .returning(_TABLE.c.event_id)
+    )
+
+
+# Built once, values bound at each call: SQLAlchemy then finds the compiled statement by
+# the object's memoised cache key, instead of building and hashing a new one per event.
+_CLAIM = {
+    "postgresql": _claim_statement(postgresql.insert),
+    "sqlite": _claim_statement(sqlite.insert),
+}
+_IS_DONE = select(_TABLE.c.done).where(_TABLE.c.event_id == bindparam("event_id"))
+# Not `event_id`: given to an UPDATE, a value named after a column is also SET.
+_COMPLETE = update(_TABLE).where(_TABLE.c.event_id == bindparam("id_")).values(done=True)
+_RELEASE = delete(_TABLE).where(_TABLE.c.event_id == bindparam("event_id"), ~_TABLE.c.done)
+
+
 def claim_event(
     session: Session, event_id: str, trigger: str, now: datetime, window: timedelta
 ) -> Claim:
@@ -44,36 +79,29 @@ def claim_event(
     it runs for every event that reaches a journey, and the ORM's get-then-flush costs twice
     the CPU.
     """
-    insert = _insert_for(session)(_TABLE).values(
-        event_id=event_id, trigger=trigger, claimed_at=now, done=False
+    claimed = session.execute(
+        _CLAIM[session.get_bind().dialect.name],
+        {
+            "event_id": event_id,
+            "trigger": trigger,
+            "claimed_at": now,
+            "routed_before": now - window,
+            "abandoned_before": now - ABANDONED_AFTER,
+        },
     )
-    take_over = insert.on_conflict_do_update(
-        index_elements=[_TABLE.c.event_id],
-        set_={"trigger": trigger, "claimed_at": now, "done": False},
-        where=or_(
-            and_(_TABLE.c.done, _TABLE.c.claimed_at <= now - window),
-            and_(~_TABLE.c.done, _TABLE.c.claimed_at <= now - ABANDONED_AFTER),
-        ),
-    ).returning(_TABLE.c.event_id)
-    if session.execute(take_over).first() is not None:
+    if claimed.first() is not None:
         return Claim.NEW
-    done = session.execute(select(_TABLE.c.done).where(_TABLE.c.event_id == event_id)).scalar()
+    done = session.execute(_IS_DONE, {"event_id": event_id}).scalar()
     return Claim.DUPLICATE if done else Claim.IN_FLIGHT
 
 
 def complete_event(session: Session, event_id: str) -> None:
-    session.execute(update(_TABLE).where(_TABLE.c.event_id == event_id).values(done=True))
+    session.execute(_COMPLETE, {"id_": event_id})
 
 
 def release_event(session: Session, event_id: str) -> None:
     """Forget a claim whose routing failed, so the producer's retry acts."""
-    session.execute(delete(_TABLE).where(_TABLE.c.event_id == event_id, ~_TABLE.c.done))
-
-
-def _insert_for(session: Session) -> Callable[[Table], Any]:
-    """INSERT with ON CONFLICT, in the dialect of the store (SQLite or PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(_RELEASE, {"event_id": event_id})
 
 
 def purge_events(session: Session, older_than: datetime) -> int:
