@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Table, insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -20,9 +20,15 @@ from journeys.definitions.journeys import JourneyDefinition
 from journeys.engine.state import HistoryEntry
 from journeys.store.erasure import erased_as
 from journeys.store.journeys import get_journey, get_version
-from journeys.store.tables import DeliveryRow, EntryRow, RunEventRow
+from journeys.store.tables import DeliveryRow, EntryRow, RunEventRow, table
 
-_RUN_EVENTS: Table = RunEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+_RUN_EVENTS = table(RunEventRow)
+# Every run's end writes its events: built once (see journeys.store).
+_STORED = select(_RUN_EVENTS.c.seq).where(
+    _RUN_EVENTS.c.instance_id == bindparam("instance_id"),
+    _RUN_EVENTS.c.seq >= bindparam("first_seq"),
+)
+_INSERT = insert(_RUN_EVENTS)
 
 
 def record_run_events(
@@ -38,11 +44,7 @@ def record_run_events(
     """Store history entries from position `first_seq` on; those stored already are skipped,
     so a retried activity records nothing twice. How many were new."""
     existing = set(
-        session.exec(
-            select(RunEventRow.seq).where(
-                RunEventRow.instance_id == instance_id, col(RunEventRow.seq) >= first_seq
-            )
-        ).all()
+        session.execute(_STORED, {"instance_id": instance_id, "first_seq": first_seq}).scalars()
     )
     # A run that ends after its contact was erased writes under the pseudonym, no detail.
     erased = erased_as(session, instance_id, contact_id)
@@ -66,7 +68,7 @@ def record_run_events(
     try:
         # One statement for all the rows, rather than an ORM object each: every run ends
         # by writing its events, and the ORM's bookkeeping cost more than the writes.
-        session.execute(insert(_RUN_EVENTS), rows)
+        session.execute(_INSERT, rows)
     except IntegrityError:  # a concurrent attempt of the same activity won the race
         session.rollback()
         return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from journeys.contacts.model import (
@@ -18,7 +18,7 @@ from journeys.contacts.model import (
     check_change,
 )
 from journeys.kit.problems import Problem, ProblemsError
-from journeys.store.tables import ContactRow
+from journeys.store.tables import ContactRow, table
 from journeys.store.types import utcnow
 
 
@@ -123,10 +123,14 @@ def contacts_with_phone(session: Session, phone: str) -> list[str]:
     return list(session.exec(select(ContactRow.id).where(ContactRow.phone == phone)).all())
 
 
+_CONTACTS = table(ContactRow)
+# Every send takes it: built once (see journeys.store); Core, as the ORM would look for the
+# row among the session's objects to update it.
+_LOCK = update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact")).values(id=_CONTACTS.c.id)
+
+
 def lock_contact(session: Session, contact_id: str) -> None:
     """Hold the contact until the transaction ends, so two sends to one contact decide one
     after the other (frequency caps count each other). An UPDATE takes the row lock on
     PostgreSQL and the write lock at once on SQLite, where a read would not."""
-    session.exec(
-        update(ContactRow).where(col(ContactRow.id) == contact_id).values(id=ContactRow.id)
-    )
+    session.execute(_LOCK, {"contact": contact_id})

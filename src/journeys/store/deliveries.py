@@ -6,14 +6,14 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from journeys.observability.logs import redact
 from journeys.store.erasure import erased_as
-from journeys.store.tables import DeliveryRow
+from journeys.store.tables import DeliveryRow, table
 from journeys.store.types import utcnow
 
 _NAMESPACE = uuid.UUID("6f1c1f4e-9a52-4d0e-8a53-5d1e2b7c0a11")
@@ -60,6 +60,19 @@ def open_delivery(session: Session, row: DeliveryRow) -> DeliveryRow:
     return row
 
 
+_DELIVERIES = table(DeliveryRow)
+# Every send claims its row: built once (see journeys.store).
+_CLAIM = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.message_id == bindparam("message"))
+    .where(_DELIVERIES.c.status.in_(_UNSETTLED))
+    .where(
+        or_(_DELIVERIES.c.sending_until.is_(None), _DELIVERIES.c.sending_until <= bindparam("now"))
+    )
+    .values(sending_until=bindparam("until"), recipient=bindparam("to"), sent_at=bindparam("at"))
+)
+
+
 def claim_sending(
     session: Session, row: DeliveryRow, until: datetime, *, recipient: str, sent_at: datetime
 ) -> datetime | None:
@@ -72,16 +85,12 @@ def claim_sending(
     take it. None: taken; otherwise when the other attempt's claim ends.
     """
     now = utcnow()
-    claim = {"sending_until": until, "recipient": recipient, "sent_at": sent_at}
-    taken = session.exec(
-        update(DeliveryRow)
-        .where(col(DeliveryRow.message_id) == row.message_id)
-        .where(col(DeliveryRow.status).in_(_UNSETTLED))
-        .where(or_(col(DeliveryRow.sending_until).is_(None), col(DeliveryRow.sending_until) <= now))
-        .values(**claim)
-        .execution_options(synchronize_session=False)
+    taken = session.execute(
+        _CLAIM,
+        {"message": row.message_id, "now": now, "until": until, "to": recipient, "at": sent_at},
     )
-    if taken.rowcount == 1:
+    if taken.rowcount == 1:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
+        claim = {"sending_until": until, "recipient": recipient, "sent_at": sent_at}
         for name, value in claim.items():  # the row as written, without reading it back
             set_committed_value(row, name, value)
         return None

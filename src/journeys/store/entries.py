@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, insert, or_, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from journeys.definitions.conditions import Scope, scopes_of
@@ -29,10 +29,60 @@ from journeys.engine.entry import (
 from journeys.engine.events import TriggerEvent
 from journeys.store.contacts import get_contact
 from journeys.store.journeys import LiveJourney
-from journeys.store.tables import EntryRow
+from journeys.store.tables import EntryRow, table
 from journeys.temporal import names
 
-_ENTRIES: Table = EntryRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+_ENTRIES = table(EntryRow)
+
+# What every start, continue event and run's end asks of the ledger: built once (see
+# journeys.store).
+# A contact's history in a journey: its admissions, and a retry's entry.
+_HISTORY = (
+    select(EntryRow)
+    .where(
+        EntryRow.journey_id == bindparam("journey_id"),
+        EntryRow.contact_id == bindparam("contact_id"),
+        EntryRow.binding_id == bindparam("binding_id"),
+        or_(
+            col(EntryRow.admitted).is_(True),
+            and_(
+                col(EntryRow.event_id) == bindparam("event_id"),
+                col(EntryRow.at) >= bindparam("retries_since"),
+            ),
+        ),
+    )
+    .order_by(col(EntryRow.at).desc())
+)
+_INSERT_ENTRY = insert(_ENTRIES)
+_RUNNING = select(EntryRow.workflow_id, EntryRow.binding_id).where(
+    EntryRow.journey_id == bindparam("journey_id"),
+    EntryRow.contact_id == bindparam("contact_id"),
+    col(EntryRow.admitted).is_(True),
+    col(EntryRow.ended_at).is_(None),
+)
+# Core, not the ORM: the entry was written by an earlier transaction, so no object of this
+# session holds it, and a list of values is one executemany.
+_RECORD_RUN = (
+    update(_ENTRIES)
+    .where(_ENTRIES.c.instance_id == bindparam("instance"), _ENTRIES.c.run_id.is_(None))
+    .values(run_id=bindparam("run"))
+)
+# Every run's end, in one statement: a refused entry has no run to end, and a goal reached
+# earlier (a late event's credit) is kept.
+_RECORD_OUTCOME = (
+    update(_ENTRIES)
+    .where(_ENTRIES.c.instance_id == bindparam("instance"), _ENTRIES.c.admitted.is_(True))
+    .values(
+        ended_at=bindparam("ended"),
+        outcome=bindparam("how"),
+        outcome_reason=bindparam("why"),
+        goal_reached_at=func.coalesce(
+            # Typed as the column: inside a function the value would not be (nor made UTC).
+            _ENTRIES.c.goal_reached_at,
+            bindparam("goal", type_=_ENTRIES.c.goal_reached_at.type),
+        ),
+    )
+)
 
 
 def decide_entry(session: Session, request: EntryRequest) -> EntryDecided:
@@ -114,17 +164,14 @@ def admit(
     binding = event.binding_id if journey.per_binding else None
     # One read of the contact's history in the journey: its admissions, and a retry's entry.
     history = session.exec(
-        select(EntryRow)
-        .where(
-            EntryRow.journey_id == journey.id,
-            EntryRow.contact_id == event.contact_id,
-            EntryRow.binding_id == (binding or ""),
-            or_(
-                col(EntryRow.admitted).is_(True),
-                and_(col(EntryRow.event_id) == event.event_id, col(EntryRow.at) >= retries_since),
-            ),
-        )
-        .order_by(col(EntryRow.at).desc())
+        _HISTORY,
+        params={
+            "journey_id": journey.id,
+            "contact_id": event.contact_id,
+            "binding_id": binding or "",
+            "event_id": event.event_id,
+            "retries_since": retries_since,
+        },
     ).all()
     earlier = next(
         (row for row in history if row.event_id == event.event_id and row.at >= retries_since),
@@ -155,19 +202,20 @@ def admit(
     # In SQL rather than through the ORM: a row for every start decided, and building and
     # flushing an ORM object for it cost the gateway more than the decision.
     session.execute(
-        insert(_ENTRIES).values(
-            instance_id=instance_id,
-            journey_id=journey.id,
-            version=journey.version,
-            contact_id=event.contact_id,
-            binding_id=binding or "",
-            event_id=event.event_id,
-            admitted=reason is None,
-            reason=reason,
-            at=now,
-            workflow_id=workflow_id,
-            trigger_attributes=event.attributes if _goal_reads_trigger(definition) else None,
-        )
+        _INSERT_ENTRY,
+        {
+            "instance_id": instance_id,
+            "journey_id": journey.id,
+            "version": journey.version,
+            "contact_id": event.contact_id,
+            "binding_id": binding or "",
+            "event_id": event.event_id,
+            "admitted": reason is None,
+            "reason": reason,
+            "at": now,
+            "workflow_id": workflow_id,
+            "trigger_attributes": event.attributes if _goal_reads_trigger(definition) else None,
+        },
     )
     return Entry(
         journey_id=journey.id,
@@ -186,27 +234,15 @@ class Run:
 
 def running(session: Session, journey_id: str, contact_id: str) -> list[Run]:
     """The runs of the contact in the journey that have not ended, as the ledger knows."""
-    rows = session.exec(
-        select(EntryRow.workflow_id, EntryRow.binding_id).where(
-            EntryRow.journey_id == journey_id,
-            EntryRow.contact_id == contact_id,
-            col(EntryRow.admitted).is_(True),
-            col(EntryRow.ended_at).is_(None),
-        )
-    ).all()
+    rows = session.exec(_RUNNING, params={"journey_id": journey_id, "contact_id": contact_id}).all()
     return [Run(workflow_id, binding or None) for workflow_id, binding in rows if workflow_id]
 
 
 def record_runs(session: Session, runs: Mapping[str, str]) -> None:
     """The first run id of each entry's run, once it began (instance id -> run id)."""
-    for instance_id, run_id in runs.items():
-        session.exec(
-            update(EntryRow)
-            .where(col(EntryRow.instance_id) == instance_id, col(EntryRow.run_id).is_(None))
-            .values(run_id=run_id)
-            # The entry was written by an earlier transaction, so no object of this session
-            # holds it: finding one to update (the ORM's default) would be work for nothing.
-            .execution_options(synchronize_session=False)
+    if runs:
+        session.execute(
+            _RECORD_RUN, [{"instance": instance, "run": run} for instance, run in runs.items()]
         )
 
 
@@ -294,12 +330,16 @@ def record_outcome(
     goal_reached_at: datetime | None,
 ) -> None:
     """How an admitted run ended (and whether it reached its goal on the way)."""
-    row = session.exec(select(EntryRow).where(EntryRow.instance_id == instance_id)).first()
-    if row is None or not row.admitted:
-        return
-    row.ended_at, row.outcome, row.outcome_reason = at, status, reason
-    row.goal_reached_at = row.goal_reached_at or goal_reached_at
-    session.add(row)
+    session.execute(
+        _RECORD_OUTCOME,
+        {
+            "instance": instance_id,
+            "ended": at,
+            "how": status,
+            "why": reason,
+            "goal": goal_reached_at,
+        },
+    )
 
 
 def record_late_goal(

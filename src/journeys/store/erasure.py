@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, col, select
 
 from journeys.observability.logs import redact
@@ -58,12 +58,14 @@ def erase_contact(session: Session, contact_id: str) -> Erasure:
     return Erasure(row is not None, len(messages), entries.rowcount)
 
 
+# Asked at the end of every run and by every first send: built once (see journeys.store).
+_OWNER = select(EntryRow.contact_id).where(EntryRow.instance_id == bindparam("instance_id"))
+
+
 def erased_as(session: Session, instance_id: str, contact_id: str) -> str | None:
     """The pseudonym a run's contact was erased under, if it was: what a run that ends after
     the erasure writes instead of the contact id (its entry was renamed). Holds the
     contact's lock, as the erasure does, so that no write slips in between."""
     hold(session, [contact_lock(contact_id)])
-    owner = session.exec(
-        select(EntryRow.contact_id).where(EntryRow.instance_id == instance_id)
-    ).first()
+    owner = session.execute(_OWNER, {"instance_id": instance_id}).scalar()
     return owner if owner is not None and owner.startswith(PSEUDONYM_PREFIX) else None

@@ -18,14 +18,14 @@ from sqlalchemy import Table, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from journeys.store.tables import AcceptedEventRow
+from journeys.store.tables import AcceptedEventRow, table
 
 # Longer than any routing of one event takes (a few Temporal calls of at most 5 s each, made
 # together); a claim older than this was abandoned by a gateway that stopped.
 ABANDONED_AFTER = timedelta(seconds=30)
 
 
-_TABLE: Table = AcceptedEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+_TABLE = table(AcceptedEventRow)
 
 
 class Claim(StrEnum):
@@ -36,18 +36,21 @@ class Claim(StrEnum):
 
 def _claim_statement(insert: Callable[[Table], Any]) -> Any:
     """INSERT the claim, or take over one routed before the window or abandoned."""
-    claimed_at = bindparam("claimed_at")
     return (
         insert(_TABLE)
         .values(
             event_id=bindparam("event_id"),
             trigger=bindparam("trigger"),
-            claimed_at=claimed_at,
+            claimed_at=bindparam("claimed_at"),
             done=False,
         )
         .on_conflict_do_update(
             index_elements=[_TABLE.c.event_id],
-            set_={"trigger": bindparam("trigger"), "claimed_at": claimed_at, "done": False},
+            set_={
+                "trigger": bindparam("trigger"),
+                "claimed_at": bindparam("claimed_at"),
+                "done": False,
+            },
             where=or_(
                 and_(_TABLE.c.done, _TABLE.c.claimed_at <= bindparam("routed_before")),
                 and_(~_TABLE.c.done, _TABLE.c.claimed_at <= bindparam("abandoned_before")),
@@ -57,15 +60,14 @@ def _claim_statement(insert: Callable[[Table], Any]) -> Any:
     )
 
 
-# Built once, values bound at each call: SQLAlchemy then finds the compiled statement by
-# the object's memoised cache key, instead of building and hashing a new one per event.
+# Every event that reaches a journey claims its id and completes it: built once (see
+# journeys.store).
 _CLAIM = {
     "postgresql": _claim_statement(postgresql.insert),
     "sqlite": _claim_statement(sqlite.insert),
 }
 _IS_DONE = select(_TABLE.c.done).where(_TABLE.c.event_id == bindparam("event_id"))
-# Not `event_id`: given to an UPDATE, a value named after a column is also SET.
-_COMPLETE = update(_TABLE).where(_TABLE.c.event_id == bindparam("id_")).values(done=True)
+_COMPLETE = update(_TABLE).where(_TABLE.c.event_id == bindparam("event")).values(done=True)
 _RELEASE = delete(_TABLE).where(_TABLE.c.event_id == bindparam("event_id"), ~_TABLE.c.done)
 
 
@@ -96,7 +98,7 @@ def claim_event(
 
 
 def complete_event(session: Session, event_id: str) -> None:
-    session.execute(_COMPLETE, {"id_": event_id})
+    session.execute(_COMPLETE, {"event": event_id})
 
 
 def release_event(session: Session, event_id: str) -> None:

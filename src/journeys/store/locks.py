@@ -20,14 +20,19 @@ def _number(key: str) -> int:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
 
 
+# Taken by every start and every send: built once (see journeys.store).
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:n)")
+# Any write takes SQLite's write lock, and taking it before reading means no later write can
+# find the snapshot stale; this one changes nothing.
+_WRITE_LOCK = text("UPDATE catalog_revision SET revision = revision WHERE id = 0")
+
+
 def hold(session: Session, keys: Iterable[str]) -> None:
     numbers = sorted({_number(key) for key in keys})
     if not numbers:
         return
     if session.get_bind().dialect.name == "postgresql":
         for number in numbers:
-            session.execute(text("SELECT pg_advisory_xact_lock(:n)"), {"n": number})
+            session.execute(_ADVISORY_LOCK, {"n": number})
     else:
-        # Any write takes SQLite's write lock, and taking it before reading means no later
-        # write can find the snapshot stale; this one changes nothing.
-        session.execute(text("UPDATE catalog_revision SET revision = revision WHERE id = 0"))
+        session.execute(_WRITE_LOCK)

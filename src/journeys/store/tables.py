@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from journeys.store.types import JsonType, UtcDateTime, utcnow
@@ -301,3 +301,8 @@ class RecordRow(SQLModel, table=True):
     created: bool = False  # its creation was told (a profile import is not one)
     contact_id: str | None = Field(default=None, max_length=200)  # erased with the contact
     updated_at: datetime = _timestamp()
+
+
+def table(row: type[SQLModel]) -> Table:
+    """The Core table of a row class, for statements that skip the ORM's bookkeeping."""
+    return row.__table__  # type: ignore[attr-defined, no-any-return]  # set by SQLModel
