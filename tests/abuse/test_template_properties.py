@@ -5,14 +5,16 @@ misses shows up as the process stopped at its limit, and the test names the temp
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from journeys.definitions.templating import MAX_OUTPUT, TemplateRenderError, render
-from journeys.kit.isolated import Isolated, Overrun
+from journeys.kit.isolated import Isolated, Lost, Overrun, answered
 
 LONG = "x" * 10_000  # the longest text an attribute may hold
 
@@ -121,3 +123,24 @@ def test_the_isolated_process_is_stopped_at_its_limits_and_replaced() -> None:
         with pytest.raises(Overrun, match="more than 512 MB"):
             pool.run(hoard)
         assert pool.run(rendered_length, "{{ contact.first_name }}") == 6
+
+
+def test_a_task_its_pool_lost_is_abandoned_instead_of_awaited_for_ever() -> None:
+    """pebble can lose a task it hands to a worker it is stopping (noxdafox/pebble#153): the
+    task stays running with no process behind it. Its caller gets an answer anyway."""
+    lost: Future[int] = Future()
+    lost.set_running_or_notify_cancel()  # handed to a worker, which will never answer
+    with pytest.raises(Lost, match=r"no answer within 0\.2 s"):
+        answered(lost, within=0.2, poll=0.05)
+
+
+def test_a_task_queued_behind_others_is_waited_for_until_it_runs() -> None:
+    queued: Future[int] = Future()
+
+    def run_at_last() -> None:
+        queued.set_running_or_notify_cancel()
+        queued.set_result(6)
+
+    threading.Timer(0.3, run_at_last).start()  # queued for longer than `within`
+    answered(queued, within=0.1, poll=0.05)
+    assert queued.result() == 6

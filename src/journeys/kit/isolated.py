@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
@@ -22,10 +24,17 @@ T = TypeVar("T")
 
 RENDER_SECONDS = 5.0  # a message renders in milliseconds; a simulation in tens of them
 MEMORY_BYTES = 1 << 30  # each worker's address space: the interpreter's own, and room
+# How long after its time limit a running task may go unanswered before it counts as lost.
+LOST_AFTER = 10.0
 
 
 class Overrun(Exception):
     """The work went past its limit and its process was stopped; it says which limit."""
+
+
+class Lost(Exception):
+    """The pool lost the task: its process gave no answer long past its limit. What runs here
+    has no side effects, so running it again is safe; nothing else is known."""
 
 
 def _cap_memory(limit: int) -> None:
@@ -34,6 +43,22 @@ def _cap_memory(limit: int) -> None:
 
 def _ready() -> None:
     """Nothing: scheduled once so that the pool starts."""
+
+
+def answered(future: Future[Any], within: float, poll: float = 1.0) -> None:
+    """Return once `future` is done; raise Lost if it has been running for `within`
+    seconds without an answer. pebble stops a worker past its time and fails its task, but
+    a task it hands to a worker it is stopping can be lost, running forever for pebble
+    (noxdafox/pebble#153): waiting on it would hold the caller's thread for good. The bound
+    counts from when the task began, not from when it was queued behind others."""
+    began: float | None = None
+    while not wait([future], timeout=poll).done:
+        if future.running():
+            if began is None:
+                began = time.monotonic()
+            if time.monotonic() - began >= within:
+                future.cancel()
+                raise Lost(f"its process gave no answer within {within:g} s; it was abandoned")
 
 
 class Isolated:
@@ -60,6 +85,7 @@ class Isolated:
 
     def run(self, function: Callable[..., T], *args: Any) -> T:
         future = self._pool.schedule(function, args=args, timeout=self._seconds)
+        answered(future, self._seconds + LOST_AFTER)
         try:
             result: T = future.result()
         except FutureTimeout:
