@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
-import time
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait
 from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
@@ -24,8 +24,11 @@ T = TypeVar("T")
 
 RENDER_SECONDS = 5.0  # a message renders in milliseconds; a simulation in tens of them
 MEMORY_BYTES = 1 << 30  # each worker's address space: the interpreter's own, and room
-# How long after its time limit a running task may go unanswered before it counts as lost.
-LOST_AFTER = 10.0
+# How long past its time limit a call may go unanswered, counted from when it was asked,
+# before it counts as lost: a render takes milliseconds, so a call still waiting then is
+# queued behind a pool that stopped taking work, or was lost by it. pebble knows of both
+# (noxdafox/pebble#153, #163); either would hold the caller's thread for good.
+LOST_AFTER = 30.0
 
 
 class Overrun(Exception):
@@ -33,8 +36,8 @@ class Overrun(Exception):
 
 
 class Lost(Exception):
-    """The pool lost the task: its process gave no answer long past its limit. What runs here
-    has no side effects, so running it again is safe; nothing else is known."""
+    """The call went unanswered long past its limit, and its pool was replaced. What runs
+    here has no side effects, so asking again is safe; nothing else is known."""
 
 
 def _cap_memory(limit: int) -> None:
@@ -45,47 +48,48 @@ def _ready() -> None:
     """Nothing: scheduled once so that the pool starts."""
 
 
-def answered(future: Future[Any], within: float, poll: float = 1.0) -> None:
-    """Return once `future` is done; raise Lost if it has been running for `within`
-    seconds without an answer. pebble stops a worker past its time and fails its task, but
-    a task it hands to a worker it is stopping can be lost, running forever for pebble
-    (noxdafox/pebble#153): waiting on it would hold the caller's thread for good. The bound
-    counts from when the task began, not from when it was queued behind others."""
-    began: float | None = None
-    while not wait([future], timeout=poll).done:
-        if future.running():
-            if began is None:
-                began = time.monotonic()
-            if time.monotonic() - began >= within:
-                future.cancel()
-                raise Lost(f"its process gave no answer within {within:g} s; it was abandoned")
-
-
 class Isolated:
     """A pool of worker processes: `run(function, *args)` calls `function` (importable, with
     picklable arguments and result) in one of them and answers what it returned or raised."""
 
     def __init__(
-        self, workers: int = 2, seconds: float = RENDER_SECONDS, memory: int = MEMORY_BYTES
+        self,
+        workers: int = 2,
+        seconds: float = RENDER_SECONDS,
+        memory: int = MEMORY_BYTES,
+        lost_after: float = LOST_AFTER,
     ) -> None:
+        self._workers = workers
         self._seconds = seconds
         self._memory = memory
+        self._lost_after = lost_after
+        self._swap = threading.Lock()
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPool:
         # forkserver: workers are forked from a small, single-threaded server process,
         # never from this one and its threads.
-        self._pool = ProcessPool(
-            max_workers=workers,
+        pool = ProcessPool(
+            max_workers=self._workers,
             initializer=_cap_memory,
-            initargs=(memory,),
+            initargs=(self._memory,),
             context=multiprocessing.get_context("forkserver"),
         )
         # pebble starts its manager threads and processes on the first schedule. Starting
         # them here, at the service's start, keeps that out of the first render (a send
         # holding a worker slot) and out of a shutdown racing it; nothing waits for it.
-        self._pool.schedule(_ready)
+        pool.schedule(_ready)
+        return pool
 
     def run(self, function: Callable[..., T], *args: Any) -> T:
-        future = self._pool.schedule(function, args=args, timeout=self._seconds)
-        answered(future, self._seconds + LOST_AFTER)
+        with self._swap:  # a pool being replaced by another caller takes no more work
+            pool = self._pool
+            future = pool.schedule(function, args=args, timeout=self._seconds)
+        within = self._seconds + self._lost_after
+        if not wait([future], timeout=within).done:
+            future.cancel()  # type: ignore[no-untyped-call]
+            self._replace(pool)
+            raise Lost(f"no answer within {within:g} s of asking; its processes were replaced")
         try:
             result: T = future.result()
         except FutureTimeout:
@@ -95,6 +99,13 @@ class Isolated:
         except MemoryError:
             raise Overrun(f"it needed more than {self._memory >> 20:,} MB") from None
         return result
+
+    def _replace(self, stuck: ProcessPool) -> None:
+        with self._swap:
+            if self._pool is stuck:  # not replaced already by another caller
+                self._pool = self._start()
+                # Not joined: a pool that stopped taking work may never finish stopping.
+                stuck.stop()  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         self._pool.stop()  # type: ignore[no-untyped-call]
