@@ -22,6 +22,7 @@ import temporalio.workflow
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.converter import (
+    ActivitySerializationContext,
     DataConverter,
     SerializationContext,
     StorageDriverStoreContext,
@@ -34,9 +35,23 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 def sandbox_for(converter: DataConverter) -> SandboxedWorkflowRunner:
     """The sandbox that answers context questions outside itself when `converter` takes no
     context and keeps payloads inline; the SDK's own otherwise."""
-    probe = WorkflowSerializationContext(namespace="", workflow_id="")
-    # `with_context` returns the converter itself when none of its parts takes a context.
-    if converter.external_storage is None and converter.with_context(probe) is converter:
+    # `with_context` returns the converter itself when none of its parts takes a context;
+    # asked with each kind of context a run's payloads get.
+    probes = [
+        WorkflowSerializationContext(namespace="default", workflow_id="journey/probe"),
+        ActivitySerializationContext(
+            namespace="default",
+            workflow_id="journey/probe",
+            workflow_type="Journey",
+            activity_type="send_email",
+            activity_id="1",
+            activity_task_queue="journeys",
+            is_local=True,
+        ),
+    ]
+    if converter.external_storage is None and all(
+        converter.with_context(probe) is converter for probe in probes
+    ):
         return ContextFreeSandbox()
     return SandboxedWorkflowRunner()
 

@@ -49,6 +49,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from worker.sandbox import sandbox_for
 from worker.workflows.journey import JourneyWorkflow
 
 HERE = Path(__file__).parent
@@ -70,7 +71,11 @@ def load(path: Path) -> WorkflowHistory:
     "path", HISTORIES, ids=[f"{path.parent.name}/{path.stem}" for path in HISTORIES]
 )
 async def test_a_stored_history_replays_on_the_current_code(path: Path) -> None:
-    replayer = Replayer(workflows=[JourneyWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[JourneyWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=sandbox_for(pydantic_data_converter),  # the worker's own
+    )
     # Raises on non-determinism, or on any failure of a workflow task.
     await replayer.replay_workflow(load(path))
 

@@ -15,6 +15,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
+    ActivitySerializationContext,
     DataConverter,
     ExternalStorage,
     PayloadCodec,
@@ -87,6 +88,13 @@ class _PerWorkflowCodec(PayloadCodec, WithSerializationContext):
         return list(payloads)
 
 
+class _PerActivityCodec(_PerWorkflowCodec):
+    """A codec that needs the context of activities' payloads only."""
+
+    def with_context(self, context: SerializationContext) -> Self:
+        return type(self)(context) if isinstance(context, ActivitySerializationContext) else self
+
+
 class _Elsewhere(StorageDriver):
     def name(self) -> str:
         return "elsewhere"
@@ -104,6 +112,7 @@ class _Elsewhere(StorageDriver):
 
 def test_a_converter_that_takes_context_gets_the_sdks_own_sandbox() -> None:
     takes_context = DataConverter(payload_codec=_PerWorkflowCodec())
+    takes_an_activitys = DataConverter(payload_codec=_PerActivityCodec())
     stores_elsewhere = DataConverter(external_storage=ExternalStorage(drivers=[_Elsewhere()]))
-    for converter in (takes_context, stores_elsewhere):
+    for converter in (takes_context, takes_an_activitys, stores_elsewhere):
         assert type(sandbox_for(converter)) is SandboxedWorkflowRunner

@@ -66,7 +66,7 @@ def record_run_events(
     if not rows:
         return 0
     try:
-        # One statement for all the rows, rather than an ORM object each: every run ends
+        # One executemany for all the rows, rather than an ORM object each: every run ends
         # by writing its events, and the ORM's bookkeeping cost more than the writes.
         session.execute(_INSERT, rows)
     except IntegrityError:  # a concurrent attempt of the same activity won the race
