@@ -17,7 +17,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from api.drafts import DraftConflictBody, draft_etag
 from journeys.contacts.model import ConsentWithdrawn, NotAllowed
 from journeys.ingest.contracts import Rejected
-from journeys.kit.isolated import Lost
 from journeys.kit.problems import Problem, ProblemsError, format_path
 from journeys.lifecycle.journeys import NoMessageStep, NotInJourney
 from journeys.lifecycle.triggers import TriggerConflict, TriggerNotFound
@@ -151,14 +150,6 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(missing, not_found)
     for clash in (NotLive, TriggerConflict):
         app.add_exception_handler(clash, conflict)
-
-    @app.exception_handler(Lost)
-    async def lost(_: Request, error: Lost) -> JSONResponse:
-        return error_response(
-            HTTPStatus.SERVICE_UNAVAILABLE,
-            f"The rendering or simulation was lost: {error}. Nothing was changed; retry.",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
 
     @app.exception_handler(TemporalUnavailable)
     async def temporal_unavailable(_: Request, error: TemporalUnavailable) -> JSONResponse:

@@ -5,20 +5,14 @@ misses shows up as the process stopped at its limit, and the test names the temp
 
 from __future__ import annotations
 
-import signal
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journeys.cli.dev.processes import wait_until
 from journeys.definitions.templating import MAX_OUTPUT, TemplateRenderError, render
-from journeys.kit.isolated import Isolated, Lost, Overrun
+from journeys.kit.isolated import Isolated, Overrun
 
 LONG = "x" * 10_000  # the longest text an attribute may hold
 
@@ -87,15 +81,6 @@ def rendered_length(template: str) -> int:
     return len(render(template, context)) + len(render(template, context, html=True))
 
 
-def render_in(isolated: Isolated, template: str) -> int:
-    """Rendered in isolation, asked once more if the pool lost the call: that is the pool's
-    doing, not the template's, and the second call runs on new processes."""
-    try:
-        return isolated.run(rendered_length, template)
-    except Lost:
-        return isolated.run(rendered_length, template)
-
-
 @pytest.fixture(scope="module")
 def isolated() -> Iterator[Isolated]:
     with Isolated(workers=2, seconds=20) as pool:
@@ -108,7 +93,7 @@ def test_a_generated_template_renders_bounded_or_is_refused(
     isolated: Isolated, template: str
 ) -> None:
     try:
-        length = render_in(isolated, template)
+        length = isolated.run(rendered_length, template)
     except TemplateRenderError as error:
         # Refused with a reason; running out of memory is the backstop's, not a guard's.
         if "ran out of memory" in str(error):
@@ -136,26 +121,3 @@ def test_the_isolated_process_is_stopped_at_its_limits_and_replaced() -> None:
         with pytest.raises(Overrun, match="more than 512 MB"):
             pool.run(hoard)
         assert pool.run(rendered_length, "{{ contact.first_name }}") == 6
-
-
-def stubborn(started: str) -> None:
-    """Ignores the polite stop and holds its process: pebble kills it only seconds later."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    Path(started).touch()
-    while True:
-        time.sleep(1)
-
-
-def test_a_call_left_unanswered_is_abandoned_and_the_pool_replaced(tmp_path: Path) -> None:
-    """A call still unanswered long past its limit (here queued behind a process that
-    pebble takes seconds to kill) is abandoned with Lost, whatever holds it up, and the next
-    call runs on new processes."""
-    started = tmp_path / "started"
-    with Isolated(workers=1, seconds=1, lost_after=0.5) as pool, ThreadPoolExecutor(1) as other:
-        ahead = other.submit(pool.run, stubborn, str(started))
-        wait_until(started.exists)
-        with pytest.raises(Lost, match=r"no answer within 1\.5 s of asking"):
-            pool.run(len, "queued")
-        assert pool.run(len, "abc") == 3
-        with suppress(Overrun, Lost):  # stopped at its limit, or abandoned with its pool
-            ahead.result()

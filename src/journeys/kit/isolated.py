@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
-import threading
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures import wait
 from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
@@ -24,20 +22,10 @@ T = TypeVar("T")
 
 RENDER_SECONDS = 5.0  # a message renders in milliseconds; a simulation in tens of them
 MEMORY_BYTES = 1 << 30  # each worker's address space: the interpreter's own, and room
-# How long past its time limit a call may go unanswered, counted from when it was asked,
-# before it counts as lost: a render takes milliseconds, so a call still waiting then is
-# queued behind a pool that stopped taking work, or was lost by it. pebble knows of both
-# (noxdafox/pebble#153, #163); either would hold the caller's thread for good.
-LOST_AFTER = 30.0
 
 
 class Overrun(Exception):
     """The work went past its limit and its process was stopped; it says which limit."""
-
-
-class Lost(Exception):
-    """The call went unanswered long past its limit, and its pool was replaced. What runs
-    here has no side effects, so asking again is safe; nothing else is known."""
 
 
 def _cap_memory(limit: int) -> None:
@@ -53,43 +41,25 @@ class Isolated:
     picklable arguments and result) in one of them and answers what it returned or raised."""
 
     def __init__(
-        self,
-        workers: int = 2,
-        seconds: float = RENDER_SECONDS,
-        memory: int = MEMORY_BYTES,
-        lost_after: float = LOST_AFTER,
+        self, workers: int = 2, seconds: float = RENDER_SECONDS, memory: int = MEMORY_BYTES
     ) -> None:
-        self._workers = workers
         self._seconds = seconds
         self._memory = memory
-        self._lost_after = lost_after
-        self._swap = threading.Lock()
-        self._pool = self._start()
-
-    def _start(self) -> ProcessPool:
         # forkserver: workers are forked from a small, single-threaded server process,
         # never from this one and its threads.
-        pool = ProcessPool(
-            max_workers=self._workers,
+        self._pool = ProcessPool(
+            max_workers=workers,
             initializer=_cap_memory,
-            initargs=(self._memory,),
+            initargs=(memory,),
             context=multiprocessing.get_context("forkserver"),
         )
         # pebble starts its manager threads and processes on the first schedule. Starting
         # them here, at the service's start, keeps that out of the first render (a send
         # holding a worker slot) and out of a shutdown racing it; nothing waits for it.
-        pool.schedule(_ready)
-        return pool
+        self._pool.schedule(_ready)
 
     def run(self, function: Callable[..., T], *args: Any) -> T:
-        with self._swap:  # a pool being replaced by another caller takes no more work
-            pool = self._pool
-            future = pool.schedule(function, args=args, timeout=self._seconds)
-        within = self._seconds + self._lost_after
-        if not wait([future], timeout=within).done:
-            future.cancel()  # type: ignore[no-untyped-call]
-            self._replace(pool)
-            raise Lost(f"no answer within {within:g} s of asking; its processes were replaced")
+        future = self._pool.schedule(function, args=args, timeout=self._seconds)
         try:
             result: T = future.result()
         except FutureTimeout:
@@ -99,13 +69,6 @@ class Isolated:
         except MemoryError:
             raise Overrun(f"it needed more than {self._memory >> 20:,} MB") from None
         return result
-
-    def _replace(self, stuck: ProcessPool) -> None:
-        with self._swap:
-            if self._pool is stuck:  # not replaced already by another caller
-                self._pool = self._start()
-                # Not joined: a pool that stopped taking work may never finish stopping.
-                stuck.stop()  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         self._pool.stop()  # type: ignore[no-untyped-call]
