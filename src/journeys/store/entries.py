@@ -34,9 +34,9 @@ from journeys.temporal import names
 
 _ENTRIES = table(EntryRow)
 
-# What every start, continue event and run's end asks of the ledger: built once (see
-# journeys.store).
-# A contact's history in a journey: its admissions, and a retry's entry.
+# What every start, continue event and run's end asks of the ledger, built once (see
+# journeys.store). First, a contact's history in a journey: its admissions, and a retry's
+# entry.
 _HISTORY = (
     select(EntryRow)
     .where(
