@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import re
 from collections.abc import Callable, Mapping
@@ -204,7 +205,36 @@ class _OneLine(UniqueUnstructuredHeader, BaseHeader):
         return super().fold(policy=policy)  # still a valid header, if not a usable one
 
 
-_HEADERS = HeaderRegistry()
+class _Registry(HeaderRegistry):
+    """The standard registry, made cheaper for a worker that composes many messages: each
+    header's class is built once (the standard registry builds one for every header it
+    makes, a cycle left to the garbage collector each time), and the headers that describe
+    the MIME structure, the same few values in every message, are parsed once: header
+    objects are immutable, so messages can share them, and these carry no personal data."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+        self._structure = functools.lru_cache(maxsize=64)(super().__call__)
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        if name.lower().startswith(("content-", "mime-")):
+            return self._structure(name, value)
+        return super().__call__(name, value)
+
+    def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
+        super().map_to_type(name, cls)
+        self._classes.clear()
+        self._structure.cache_clear()
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        if (cls := self._classes.get(key)) is None:
+            cls = self._classes[key] = super().__getitem__(key)
+        return cls
+
+
+_HEADERS = _Registry()
 _HEADERS.map_to_type("list-unsubscribe", _OneLine)
 _POLICY = SMTP.clone(header_factory=_HEADERS)
 

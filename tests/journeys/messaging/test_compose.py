@@ -43,3 +43,25 @@ def test_a_url_too_long_for_one_line_still_makes_a_valid_header() -> None:
     assert max(len(line) for line in wire.split(b"\r\n")) <= 998
     parsed = message_from_bytes(wire, policy=SMTP)
     assert isinstance(parsed, MimeMessage) and parsed["List-Unsubscribe"] == f"<{url}>"
+
+
+def test_messages_composed_one_after_another_keep_their_own_headers_and_parts() -> None:
+    """The structure headers are parsed once and shared between messages: each message must
+    still read back with its own recipient, subject, encodings and boundary."""
+    plain = compose.RenderedEmail(subject="Hi Ada", text="Hello Ada", html="<p>Hello Ada</p>")
+    accented = compose.RenderedEmail(subject="Salut Zoé", text="Bonjour Zoé ✓", html=None)
+    first = compose.mime_email(plain, "news@shop.example.com", "ada@example.com", "m1")
+    second = compose.mime_email(accented, "news@shop.example.com", "zoe@example.com", "m2")
+    third = compose.mime_email(plain, "news@shop.example.com", "bob@example.com", "m3")
+    read = [message_from_bytes(m.as_bytes(), policy=SMTP) for m in (first, second, third)]
+    assert all(isinstance(m, MimeMessage) for m in read)
+    a, z, b = (m for m in read if isinstance(m, MimeMessage))
+    assert [m["To"] for m in (a, z, b)] == ["ada@example.com", "zoe@example.com", "bob@example.com"]
+    assert (a["Subject"], z["Subject"]) == ("Hi Ada", "Salut Zoé")
+    assert a.get_content_type() == "multipart/alternative" == b.get_content_type()
+    assert a.get_boundary() != b.get_boundary()
+    assert z.get_content_type() == "text/plain" and z.get_content().strip() == "Bonjour Zoé ✓"
+    for message in (a, b):
+        text, html = message.get_body(("plain",)), message.get_body(("html",))
+        assert text is not None and text.get_content().strip() == "Hello Ada"
+        assert html is not None and "<p>Hello Ada</p>" in html.get_content()
