@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".journeys")
@@ -40,14 +40,34 @@ def _comma_separated(value: Any) -> Any:
     )
 
 
+# The store's statements are written for these two (the event-id claim's upsert, the
+# advisory locks): another database would fail at its first event, not at start.
+SUPPORTED_STORES = ("sqlite", "postgresql")
+
+
+def _supported_store(url: str | None) -> str | None:
+    backend = urlsplit(url).scheme.split("+")[0] if url else None
+    if backend is not None and backend not in SUPPORTED_STORES:
+        raise ValueError(
+            "the store is SQLite or PostgreSQL (sqlite:///... or postgresql+psycopg://...),"
+            f" not {backend or 'a URL without a scheme'}"
+        )
+    return url
+
+
 class Settings(BaseSettings):
+    # An error names the setting, never its value: a database URL or a key may hold a secret.
     model_config = SettingsConfigDict(
-        env_prefix="JOURNEYS_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="JOURNEYS_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     data_dir: Path = DEFAULT_DATA_DIR
     log_level: str = "info"
-    database_url: str | None = Field(
+    database_url: Annotated[str | None, AfterValidator(_supported_store)] = Field(
         default=None,
         description="SQLAlchemy URL; default: a SQLite file in the data dir.",
     )

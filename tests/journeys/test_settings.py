@@ -34,3 +34,20 @@ def test_a_negative_worker_cache_size_is_refused_by_name(monkeypatch: pytest.Mon
     with pytest.raises(ValidationError) as refused:
         Settings()
     assert "worker_max_cached_workflows" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///tmp/j.db", "sqlite+pysqlite:///:memory:", "postgresql+psycopg://u@h/db"]
+)
+def test_sqlite_and_postgresql_stores_are_taken(url: str) -> None:
+    assert Settings(database_url=url).resolved_database_url == url
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql+pymysql://u:hunter2@h/db", "mssql+pyodbc://u:hunter2@dsn", "hunter2"]
+)
+def test_another_store_is_refused_at_start_by_name_without_its_secret(url: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(database_url=url)
+    said = str(refused.value)
+    assert "database_url" in said and "SQLite or PostgreSQL" in said and "hunter2" not in said
