@@ -46,12 +46,19 @@ def record_run_events(
     existing = set(
         session.execute(_STORED, {"instance_id": instance_id, "first_seq": first_seq}).scalars()
     )
+    new = [
+        (first_seq + offset, entry)
+        for offset, entry in enumerate(entries)
+        if first_seq + offset not in existing
+    ]
+    if not new:  # a retry of what was stored: nothing to write, so no contact lock to wait on
+        return 0
     # A run that ends after its contact was erased writes under the pseudonym, no detail.
     erased = erased_as(session, instance_id, contact_id)
     rows = [
         {
             "instance_id": instance_id,
-            "seq": first_seq + offset,
+            "seq": seq,
             "journey_id": journey_id,
             "version": version,
             "contact_id": erased or contact_id,
@@ -60,11 +67,8 @@ def record_run_events(
             "detail": None if erased else (entry.detail or "")[:300] or None,
             "at": entry.at,
         }
-        for offset, entry in enumerate(entries)
-        if first_seq + offset not in existing
+        for seq, entry in new
     ]
-    if not rows:
-        return 0
     try:
         # One executemany for all the rows, rather than an ORM object each: every run ends
         # by writing its events, and the ORM's bookkeeping cost more than the writes.
