@@ -46,8 +46,13 @@ SUPPORTED_STORES = ("sqlite", "postgresql")
 
 
 def _supported_store(url: str | None) -> str | None:
-    backend = urlsplit(url).scheme.split("+")[0] if url else None
-    if backend is not None and backend not in SUPPORTED_STORES:
+    if url is None:
+        return None
+    # Read as SQLAlchemy reads it (`dialect+driver://`, case and all), not as a web URL: a
+    # password may hold characters urlsplit would take for an address and quote back.
+    scheme, separator, _ = url.partition("://")
+    backend = scheme.split("+")[0] if separator else ""
+    if backend not in SUPPORTED_STORES:
         raise ValueError(
             "the store is SQLite or PostgreSQL (sqlite:///... or postgresql+psycopg://...),"
             f" not {backend or 'a URL without a scheme'}"

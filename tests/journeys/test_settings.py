@@ -44,10 +44,21 @@ def test_sqlite_and_postgresql_stores_are_taken(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["mysql+pymysql://u:hunter2@h/db", "mssql+pyodbc://u:hunter2@dsn", "hunter2"]
+    "url",
+    [
+        "mysql+pymysql://u:hunter2@h/db",
+        "SQLITE:///hunter2.db",
+        "mssql+pyodbc://u:hunter2@dsn",
+        "hunter2",
+    ],
 )
 def test_another_store_is_refused_at_start_by_name_without_its_secret(url: str) -> None:
     with pytest.raises(ValidationError) as refused:
         Settings(database_url=url)
     said = str(refused.value)
     assert "database_url" in said and "SQLite or PostgreSQL" in said and "hunter2" not in said
+
+
+def test_a_password_with_brackets_is_read_as_sqlalchemy_reads_it() -> None:
+    url = "postgresql+psycopg://u:s3[cr]et@h/db"
+    assert Settings(database_url=url).resolved_database_url == url

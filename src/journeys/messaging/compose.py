@@ -209,8 +209,10 @@ class _Registry(HeaderRegistry):
     """The standard registry, made cheaper for a worker that composes many messages: each
     header's class is built once (the standard registry builds one for every header it
     makes, a cycle left to the garbage collector each time), and the headers that describe
-    the MIME structure, the same few values in every message, are parsed once: header
-    objects are immutable, so messages can share them, and these carry no personal data."""
+    the MIME structure, the same few values in every message but for a multipart's
+    boundary, are parsed once. The email package never changes a header object once made
+    (setting a parameter makes a new one), so messages can share them; and these carry no
+    personal data, as long as no part is given a file name or a description."""
 
     def __init__(self) -> None:
         super().__init__()
