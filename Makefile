@@ -3,8 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian's Chromium drives the dashboard's browser tests, and wrk the benchmarks' HTTP load;
-# apt needs root (or sudo).
+# Debian's Chromium drives the dashboard's browser tests, and wrk the benchmarks' HTTP load
+# (a test walks one benchmark's run path); apt needs root (or sudo).
 CHROMIUM := /usr/bin/chromium
 WRK      := /usr/bin/wrk
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 run: install ## The whole product on this machine: Temporal, worker, API, outbox (flags: ARGS="...").
 	$(BIN)/journeys dev $(ARGS)
 
-test: install $(CHROMIUM) ## Every test: unit, store (SQLite and PostgreSQL), workflow, API, browser, end to end.
+test: install $(CHROMIUM) $(WRK) ## Every test: unit, store (SQLite and PostgreSQL), workflow, API, browser, end to end.
 	$(BIN)/pytest
 
 bench: install $(WRK) ## The benchmarks of BENCHMARKS.md, its figures rewritten (about 50 minutes; run it alone).
