@@ -28,7 +28,7 @@ run: install ## The whole product on this machine: Temporal, worker, API, outbox
 test: install $(CHROMIUM) $(WRK) ## Every test: unit, store (SQLite and PostgreSQL), workflow, API, browser, end to end.
 	$(BIN)/pytest
 
-bench: install $(WRK) ## The benchmarks of BENCHMARKS.md, its figures rewritten (about 50 minutes; run it alone).
+bench: install $(WRK) ## The benchmarks of BENCHMARKS.md, its figures rewritten (30 to 40 minutes; run it alone).
 	$(BIN)/python -m bench --write BENCHMARKS.md
 
 lint: install ## Style, types, the import contracts of pyproject.toml (the layers), known vulnerabilities.
