@@ -23,7 +23,8 @@ async def test_each_level_replays_runs_with_the_history_it_was_given() -> None:
     assert result["all_waiting"] and result["waiting_runs"] == 4
     first, second = result["levels"]
     assert (first["pings_before"], second["pings_before"]) == (0, 3)
-    # Three pings each, one history event per signal at least.
+    # Each signal adds an event at least: the three setup pings of each run, and the
+    # first level's measured phase before them.
     assert second["history_events_median"] >= first["history_events_median"] + 3
     for level in (first, second):
         assert level["continue"]["operations"] > 0 and level["continue"]["failures"] == 0
