@@ -11,11 +11,11 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from journeys.cli.dev.temporal_server import temporal_binary
 from journeys.store.db import create_db_engine, migrate
+from journeys.temporal.converter import data_converter
 from journeys.temporal.names import SEARCH_ATTRIBUTES
 from tests.sinks import HttpSink, SmtpSink
 
@@ -103,7 +103,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
             "frontend.WorkflowTimeSkippingEnabled=true",
         ],
         search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
     try:
         yield env

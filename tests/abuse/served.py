@@ -18,12 +18,12 @@ from pathlib import Path
 import httpx
 import uvicorn
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from journeys.cli.dev.processes import free_port
 from journeys.definitions.documents import load_bundle, to_document
+from journeys.temporal.converter import data_converter
 from tests.sinks import HttpSink, SmtpSink
 from tests.worker.harness import running_worker
 
@@ -42,7 +42,7 @@ def served_gateway(
 
     async def serve() -> None:
         client = await Client.connect(
-            temporal_address, namespace=namespace, data_converter=pydantic_data_converter
+            temporal_address, namespace=namespace, data_converter=data_converter
         )
         env = WorkflowEnvironment.from_client(client)
         async with running_worker(env, tmp_path, smtp, http) as harness:

@@ -8,16 +8,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from journeys.kit.signing import SIGNATURE_HEADER
+from journeys.temporal.converter import data_converter
 from tests.api.stack import Stack
 from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
 from tests.worker.harness import unique
 
 YAML = {"Content-Type": "application/yaml"}
-decode = pydantic_data_converter.payload_converter.from_payload
+decode = data_converter.payload_converter.from_payload
 
 
 async def publish(stack: Stack, text: str) -> None:

@@ -6,10 +6,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from journeys.temporal.converter import data_converter
 from tests.api.stack import Stack
 from tests.sinks import outcome_of
 from tests.worker.harness import unique
@@ -194,7 +194,7 @@ async def test_keys_are_required_and_scoped(stack: Stack) -> None:
 async def test_temporal_unreachable_answers_503_and_the_retry_acts_once(
     stack: Stack, temporal_env: WorkflowEnvironment
 ) -> None:
-    dead = await Client.connect("127.0.0.1:1", lazy=True, data_converter=pydantic_data_converter)
+    dead = await Client.connect("127.0.0.1:1", lazy=True, data_converter=data_converter)
     settings = stack.harness.settings.model_copy(update={"api_key": SecretStr("k")})
     broken = create_app(settings, temporal=dead)
     contact = await stack.contact()

@@ -20,13 +20,13 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import create_tracer_provider
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from journeys.cli.dev.processes import free_port
 from journeys.observability.logs import TraceIdFilter
 from journeys.observability.tracing import temporal_plugins, tracing_active
 from journeys.settings import Settings
+from journeys.temporal.converter import data_converter
 from tests.api.stack import Stack, api_stack
 from tests.api.test_authoring import contact, publish
 from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
@@ -124,7 +124,7 @@ async def own_client(env: WorkflowEnvironment, **options: Any) -> Client:
     return await Client.connect(
         env.client.service_client.config.target_host,
         namespace=env.client.namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         **options,
     )
 

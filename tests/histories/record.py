@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from journeys.cli.dev.temporal_server import temporal_binary
@@ -55,6 +54,7 @@ from journeys.store.journeys import publish, save_draft
 from journeys.store.messaging_rules import put_rules
 from journeys.store.triggers import load_catalog, put_trigger
 from journeys.temporal import names
+from journeys.temporal.converter import data_converter
 from journeys.temporal.messages import RunView, StopRequest
 from journeys.temporal.runs import signal_run
 from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
@@ -543,7 +543,7 @@ async def lab_on_server(server_args: tuple[str, ...], generation: Path) -> Async
         dev_server_existing_path=temporal_binary(),
         dev_server_extra_args=[*TIME_SKIPPING, *server_args],
         search_attributes=names.SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
     smtp, http = SmtpSink().start(), HttpSink().start()
     try:

@@ -46,9 +46,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from journeys.temporal.converter import data_converter
 from worker.sandbox import sandbox_for
 from worker.workflows.journey import JourneyWorkflow
 
@@ -73,8 +73,8 @@ def load(path: Path) -> WorkflowHistory:
 async def test_a_stored_history_replays_on_the_current_code(path: Path) -> None:
     replayer = Replayer(
         workflows=[JourneyWorkflow],
-        data_converter=pydantic_data_converter,
-        workflow_runner=sandbox_for(pydantic_data_converter),  # the worker's own
+        data_converter=data_converter,
+        workflow_runner=sandbox_for(data_converter),  # the worker's own
     )
     # Raises on non-determinism, or on any failure of a workflow task.
     await replayer.replay_workflow(load(path))

@@ -25,12 +25,12 @@ from pathlib import Path
 import yaml
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from journeys.cli.dev.temporal_server import temporal_binary
 from journeys.definitions.journeys import JourneyDefinition
 from journeys.temporal import names
+from journeys.temporal.converter import data_converter
 from tests.sinks import HttpSink, SmtpSink, outcome_of
 from tests.worker.harness import Harness, running_worker
 
@@ -71,7 +71,7 @@ class RunShape:
 
 def local_activities(history: WorkflowHistory) -> list[str]:
     """The local activities a run recorded (as markers), by type, in order."""
-    decode = pydantic_data_converter.payload_converter.from_payload
+    decode = data_converter.payload_converter.from_payload
     return [
         decode(event.marker_recorded_event_attributes.details["data"].payloads[0])["activity_type"]
         for event in history.events
@@ -98,7 +98,7 @@ async def main(runs: int) -> None:
             "frontend.WorkflowTimeSkippingEnabled=true",
         ],
         search_attributes=names.SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
     smtp, http = SmtpSink().start(), HttpSink().start()
     try:

@@ -13,7 +13,6 @@ from typing import Self
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     ActivitySerializationContext,
     DataConverter,
@@ -29,6 +28,8 @@ from temporalio.converter import (
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+from journeys.temporal.converter import data_converter
 
 with workflow.unsafe.imports_passed_through():  # this module is the workflow's too
     from tests.sinks import eventually
@@ -50,7 +51,7 @@ async def test_a_workflow_reading_the_clock_fails_its_task_instead_of_running(
         temporal_env.client,
         task_queue=queue,
         workflows=[ReadsTheClock],
-        workflow_runner=sandbox_for(pydantic_data_converter),
+        workflow_runner=sandbox_for(data_converter),
     ):
         handle = await temporal_env.client.start_workflow(
             ReadsTheClock.run, id=f"sandbox/{uuid.uuid4()}", task_queue=queue
@@ -69,7 +70,7 @@ async def test_a_workflow_reading_the_clock_fails_its_task_instead_of_running(
 
 
 def test_the_workers_converter_is_answered_outside_the_sandbox() -> None:
-    assert isinstance(sandbox_for(pydantic_data_converter), ContextFreeSandbox)
+    assert isinstance(sandbox_for(data_converter), ContextFreeSandbox)
 
 
 class _PerWorkflowCodec(PayloadCodec, WithSerializationContext):

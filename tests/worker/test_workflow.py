@@ -15,7 +15,6 @@ import yaml
 from sqlmodel import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -29,6 +28,7 @@ from journeys.messaging.tracking import Tokens
 from journeys.store.db import transaction
 from journeys.store.tables import DeliveryRow, EntryRow, RunEventRow
 from journeys.temporal import names
+from journeys.temporal.converter import data_converter
 from journeys.temporal.messages import RunView
 from journeys.temporal.runs import signal_run
 from tests.sinks import HttpSink, SmtpSink, eventually, outcome_of
@@ -115,9 +115,9 @@ async def test_the_welcome_email_opened_continues_to_the_thanks_sms(
     assert attributes.get(names.JOURNEY_STATUS) == "completed"
 
     history = await handle.fetch_history()
-    await Replayer(
-        workflows=[JourneyWorkflow], data_converter=pydantic_data_converter
-    ).replay_workflow(history)
+    await Replayer(workflows=[JourneyWorkflow], data_converter=data_converter).replay_workflow(
+        history
+    )
 
 
 async def test_a_three_day_window_times_out_to_the_reminder(
@@ -148,7 +148,7 @@ async def test_the_temporal_ui_says_what_the_run_and_each_of_its_steps_is(
     assert (await outcome_of(handle)).status is RunStatus.COMPLETED
 
     history = await handle.fetch_history()
-    decode = pydantic_data_converter.payload_converter.from_payload
+    decode = data_converter.payload_converter.from_payload
     summaries = [
         (event.event_type, decode(event.user_metadata.summary, str))
         for event in history.events
@@ -315,7 +315,7 @@ async def test_continue_as_new_carries_the_run_over_whole(
             "limit.historyCount.suggestContinueAsNew=40",
         ],
         search_attributes=names.SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
     try:
         async with running_worker(env, tmp_path, smtp_sink, http_sink) as h:
@@ -435,9 +435,9 @@ async def test_a_store_away_for_long_is_left_to_the_servers_retries_not_the_hist
     history = await handle.fetch_history()
     # A few local retries, then the server's: tens of events, not thousands.
     assert len(history.events) < 100, len(history.events)
-    await Replayer(
-        workflows=[JourneyWorkflow], data_converter=pydantic_data_converter
-    ).replay_workflow(history)
+    await Replayer(workflows=[JourneyWorkflow], data_converter=data_converter).replay_workflow(
+        history
+    )
 
 
 def inline(text: str) -> JourneyDefinition:

@@ -1,0 +1,32 @@
+"""Every run decodes its payloads with the process's one cache of pydantic type adapters
+(journeys.temporal.converter): once a run has built the adapters of its input, its
+signals' and its activities' results, the runs after it build none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+from tests.sinks import SmtpSink
+from tests.worker.harness import Harness
+from tests.worker.run_shape import run_one_email
+
+
+async def test_runs_after_the_first_build_no_type_adapter(
+    h: Harness, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await run_one_email(h, 1)
+    built: list[Any] = []
+    build = TypeAdapter.__init__
+
+    def counted(adapter: TypeAdapter[Any], type: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(type)
+        build(adapter, type, *args, **kwargs)
+
+    monkeypatch.setattr(TypeAdapter, "__init__", counted)
+    for seq in (2, 3):
+        await run_one_email(h, seq)
+
+    assert built == []
