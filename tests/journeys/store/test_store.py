@@ -147,33 +147,62 @@ def test_entry_ledger_applies_reentry_beyond_temporal_retention(engine: Engine) 
     assert ledger[0].at == t0 + timedelta(days=30)
 
 
+def _pending(message_id: str) -> DeliveryRow:
+    return DeliveryRow(
+        message_id=message_id,
+        workflow_id="journey/welcome/c1",
+        instance_id="run-1",
+        step="hello",
+        iteration=1,
+        journey_id="welcome",
+        journey_version=1,
+        contact_id="c1",
+        channel="email",
+        status="pending",
+    )
+
+
 def test_a_delivery_row_is_found_again_by_its_key(engine: Engine) -> None:
     message_id = deliveries.message_id_for("journey/welcome/c1", "run-1", "hello", 1)
     assert message_id == deliveries.message_id_for("journey/welcome/c1", "run-1", "hello", 1)
 
-    def row() -> DeliveryRow:
-        return DeliveryRow(
-            message_id=message_id,
-            workflow_id="journey/welcome/c1",
-            instance_id="run-1",
-            step="hello",
-            iteration=1,
-            journey_id="welcome",
-            journey_version=1,
-            contact_id="c1",
-            channel="email",
-            status="pending",
-        )
-
     with transaction(engine) as session:
-        first = deliveries.open_delivery(session, row())
+        first = deliveries.open_delivery(session, _pending(message_id))
         deliveries.settle(session, first, deliveries.DeliveryStatus.SENT, provider_message_id="p1")
     with transaction(engine) as session:
-        again = deliveries.open_delivery(session, row())
+        again = deliveries.open_delivery(session, _pending(message_id))
         assert (again.status, again.provider_message_id) == ("sent", "p1")
         assert [d.message_id for d in deliveries.deliveries_of_contact(session, "c1")] == [
             message_id
         ]
+
+
+def test_a_delivery_claimed_then_settled_after_its_session_is_stored_as_the_send_left_it(
+    engine: Engine,
+) -> None:
+    """As the send does: the row opened and claimed in one transaction, and settled in
+    another after the provider took the message, from the object the first one left."""
+    sent_at = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    with transaction(engine) as session:
+        row = deliveries.open_delivery(session, _pending("m-1"))
+        until = sent_at + timedelta(minutes=1)
+        taken = deliveries.claim_sending(session, row, until, recipient="a@x.org", sent_at=sent_at)
+        assert taken is None
+    row.summary = "Hello"
+    with transaction(engine) as session:
+        deliveries.settle(session, row, deliveries.DeliveryStatus.FAILED, reason="refused: a@x.org")
+    with transaction(engine) as session:
+        stored = session.get(DeliveryRow, "m-1")
+        assert stored is not None
+        assert (stored.status, stored.summary, stored.sent_at, stored.recipient) == (
+            "failed",
+            "Hello",
+            sent_at,
+            "a@x.org",
+        )
+        assert stored.sending_until is None
+        assert stored.reason is not None and "a@x.org" not in stored.reason  # redacted
+    assert (row.status, row.sending_until) == ("failed", None)  # the object says the same
 
 
 def test_api_keys_verify_until_revoked(engine: Engine) -> None:
