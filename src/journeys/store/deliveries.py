@@ -6,14 +6,15 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import bindparam, case, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from journeys.observability.logs import redact
-from journeys.store.erasure import erased_as
+from journeys.store.erasure import PSEUDONYM_PREFIX, erased_as
 from journeys.store.tables import DeliveryRow, table
 from journeys.store.types import utcnow
 
@@ -42,24 +43,32 @@ def message_id_for(workflow_id: str, instance_id: str, step: str, iteration: int
 
 _DELIVERIES = table(DeliveryRow)
 _COLUMNS = [column.name for column in _DELIVERIES.columns]
-# Every send opens its row, and settles it: built once (see journeys.store). A conflict is
-# an earlier attempt of the same message (its id or its run, step and iteration).
+# Every send opens its row, and settles it: built once (see journeys.store). A conflict on
+# the message id is an earlier attempt of the same message.
 _OPEN = {
-    dialect: insert(_DELIVERIES).on_conflict_do_nothing().returning(_DELIVERIES.c.message_id)
+    dialect: insert(_DELIVERIES)
+    .on_conflict_do_nothing(index_elements=[_DELIVERIES.c.message_id])
+    .returning(_DELIVERIES.c.message_id)
     for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
 _SETTLE = (
     update(_DELIVERIES)
     .where(_DELIVERIES.c.message_id == bindparam("message"))
     .values(
-        status=bindparam("status"),
-        reason=bindparam("reason"),
-        provider_message_id=bindparam("provider_message_id"),
-        summary=bindparam("summary"),
-        sent_at=bindparam("sent_at"),
+        status=bindparam("verdict"),
+        reason=bindparam("why"),
+        provider_message_id=bindparam("provider_id"),
+        # The rendered subject or text names the contact: not kept for a contact erased
+        # while the provider had the message (the erasure scrubbed it already, if before).
+        summary=case(
+            (_DELIVERIES.c.contact_id.startswith(PSEUDONYM_PREFIX), None),
+            else_=bindparam("text"),
+        ),
+        sent_at=bindparam("sent"),
         sending_until=None,
-        updated_at=bindparam("updated_at"),
+        updated_at=bindparam("now"),
     )
+    .returning(_DELIVERIES.c.summary)
 )
 
 
@@ -82,7 +91,9 @@ def open_delivery(session: Session, row: DeliveryRow) -> DeliveryRow:
         existing = session.get(DeliveryRow, row.message_id)  # an earlier attempt's
         assert existing is not None
         return existing
-    make_transient_to_detached(row)  # the row as written, without reading it back
+    # The row as written, without reading it back. Should the transaction roll back, the
+    # object is left detached and expired: the send gives up on it then.
+    make_transient_to_detached(row)
     session.add(row)
     return row
 
@@ -147,17 +158,32 @@ def settle(
 ) -> None:
     """Record the message's verdict, with the row's summary and send time, and end its
     attempt's claim. One UPDATE (built once): the row may come from another session."""
+    # A provider's refusal may quote the address (SMTP's 550 does): the row has it.
+    why = redact(reason) if reason else reason
+    now = utcnow()
+    written = session.execute(
+        _SETTLE,
+        {
+            "message": row.message_id,
+            "verdict": status,
+            "why": why,
+            "provider_id": provider_message_id,
+            "text": row.summary,
+            "sent": row.sent_at,
+            "now": now,
+        },
+    ).first()
+    if written is None:  # as the ORM's flush would say: the row is gone
+        raise StaleDataError(f"delivery {row.message_id} is not in the store")
     settled = {
         "status": status,
-        # A provider's refusal may quote the address (SMTP's 550 does): the row has it.
-        "reason": redact(reason) if reason else reason,
+        "reason": why,
         "provider_message_id": provider_message_id,
-        "summary": row.summary,
+        "summary": written.summary,
         "sent_at": row.sent_at,
         "sending_until": None,
-        "updated_at": utcnow(),
+        "updated_at": now,
     }
-    session.execute(_SETTLE, {"message": row.message_id, **settled})
     for name, value in settled.items():  # the row as written, without reading it back
         set_committed_value(row, name, value)
 

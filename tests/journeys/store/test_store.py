@@ -13,6 +13,7 @@ from journeys.engine.entry import EntryRequest
 from journeys.kit.problems import ProblemsError
 from journeys.store import api_keys, contacts, deliveries, entries, journeys, triggers
 from journeys.store.db import transaction
+from journeys.store.erasure import PSEUDONYM_PREFIX, erase_contact
 from journeys.store.revision import current_revision
 from journeys.store.tables import DeliveryRow
 from tests.journeys.builders import journey
@@ -203,6 +204,32 @@ def test_a_delivery_claimed_then_settled_after_its_session_is_stored_as_the_send
         assert stored.sending_until is None
         assert stored.reason is not None and "a@x.org" not in stored.reason  # redacted
     assert (row.status, row.sending_until) == ("failed", None)  # the object says the same
+
+
+def test_a_message_settled_after_its_contact_was_erased_keeps_no_summary(
+    engine: Engine,
+) -> None:
+    """The contact is erased while the provider has the message: what the send settles
+    afterwards keeps its verdict, not the rendered text that names the contact."""
+    sent_at = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    with transaction(engine) as session:
+        contacts.upsert_contact(
+            session, "c1", ContactChanges.model_validate({"email": "zoe@x.org"})
+        )
+        row = deliveries.open_delivery(session, _pending("m-2"))
+        until = sent_at + timedelta(minutes=1)
+        deliveries.claim_sending(session, row, until, recipient="zoe@x.org", sent_at=sent_at)
+    with transaction(engine) as session:
+        erase_contact(session, "c1")
+    row.summary = "Hello Zoe"
+    with transaction(engine) as session:
+        deliveries.settle(session, row, deliveries.DeliveryStatus.SENT)
+    with transaction(engine) as session:
+        stored = session.get(DeliveryRow, "m-2")
+        assert stored is not None
+        assert stored.contact_id.startswith(PSEUDONYM_PREFIX)
+        assert (stored.status, stored.summary, stored.recipient) == ("sent", None, None)
+    assert row.summary is None
 
 
 def test_api_keys_verify_until_revoked(engine: Engine) -> None:
