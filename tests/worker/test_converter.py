@@ -1,6 +1,7 @@
 """Every run decodes its payloads with the process's one cache of pydantic type adapters
-(journeys.temporal.converter): once a run has built the adapters of its input, its
-signals' and its activities' results, the runs after it build none."""
+(journeys.temporal.converter): once a run of the benchmark's journey has built the
+adapters of its input and of its activities' results, the runs after it build none. (A
+signal's argument goes through the same converter; no run here receives one.)"""
 
 from __future__ import annotations
 
