@@ -28,10 +28,16 @@ async def posting(page: Page, action: Awaitable[Any]) -> None:
 
 
 async def type_in(page: Page, label: str, text: str, within: str = "#editor") -> None:
-    """Type in a field as a person would, then leave it (Tab), which posts the change."""
+    """Type in a field as a person would, then leave it (Tab). A text field posts its change
+    on leaving; a time field as soon as it holds a whole time (Playwright fires its `change`
+    within `fill`), so the wait for the answer starts before the typing."""
     field = page.locator(within).get_by_label(label, exact=True)
-    await field.fill(text)
-    await posting(page, field.press("Tab"))
+
+    async def type_and_leave() -> None:
+        await field.fill(text)
+        await field.press("Tab")
+
+    await posting(page, type_and_leave())
 
 
 async def pick(page: Page, label: str, value: str) -> None:
