@@ -11,18 +11,21 @@ larger cache buys in continue events and costs in memory.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from bench import procs
 from bench.context import Bench, Options
 from bench.figures import Rate, ratio
-from bench.ingestion import NO_MATCH, START, seed_waiting, start_phase
+from bench.ingestion import NO_MATCH, START, sdk_ping, seed_waiting, start_phase
 from bench.load import Events
 from bench.stack import Stack
 
 
 async def _ingestion(bench: Bench, pool_prefix: str | None, pool: int) -> dict[str, Rate]:
-    """A start phase (new contacts) and a continue phase (pings to `pool` waiting runs)."""
+    """A start phase (new contacts) and a continue phase (pings to `pool` waiting runs);
+    then the same pings made with the SDK, which tell what the waiting runs cost Temporal
+    and the worker (both sides pay it) from what they cost the gateway."""
     tag = bench.tag("cap")
     start = await start_phase(bench, Events("bench.start", f"{tag}-", START))
     await bench.settle()
@@ -30,7 +33,9 @@ async def _ingestion(bench: Bench, pool_prefix: str | None, pool: int) -> dict[s
         pool_prefix, pool = f"{tag}-0-", start.operations
     ping = bench.gateway(Events("bench.ping", pool_prefix, NO_MATCH, pool=pool))
     await bench.settle()
-    return {"start": start, "continue": ping}
+    sdk = await bench.direct(partial(sdk_ping, bench, pool_prefix, pool, tag))
+    await bench.settle()
+    return {"start": start, "continue": ping, "continue_sdk": sdk}
 
 
 def _footprint(bench: Bench) -> dict[str, Any]:

@@ -86,10 +86,11 @@ async def _sdk_start(bench: Bench, tag: str, i: int) -> None:
     await bench.sdk.start("bench-wait", "bench.start", contact_id, contact_id, **START)
 
 
-async def _sdk_ping(bench: Bench, tag: str, pool: int, i: int) -> None:
-    """What the gateway does for a continue event, made with the SDK."""
+async def sdk_ping(bench: Bench, prefix: str, pool: int, tag: str, i: int) -> None:
+    """What the gateway does for a continue event to one of `pool` waiting runs (contacts
+    `{prefix}{n}`), made with the SDK."""
     await bench.sdk.signal(
-        "bench-wait", "bench.ping", f"pool{i % pool}", f"{tag}-sdk-{i}", **NO_MATCH
+        "bench-wait", "bench.ping", f"{prefix}{i % pool}", f"{tag}-sdk-{i}", **NO_MATCH
     )
 
 
@@ -131,7 +132,7 @@ async def ingestion(bench: Bench) -> dict[str, Any]:
             asyncio.to_thread, bench.gateway, Events("bench.ping", "pool", NO_MATCH, pool=pool)
         )
         for rate, side in await _in_order(
-            bench, gateway_first, gateway_ping, partial(_sdk_ping, bench, tag, pool)
+            bench, gateway_first, gateway_ping, partial(sdk_ping, bench, "pool", pool, tag)
         ):
             continues[side].append(rate)
     return {

@@ -159,6 +159,16 @@ def capacity(result: dict[str, Any]) -> list[str]:
             verdict(result["ratio"]["continue"] >= 0.8),
         ],
     ]
+    if "continue_sdk" in result["ratio"]:  # recorded since the SDK's pings were added
+        rows.append(
+            [
+                "the same pings, SDK /s",
+                _n(result["empty"]["continue_sdk"]["per_second"]),
+                _n(result["full"]["continue_sdk"]["per_second"]),
+                f"{result['ratio']['continue_sdk']:.2f}",
+                "",
+            ]
+        )
     for name in ("worker", "api", "temporal"):
         peak = max(full["rss_mb"][name], after["rss_mb"][name])
         target = verdict(worker_peak <= 500) if name == "worker" else ""
