@@ -2,7 +2,8 @@
 
 Ingestion is measured on the empty stack, then again once `--waiting` runs wait; memory
 of every process and the stores' size on disk are taken at both points. Continue events
-on the full stack go to the waiting runs in turn, far more than the worker keeps in its
+on the empty stack go to fewer runs than the worker caches, which it holds in memory; on
+the full stack they go to the waiting runs in turn, far more than the worker keeps in its
 cache (by default): each one makes the worker rebuild its run from history, as in
 production. `--cache-sizes` repeats it for each worker cache size given, to see what a
 larger cache buys in continue events and costs in memory.
@@ -11,7 +12,6 @@ larger cache buys in continue events and costs in memory.
 from __future__ import annotations
 
 import time
-from functools import partial
 from typing import Any
 
 from bench import procs
@@ -23,17 +23,28 @@ from bench.stack import Stack
 
 
 async def _ingestion(bench: Bench, pool_prefix: str | None, pool: int) -> dict[str, Rate]:
-    """A start phase (new contacts) and a continue phase (pings to `pool` waiting runs);
-    then the same pings made with the SDK, which tell what the waiting runs cost Temporal
-    and the worker (both sides pay it) from what they cost the gateway."""
+    """A start phase (new contacts); a continue phase of pings to `pool` waiting runs, of
+    contacts `{pool_prefix}{n}` (without a prefix, runs started here for it); then the same
+    pings made with the SDK, which tell what the waiting runs cost Temporal and the worker
+    (both sides pay it) from what they cost the gateway."""
     tag = bench.tag("cap")
     start = await start_phase(bench, Events("bench.start", f"{tag}-", START))
     await bench.settle()
-    if pool_prefix is None:  # the runs the start phase just made (wrk thread 0's contacts)
-        pool_prefix, pool = f"{tag}-0-", start.operations
+    if pool_prefix is None:
+        # Runs started last, half as many as the worker caches: on the empty stack the
+        # continue events find their run in memory, as where few runs wait. (The start
+        # phase's own runs may outnumber the cache, and a pool larger than the cache, pinged
+        # in turn, misses on every event: the cache drops the run used longest ago.)
+        pool_prefix = f"{tag}-pool"
+        pool = bench.stack.settings.worker_max_cached_workflows // 2
+        await seed_waiting(bench, pool_prefix, pool)
+        await bench.settle()
     ping = bench.gateway(Events("bench.ping", pool_prefix, NO_MATCH, pool=pool))
     await bench.settle()
-    sdk = await bench.direct(partial(sdk_ping, bench, pool_prefix, pool, tag))
+    # On from where the gateway's pings stopped, so that a cache larger than those pings
+    # does not hand the SDK the runs they just loaded.
+    skip = ping.operations
+    sdk = await bench.direct(lambda i: sdk_ping(bench, pool_prefix, pool, tag, skip + i))
     await bench.settle()
     return {"start": start, "continue": ping, "continue_sdk": sdk}
 
