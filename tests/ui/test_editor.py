@@ -29,8 +29,8 @@ async def posting(page: Page, action: Awaitable[Any]) -> None:
 
 async def type_in(page: Page, label: str, text: str, within: str = "#editor") -> None:
     """Type in a field as a person would, then leave it (Tab). A text field posts its change
-    on leaving; a time field as soon as it holds a whole time (Playwright fires its `change`
-    within `fill`), so the wait for the answer starts before the typing."""
+    on leaving; a time or date-time field as soon as it holds a whole value (Playwright
+    fires its `change` within `fill`), so the wait for the answer starts before the typing."""
     field = page.locator(within).get_by_label(label, exact=True)
 
     async def type_and_leave() -> None:
