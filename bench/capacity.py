@@ -21,32 +21,46 @@ from bench.ingestion import NO_MATCH, START, sdk_ping, seed_waiting, start_phase
 from bench.load import Events
 from bench.stack import Stack
 
+EMPTY_POOL = 500  # runs the empty stack's continue events go to, at most
 
-async def _ingestion(bench: Bench, pool_prefix: str | None, pool: int) -> dict[str, Rate]:
-    """A start phase (new contacts); a continue phase of pings to `pool` waiting runs, of
-    contacts `{pool_prefix}{n}` (without a prefix, runs started here for it); then the same
-    pings made with the SDK, which tell what the waiting runs cost Temporal and the worker
-    (both sides pay it) from what they cost the gateway."""
+
+async def _ingestion(bench: Bench, held: tuple[str, int] | None) -> tuple[dict[str, Rate], int]:
+    """A start phase (new contacts); a continue phase of pings to the `held` waiting runs
+    (contacts `{prefix}{n}` for n below their number; without them, runs started here for
+    it); then the same pings made with the SDK, which tell what the waiting runs cost
+    Temporal and the worker (both sides pay it) from what they cost the gateway. The
+    phases' rates, and the number of runs pinged."""
     tag = bench.tag("cap")
     start = await start_phase(bench, Events("bench.start", f"{tag}-", START))
     await bench.settle()
-    if pool_prefix is None:
-        # Runs started last, half as many as the worker caches: on the empty stack the
-        # continue events find their run in memory, as where few runs wait. (The start
-        # phase's own runs may outnumber the cache, and a pool larger than the cache, pinged
-        # in turn, misses on every event: the cache drops the run used longest ago.)
-        pool_prefix = f"{tag}-pool"
-        pool = bench.stack.settings.worker_max_cached_workflows // 2
-        await seed_waiting(bench, pool_prefix, pool)
-        await bench.settle()
-    ping = bench.gateway(Events("bench.ping", pool_prefix, NO_MATCH, pool=pool))
+    prefix, pool = held or await _runs_in_memory(bench, f"{tag}-pool")
+    ping = bench.gateway(Events("bench.ping", prefix, NO_MATCH, pool=pool))
     await bench.settle()
-    # On from where the gateway's pings stopped, so that a cache larger than those pings
-    # does not hand the SDK the runs they just loaded.
-    skip = ping.operations
-    sdk = await bench.direct(lambda i: sdk_ping(bench, pool_prefix, pool, tag, skip + i))
+    # On from where the gateway's pings stopped (those answered, and those in flight when
+    # its phase ended), so that a cache larger than them does not hand the SDK the runs
+    # they just loaded.
+    skip = ping.operations + bench.options.connections
+    sdk = await bench.direct(lambda i: sdk_ping(bench, prefix, pool, tag, skip + i))
     await bench.settle()
-    return {"start": start, "continue": ping, "continue_sdk": sdk}
+    return {"start": start, "continue": ping, "continue_sdk": sdk}, pool
+
+
+async def _runs_in_memory(bench: Bench, prefix: str) -> tuple[str, int]:
+    """Runs for the empty stack's continue events, started last and half as many as the
+    worker caches, so that the events find their run in memory, as where few runs wait (the
+    start phase's own runs may outnumber the cache, and a pool larger than the cache,
+    pinged in turn, misses on every event: the cache drops the run used longest ago). At
+    most EMPTY_POOL, so that the empty stack stays nearly empty; a cache too small for a
+    pool worth pinging in turn gets EMPTY_POOL all the same (its runs evicted: the report
+    gives the pool's size beside the cache's)."""
+    runs = min(bench.stack.settings.worker_max_cached_workflows // 2, EMPTY_POOL)
+    if runs < 10:
+        runs = EMPTY_POOL
+    before = await bench.waiting("bench-wait")
+    await seed_waiting(bench, prefix, runs)
+    await bench.until_waiting("bench-wait", before + runs, within=600.0)
+    await bench.settle()
+    return prefix, runs
 
 
 def _footprint(bench: Bench) -> dict[str, Any]:
@@ -79,7 +93,7 @@ async def _capacity(options: Options, env: dict[str, str]) -> dict[str, Any]:
     with Stack.start(env, keep=options.keep) as stack:
         bench = await Bench.on(stack, options)
         await bench.settle()
-        empty = await _ingestion(bench, None, 0)
+        empty, empty_pool = await _ingestion(bench, None)
         before = _footprint(bench)
         baseline = await bench.waiting("bench-wait")
         began = time.monotonic()
@@ -91,11 +105,15 @@ async def _capacity(options: Options, env: dict[str, str]) -> dict[str, Any]:
         await bench.settle()
         held = await bench.waiting("bench-wait")
         full = _footprint(bench)
-        loaded = await _ingestion(bench, "held", options.waiting)
+        loaded, _ = await _ingestion(bench, ("held", options.waiting))
         after = _footprint(bench)
         return {
             "waiting_runs": held,
             "requested": options.waiting,
+            # The empty stack's continue events went to this many runs, the worker caching
+            # `worker_cache` of them at most.
+            "empty_pool": empty_pool,
+            "worker_cache": stack.settings.worker_max_cached_workflows,
             "seeded_per_second": round(seeded.per_second, 1),
             # None: not all of them were waiting when the benchmark stopped waiting.
             "all_waiting_after_s": round(waited, 1) if all_entered else None,

@@ -182,10 +182,20 @@ def capacity(result: dict[str, Any]) -> list[str]:
         *_table(header, rows),
         f"{result['requested']:,} runs started at {_n(result['seeded_per_second'])}/s; "
         + _entered(result)
+        + _empty_pool(result)
         + " Target: worker RSS <= 500 MB, ingestion within 20 %.",
         "",
         *_cache_sizes(result.get("by_cache_size", {})),
     ]
+
+
+def _empty_pool(result: dict[str, Any]) -> str:
+    if "empty_pool" not in result:  # recorded before the pool was chosen to fit the cache
+        return ""
+    return (
+        f" Continue events on the empty stack went to {result['empty_pool']:,} runs, the"
+        f" worker caching {result['worker_cache']:,}."
+    )
 
 
 def _cache_sizes(by_size: dict[str, Any]) -> list[str]:
