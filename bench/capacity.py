@@ -58,7 +58,9 @@ async def _runs_in_memory(bench: Bench, prefix: str) -> tuple[str, int]:
         runs = EMPTY_POOL
     before = await bench.waiting("bench-wait")
     await seed_waiting(bench, prefix, runs)
-    await bench.until_waiting("bench-wait", before + runs, within=600.0)
+    if not await bench.until_waiting("bench-wait", before + runs, within=600.0):
+        # Pinging runs not yet entered would measure something else: no figure, a reason.
+        raise RuntimeError(f"the empty stack's {runs} runs were not all waiting after 600 s")
     await bench.settle()
     return prefix, runs
 
