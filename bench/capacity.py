@@ -5,7 +5,9 @@ of every process and the stores' size on disk are taken at both points. Continue
 on the empty stack go to fewer runs than the worker caches, which it holds in memory; on
 the full stack they go to the waiting runs in turn, far more than the worker keeps in its
 cache (by default): each one makes the worker rebuild its run from history, as in
-production. `--cache-sizes` repeats it for each worker cache size given, to see what a
+production. On the full stack they also go to a pool of runs held in memory, as on the
+empty one: set beside the two others, it tells what the larger stores cost from what
+eviction costs. `--cache-sizes` repeats it for each worker cache size given, to see what a
 larger cache buys in continue events and costs in memory.
 """
 
@@ -25,15 +27,30 @@ EMPTY_POOL = 500  # runs the empty stack's continue events go to, at most
 
 
 async def _ingestion(bench: Bench, held: tuple[str, int] | None) -> tuple[dict[str, Rate], int]:
-    """A start phase (new contacts); a continue phase of pings to the `held` waiting runs
-    (contacts `{prefix}{n}` for n below their number; without them, runs started here for
-    it); then the same pings made with the SDK, which tell what the waiting runs cost
-    Temporal and the worker (both sides pay it) from what they cost the gateway. The
-    phases' rates, and the number of runs pinged."""
+    """A start phase (new contacts); continue events to runs held in memory; with `held`
+    waiting runs (contacts `{prefix}{n}` for n below their number), continue events to them
+    too, under the names `continue` and `continue_sdk` (the cached ones are those names on
+    the empty stack, and `cached` and `cached_sdk` beside the held ones). The phases' rates,
+    and the number of runs the empty stack's continue events went to."""
     tag = bench.tag("cap")
     start = await start_phase(bench, Events("bench.start", f"{tag}-", START))
     await bench.settle()
-    prefix, pool = held or await _runs_in_memory(bench, f"{tag}-pool")
+    prefix, pool = await _runs_in_memory(bench, f"{tag}-pool")
+    cached = await _continue(bench, prefix, pool, f"{tag}-cached")
+    if held is None:
+        return {"start": start, **cached}, pool
+    return {
+        "start": start,
+        **await _continue(bench, *held, tag),
+        "cached": cached["continue"],
+        "cached_sdk": cached["continue_sdk"],
+    }, pool
+
+
+async def _continue(bench: Bench, prefix: str, pool: int, tag: str) -> dict[str, Rate]:
+    """A gateway phase of continue events to `pool` waiting runs (contacts `{prefix}{n}`),
+    pinged in turn; then the same pings made with the SDK, which tell what the waiting runs
+    cost Temporal and the worker (both sides pay it) from what they cost the gateway."""
     ping = bench.gateway(Events("bench.ping", prefix, NO_MATCH, pool=pool))
     await bench.settle()
     # On from where the gateway's pings stopped (those answered, and those in flight when
@@ -42,7 +59,7 @@ async def _ingestion(bench: Bench, held: tuple[str, int] | None) -> tuple[dict[s
     skip = ping.operations + bench.options.connections
     sdk = await bench.direct(lambda i: sdk_ping(bench, prefix, pool, tag, skip + i))
     await bench.settle()
-    return {"start": start, "continue": ping, "continue_sdk": sdk}, pool
+    return {"continue": ping, "continue_sdk": sdk}
 
 
 async def _runs_in_memory(bench: Bench, prefix: str) -> tuple[str, int]:
@@ -123,6 +140,15 @@ async def _capacity(options: Options, env: dict[str, str]) -> dict[str, Any]:
             "empty": {name: rate.as_dict() for name, rate in empty.items()},
             "full": {name: rate.as_dict() for name, rate in loaded.items()},
             "ratio": {name: ratio(loaded[name], empty[name]) for name in empty},
+            # The continue ratio in two parts whose product it is: the larger stores (runs
+            # held in memory on the full stack against the empty one), then eviction (the
+            # waiting runs against those held in memory, both on the full stack).
+            "continue_parts": {
+                "stores": ratio(loaded["cached"], empty["continue"]),
+                "eviction": ratio(loaded["continue"], loaded["cached"]),
+                "stores_sdk": ratio(loaded["cached_sdk"], empty["continue_sdk"]),
+                "eviction_sdk": ratio(loaded["continue_sdk"], loaded["cached_sdk"]),
+            },
             "footprint_empty": before,
             "footprint_full": full,
             "footprint_after_load": after,

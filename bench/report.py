@@ -169,6 +169,8 @@ def capacity(result: dict[str, Any]) -> list[str]:
                 "",
             ]
         )
+    if "continue_parts" in result:  # recorded since runs held in memory were pinged there too
+        rows += _held_in_memory(result)
     for name in ("worker", "api", "temporal"):
         peak = max(full["rss_mb"][name], after["rss_mb"][name])
         target = verdict(worker_peak <= 500) if name == "worker" else ""
@@ -183,10 +185,37 @@ def capacity(result: dict[str, Any]) -> list[str]:
         f"{result['requested']:,} runs started at {_n(result['seeded_per_second'])}/s; "
         + _entered(result)
         + _empty_pool(result)
+        + _eviction(result)
         + " Target: worker RSS <= 500 MB, ingestion within 20 %.",
         "",
         *_cache_sizes(result.get("by_cache_size", {})),
     ]
+
+
+def _held_in_memory(result: dict[str, Any]) -> list[list[Any]]:
+    """Rows for continue events to runs held in memory, on the empty stack and the full one:
+    their ratio is what the larger stores cost, without eviction."""
+    return [
+        [
+            f"continue events to runs held in memory{sent_by} /s",
+            _n(result["empty"][f"continue{suffix}"]["per_second"]),
+            _n(result["full"][f"cached{suffix}"]["per_second"]),
+            f"{result['continue_parts']['stores' + suffix]:.2f}",
+            "",
+        ]
+        for sent_by, suffix in (("", ""), (", SDK", "_sdk"))
+    ]
+
+
+def _eviction(result: dict[str, Any]) -> str:
+    if "continue_parts" not in result:
+        return ""
+    parts = result["continue_parts"]
+    return (
+        " On the full stack, continue events to the waiting runs went at"
+        f" {parts['eviction']:.2f} of the rate of those to runs held in memory (SDK"
+        f" {parts['eviction_sdk']:.2f}): what eviction costs, the stores' size apart."
+    )
 
 
 def _empty_pool(result: dict[str, Any]) -> str:
