@@ -66,6 +66,11 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
         help="history: pings each waiting run has had before each phase (0,100)",
     )
     parser.add_argument(
+        "--capacity-history-pings",
+        default="",
+        help="capacity: the same levels, for 3 x the worker's cache of the waiting runs (0,100)",
+    )
+    parser.add_argument(
         "--workers", default="1,2", help="steady: worker processes, a stack for each (1,2)"
     )
     parser.add_argument("--steady-seconds", type=float, default=20, help="steady: each phase (20)")
@@ -121,6 +126,9 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
         cache_sizes=_numbers(parser, "--cache-sizes", args.cache_sizes),
         history_runs=args.history_runs,
         history_pings=_numbers(parser, "--history-pings", args.history_pings),
+        capacity_history_pings=_numbers(
+            parser, "--capacity-history-pings", args.capacity_history_pings
+        ),
     )
     return options, chosen, args.write, args.output
 

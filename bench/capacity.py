@@ -8,7 +8,10 @@ cache (by default): each one makes the worker rebuild its run from history, as i
 production. On the full stack they also go to a pool of runs held in memory, as on the
 empty one: set beside the two others, it tells what the larger stores cost from what
 eviction costs. `--cache-sizes` repeats it for each worker cache size given, to see what a
-larger cache buys in continue events and costs in memory.
+larger cache buys in continue events and costs in memory. `--capacity-history-pings`
+then gives three times as many waiting runs as the worker caches more pings, level by
+level, and measures continue events to them after each (as `--only history` does on a
+small stack): what history length costs with the runs waiting.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from bench import procs
 from bench.context import Bench, Options
 from bench.figures import Rate, ratio
+from bench.history import history_levels
 from bench.ingestion import NO_MATCH, START, sdk_ping, seed_waiting, start_phase
 from bench.load import Events
 from bench.stack import Stack
@@ -126,6 +130,7 @@ async def _capacity(options: Options, env: dict[str, str]) -> dict[str, Any]:
         full = _footprint(bench)
         loaded, _ = await _ingestion(bench, ("held", options.waiting))
         after = _footprint(bench)
+        held_history = await _held_history(bench, options)
         return {
             "waiting_runs": held,
             "requested": options.waiting,
@@ -155,4 +160,16 @@ async def _capacity(options: Options, env: dict[str, str]) -> dict[str, Any]:
             "worker_rss_peak_mb": max(
                 before["rss_mb"]["worker"], full["rss_mb"]["worker"], after["rss_mb"]["worker"]
             ),
+            **({"history": held_history} if held_history else {}),
         }
+
+
+async def _held_history(bench: Bench, options: Options) -> dict[str, Any] | None:
+    """With `--capacity-history-pings`: continue events, level by level of pings per run, to
+    three times as many of the waiting runs as the worker caches (pinged in turn, each event
+    finds its run evicted), or to all of them if fewer."""
+    if not options.capacity_history_pings:
+        return None
+    runs = min(3 * bench.stack.settings.worker_max_cached_workflows, options.waiting)
+    levels = await history_levels(bench, "held", runs, options.capacity_history_pings)
+    return {"runs": runs, "levels": levels}

@@ -45,6 +45,7 @@ class Options:
     cache_sizes: tuple[int, ...] = ()  # capacity: again with each worker cache size
     history_runs: int = 300  # history: runs waiting, three times what the worker caches
     history_pings: tuple[int, ...] = (0, 100)  # history: pings each run has had, by level
+    capacity_history_pings: tuple[int, ...] = ()  # capacity: the same, on the full stack
 
 
 @dataclass

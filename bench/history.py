@@ -39,24 +39,7 @@ async def history(options: Options) -> dict[str, Any]:
         all_entered = await bench.until_waiting(JOURNEY, runs, within=max(600.0, runs / 10))
         await bench.settle()
         waiting = await bench.waiting(JOURNEY)
-        levels = []
-        given = 0  # pings each run has had, besides those of the measured phases
-        for level in options.history_pings:
-            if level > given:
-                await _ping_each(bench, runs, level - given)
-                given = level
-                await bench.settle()
-            events = await _history_events(bench, runs)
-            rate = bench.gateway(Events("bench.ping", PREFIX, NO_MATCH, pool=runs))
-            await bench.settle()
-            levels.append(
-                {
-                    "pings_before": level,
-                    "history_events_median": statistics.median(events),
-                    "history_events_max": max(events),
-                    "continue": rate.as_dict(),
-                }
-            )
+        levels = await history_levels(bench, PREFIX, runs, options.history_pings)
     return {
         "runs": runs,
         "waiting_runs": waiting,
@@ -66,22 +49,49 @@ async def history(options: Options) -> dict[str, Any]:
     }
 
 
-async def _ping_each(bench: Bench, runs: int, pings: int) -> None:
+async def history_levels(
+    bench: Bench, prefix: str, runs: int, levels: tuple[int, ...]
+) -> list[dict[str, Any]]:
+    """For each level of pings per run in turn, the `runs` waiting runs (contacts
+    `{prefix}{n}`) given pings up to it, then a gateway phase of continue events to them in
+    turn, measured with the history length it met."""
+    measured = []
+    given = 0  # pings each run has had, besides those of the measured phases
+    for level in levels:
+        if level > given:
+            await _ping_each(bench, prefix, runs, level - given)
+            given = level
+            await bench.settle()
+        events = await _history_events(bench, prefix, runs)
+        rate = bench.gateway(Events("bench.ping", prefix, NO_MATCH, pool=runs))
+        await bench.settle()
+        measured.append(
+            {
+                "pings_before": level,
+                "history_events_median": statistics.median(events),
+                "history_events_max": max(events),
+                "continue": rate.as_dict(),
+            }
+        )
+    return measured
+
+
+async def _ping_each(bench: Bench, prefix: str, runs: int, pings: int) -> None:
     """`pings` signals to every run, one run's burst after another's (setup, not measured)."""
     await bench.direct(
         lambda i: bench.sdk.signal(
-            JOURNEY, "bench.ping", f"{PREFIX}{i // pings}", bench.tag("fill"), **NO_MATCH
+            JOURNEY, "bench.ping", f"{prefix}{i // pings}", bench.tag("fill"), **NO_MATCH
         ),
         total=runs * pings,
     )
 
 
-async def _history_events(bench: Bench, runs: int) -> list[int]:
+async def _history_events(bench: Bench, prefix: str, runs: int) -> list[int]:
     """The history length of runs spread over the pool, as the server counts it."""
     step = max(1, runs // SAMPLED)
     lengths = []
     for n in range(0, runs, step):
-        handle = bench.client.get_workflow_handle(names.workflow_id(JOURNEY, f"{PREFIX}{n}"))
+        handle = bench.client.get_workflow_handle(names.workflow_id(JOURNEY, f"{prefix}{n}"))
         description = await handle.describe()
         lengths.append(description.raw_description.workflow_execution_info.history_length)
     return lengths

@@ -188,6 +188,7 @@ def capacity(result: dict[str, Any]) -> list[str]:
         + _eviction(result)
         + " Target: worker RSS <= 500 MB, ingestion within 20 %.",
         "",
+        *_held_history(result),
         *_cache_sizes(result.get("by_cache_size", {})),
     ]
 
@@ -253,7 +254,32 @@ def _cache_sizes(by_size: dict[str, Any]) -> list[str]:
 
 
 def history(result: dict[str, Any]) -> list[str]:
-    first = result["levels"][0]["continue"]["per_second"] if result["levels"] else 0
+    return [
+        "### 4b. History length: continue events to evicted runs",
+        "",
+        *_history_table(result["levels"]),
+        f"{result['waiting_runs']:,} runs waiting"
+        + ("" if result.get("all_waiting", True) else f" (**not all** of {result['runs']:,})")
+        + f", pinged in turn, the worker caching {result['worker_cache']:,}: each event finds "
+        "its run evicted and replays its history. Setup pings come before each phase; the "
+        "measured phases add their own, which the history length counts.",
+        "",
+    ]
+
+
+def _held_history(result: dict[str, Any]) -> list[str]:
+    if "history" not in result:
+        return []
+    return [
+        f"History length with the runs waiting: {result['history']['runs']:,} of them, pinged"
+        f" in turn, the worker caching {result['worker_cache']:,}:",
+        "",
+        *_history_table(result["history"]["levels"]),
+    ]
+
+
+def _history_table(levels: list[dict[str, Any]]) -> list[str]:
+    first = levels[0]["continue"]["per_second"] if levels else 0
     rows = [
         [
             f"{level['pings_before']:,}",
@@ -263,7 +289,7 @@ def history(result: dict[str, Any]) -> list[str]:
             _n(level["continue"]["cpu_ms_per_operation"].get("worker", 0)),
             _n(level["continue"]["cpu_ms_per_operation"].get("temporal", 0)),
         ]
-        for level in result["levels"]
+        for level in levels
     ]
     header = [
         "setup pings per run",
@@ -273,17 +299,7 @@ def history(result: dict[str, Any]) -> list[str]:
         "worker CPU ms / event",
         "Temporal CPU ms / event",
     ]
-    return [
-        "### 4b. History length: continue events to evicted runs",
-        "",
-        *_table(header, rows),
-        f"{result['waiting_runs']:,} runs waiting"
-        + ("" if result.get("all_waiting", True) else f" (**not all** of {result['runs']:,})")
-        + f", pinged in turn, the worker caching {result['worker_cache']:,}: each event finds "
-        "its run evicted and replays its history. Setup pings come before each phase; the "
-        "measured phases add their own, which the history length counts.",
-        "",
-    ]
+    return _table(header, rows)
 
 
 def _entered(result: dict[str, Any]) -> str:
