@@ -17,6 +17,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
     parser.add_argument(
         "--capacity-history-pings",
         default="",
-        help="capacity: the same levels, for 3 x the worker's cache of the waiting runs (0,100)",
+        help="capacity: the same, for 3 x the worker's cache of the waiting runs (off; e.g. 0,100)",
     )
     parser.add_argument(
         "--workers", default="1,2", help="steady: worker processes, a stack for each (1,2)"
@@ -108,6 +109,10 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
     if args.write is not None and args.quick:
         parser.error("--write records figures: a --quick run has none worth keeping")
     workers = _numbers(parser, "--workers", args.workers)
+    history_pings = _levels(parser, "--history-pings", args.history_pings)
+    capacity_history_pings = _levels(
+        parser, "--capacity-history-pings", args.capacity_history_pings
+    )
     if not workers or min(workers) < 1:
         parser.error("--workers takes worker process counts of at least 1, e.g. 1,2")
     settings = dict(item.split("=", 1) for item in args.set)
@@ -125,12 +130,18 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path | None, Path]:
         quick=args.quick,
         cache_sizes=_numbers(parser, "--cache-sizes", args.cache_sizes),
         history_runs=args.history_runs,
-        history_pings=_numbers(parser, "--history-pings", args.history_pings),
-        capacity_history_pings=_numbers(
-            parser, "--capacity-history-pings", args.capacity_history_pings
-        ),
+        history_pings=history_pings,
+        capacity_history_pings=capacity_history_pings,
     )
     return options, chosen, args.write, args.output
+
+
+def _levels(parser: argparse.ArgumentParser, flag: str, text: str) -> tuple[int, ...]:
+    """Pings per run, level by level: each level adds pings to those before it."""
+    levels = _numbers(parser, flag, text)
+    if any(later <= earlier for earlier, later in pairwise(levels)) or min(levels, default=0) < 0:
+        parser.error(f"{flag} takes levels that grow from 0 or more, e.g. 0,100")
+    return levels
 
 
 def _numbers(parser: argparse.ArgumentParser, flag: str, text: str) -> tuple[int, ...]:

@@ -27,25 +27,27 @@ from bench.ingestion import NO_MATCH, START, sdk_ping, seed_waiting, start_phase
 from bench.load import Events
 from bench.stack import Stack
 
-EMPTY_POOL = 500  # runs the empty stack's continue events go to, at most
+EMPTY_POOL = 500  # runs held in memory that continue events go to, at most
+WAITING = "held"  # the waiting runs' contacts: held0, held1, ...
 
 
-async def _ingestion(bench: Bench, held: tuple[str, int] | None) -> tuple[dict[str, Rate], int]:
-    """A start phase (new contacts); continue events to runs held in memory; with `held`
-    waiting runs (contacts `{prefix}{n}` for n below their number), continue events to them
-    too, under the names `continue` and `continue_sdk` (the cached ones are those names on
-    the empty stack, and `cached` and `cached_sdk` beside the held ones). The phases' rates,
-    and the number of runs the empty stack's continue events went to."""
+async def _ingestion(bench: Bench, waiting: int | None) -> tuple[dict[str, Rate], int]:
+    """A start phase (new contacts), then continue events to a pool of runs held in memory.
+    On the full stack (`waiting` runs wait), continue events to the waiting runs too.
+
+    The phases' rates by name: `start`; `continue` and `continue_sdk` for the continue
+    events to the waiting runs, or on the empty stack to the pool; on the full stack,
+    `cached` and `cached_sdk` for those to the pool. Then the pool's size."""
     tag = bench.tag("cap")
     start = await start_phase(bench, Events("bench.start", f"{tag}-", START))
     await bench.settle()
     prefix, pool = await _runs_in_memory(bench, f"{tag}-pool")
     cached = await _continue(bench, prefix, pool, f"{tag}-cached")
-    if held is None:
+    if waiting is None:
         return {"start": start, **cached}, pool
     return {
         "start": start,
-        **await _continue(bench, *held, tag),
+        **await _continue(bench, WAITING, waiting, tag),
         "cached": cached["continue"],
         "cached_sdk": cached["continue_sdk"],
     }, pool
@@ -67,13 +69,12 @@ async def _continue(bench: Bench, prefix: str, pool: int, tag: str) -> dict[str,
 
 
 async def _runs_in_memory(bench: Bench, prefix: str) -> tuple[str, int]:
-    """Runs for the empty stack's continue events, started last and half as many as the
-    worker caches, so that the events find their run in memory, as where few runs wait (the
-    start phase's own runs may outnumber the cache, and a pool larger than the cache,
-    pinged in turn, misses on every event: the cache drops the run used longest ago). At
-    most EMPTY_POOL, so that the empty stack stays nearly empty; a cache too small for a
-    pool worth pinging in turn gets EMPTY_POOL all the same (its runs evicted: the report
-    gives the pool's size beside the cache's)."""
+    """A pool of runs for continue events that find their run in memory: started last and
+    half as many as the worker caches (the start phase's own runs may outnumber the cache,
+    and a pool larger than the cache, pinged in turn, misses on every event: the cache
+    drops the run used longest ago). At most EMPTY_POOL, so that the empty stack stays
+    nearly empty; a cache too small for a pool worth pinging in turn gets EMPTY_POOL all
+    the same (its runs evicted: the report gives the pool's size beside the cache's)."""
     runs = min(bench.stack.settings.worker_max_cached_workflows // 2, EMPTY_POOL)
     if runs < 10:
         runs = EMPTY_POOL
@@ -81,7 +82,7 @@ async def _runs_in_memory(bench: Bench, prefix: str) -> tuple[str, int]:
     await seed_waiting(bench, prefix, runs)
     if not await bench.until_waiting("bench-wait", before + runs, within=600.0):
         # Pinging runs not yet entered would measure something else: no figure, a reason.
-        raise RuntimeError(f"the empty stack's {runs} runs were not all waiting after 600 s")
+        raise RuntimeError(f"the {runs} runs to hold in memory were not waiting after 600 s")
     await bench.settle()
     return prefix, runs
 
@@ -96,11 +97,13 @@ def _footprint(bench: Bench) -> dict[str, Any]:
 async def capacity(options: Options) -> dict[str, Any]:
     """With the settings given; then, with `--cache-sizes`, again on a fresh stack for each
     worker cache size (JOURNEYS_WORKER_MAX_CACHED_WORKFLOWS), summed up by size."""
-    result = await _capacity(options, options.env)
+    result = await _capacity(options, options.env, history=True)
     by_size = {}
     for size in options.cache_sizes:
         sized = await _capacity(
-            options, {**options.env, "JOURNEYS_WORKER_MAX_CACHED_WORKFLOWS": str(size)}
+            options,
+            {**options.env, "JOURNEYS_WORKER_MAX_CACHED_WORKFLOWS": str(size)},
+            history=False,
         )
         by_size[str(size)] = {
             "waiting_runs": sized["waiting_runs"],
@@ -112,7 +115,8 @@ async def capacity(options: Options) -> dict[str, Any]:
     return {**result, "by_cache_size": by_size}
 
 
-async def _capacity(options: Options, env: dict[str, str]) -> dict[str, Any]:
+async def _capacity(options: Options, env: dict[str, str], history: bool) -> dict[str, Any]:
+    """One stack: empty, then with the runs waiting; `history`: longer histories last."""
     with Stack.start(env, keep=options.keep) as stack:
         bench = await Bench.on(stack, options)
         await bench.settle()
@@ -120,22 +124,22 @@ async def _capacity(options: Options, env: dict[str, str]) -> dict[str, Any]:
         before = _footprint(bench)
         baseline = await bench.waiting("bench-wait")
         began = time.monotonic()
-        seeded = await seed_waiting(bench, "held", options.waiting)
+        seeded = await seed_waiting(bench, WAITING, options.waiting)
         all_entered = await bench.until_waiting(
             "bench-wait", baseline + options.waiting, within=max(600.0, options.waiting / 10)
         )
         waited = time.monotonic() - began
         await bench.settle()
-        held = await bench.waiting("bench-wait")
+        waiting = await bench.waiting("bench-wait")
         full = _footprint(bench)
-        loaded, _ = await _ingestion(bench, ("held", options.waiting))
+        loaded, _ = await _ingestion(bench, options.waiting)
         after = _footprint(bench)
-        held_history = await _held_history(bench, options)
+        longer = await _longer_histories(bench, options) if history else None
         return {
-            "waiting_runs": held,
+            "waiting_runs": waiting,
             "requested": options.waiting,
-            # The empty stack's continue events went to this many runs, the worker caching
-            # `worker_cache` of them at most.
+            # The pools held in memory were this many runs, the worker caching
+            # `worker_cache` at most.
             "empty_pool": empty_pool,
             "worker_cache": stack.settings.worker_max_cached_workflows,
             "seeded_per_second": round(seeded.per_second, 1),
@@ -145,9 +149,10 @@ async def _capacity(options: Options, env: dict[str, str]) -> dict[str, Any]:
             "empty": {name: rate.as_dict() for name, rate in empty.items()},
             "full": {name: rate.as_dict() for name, rate in loaded.items()},
             "ratio": {name: ratio(loaded[name], empty[name]) for name in empty},
-            # The continue ratio in two parts whose product it is: the larger stores (runs
-            # held in memory on the full stack against the empty one), then eviction (the
-            # waiting runs against those held in memory, both on the full stack).
+            # The continue ratio in two parts whose product it is (but for rounding): the
+            # larger stores (the pools held in memory, full stack against empty), then the
+            # runs not in memory (the waiting runs against the pool, both on the full stack:
+            # the worker replays them, and the server reads what it no longer holds).
             "continue_parts": {
                 "stores": ratio(loaded["cached"], empty["continue"]),
                 "eviction": ratio(loaded["continue"], loaded["cached"]),
@@ -160,16 +165,18 @@ async def _capacity(options: Options, env: dict[str, str]) -> dict[str, Any]:
             "worker_rss_peak_mb": max(
                 before["rss_mb"]["worker"], full["rss_mb"]["worker"], after["rss_mb"]["worker"]
             ),
-            **({"history": held_history} if held_history else {}),
+            **({"history": longer} if longer else {}),
         }
 
 
-async def _held_history(bench: Bench, options: Options) -> dict[str, Any] | None:
+async def _longer_histories(bench: Bench, options: Options) -> dict[str, Any] | None:
     """With `--capacity-history-pings`: continue events, level by level of pings per run, to
-    three times as many of the waiting runs as the worker caches (pinged in turn, each event
-    finds its run evicted), or to all of them if fewer."""
+    three times as many of the waiting runs as the worker caches, or to all of them if
+    fewer. Pinged in turn, more runs than the cache holds miss it on every event; the
+    report says when they were fewer. The first level finds its runs evicted only if the
+    phases before it touched more runs than the cache holds (the recorded runs' did)."""
     if not options.capacity_history_pings:
         return None
     runs = min(3 * bench.stack.settings.worker_max_cached_workflows, options.waiting)
-    levels = await history_levels(bench, "held", runs, options.capacity_history_pings)
+    levels = await history_levels(bench, WAITING, runs, options.capacity_history_pings)
     return {"runs": runs, "levels": levels}

@@ -188,7 +188,7 @@ def capacity(result: dict[str, Any]) -> list[str]:
         + _eviction(result)
         + " Target: worker RSS <= 500 MB, ingestion within 20 %.",
         "",
-        *_held_history(result),
+        *_longer_histories(result),
         *_cache_sizes(result.get("by_cache_size", {})),
     ]
 
@@ -215,17 +215,18 @@ def _eviction(result: dict[str, Any]) -> str:
     return (
         " On the full stack, continue events to the waiting runs went at"
         f" {parts['eviction']:.2f} of the rate of those to runs held in memory (SDK"
-        f" {parts['eviction_sdk']:.2f}): what eviction costs, the stores' size apart."
+        f" {parts['eviction_sdk']:.2f}): what runs not in memory cost (the worker replays"
+        " them, the server reads what it no longer holds), the stores' size apart."
     )
 
 
 def _empty_pool(result: dict[str, Any]) -> str:
     if "empty_pool" not in result:  # recorded before the pool was chosen to fit the cache
         return ""
-    return (
-        f" Continue events on the empty stack went to {result['empty_pool']:,} runs, the"
-        f" worker caching {result['worker_cache']:,}."
-    )
+    pool, cache = f"{result['empty_pool']:,}", f"{result['worker_cache']:,}"
+    if "continue_parts" in result:
+        return f" Each pool held in memory was {pool} runs, the worker caching {cache}."
+    return f" Continue events on the empty stack went to {pool} runs, the worker caching {cache}."
 
 
 def _cache_sizes(by_size: dict[str, Any]) -> list[str]:
@@ -267,12 +268,14 @@ def history(result: dict[str, Any]) -> list[str]:
     ]
 
 
-def _held_history(result: dict[str, Any]) -> list[str]:
+def _longer_histories(result: dict[str, Any]) -> list[str]:
     if "history" not in result:
         return []
+    runs, cache = result["history"]["runs"], result["worker_cache"]
+    evicted = "each event finding its run evicted" if runs > cache else "**all of them cached**"
     return [
-        f"History length with the runs waiting: {result['history']['runs']:,} of them, pinged"
-        f" in turn, the worker caching {result['worker_cache']:,}:",
+        f"History length with the runs waiting: continue events to {runs:,} of them, pinged in"
+        f" turn, the worker caching {cache:,}: {evicted}. Setup pings before each level.",
         "",
         *_history_table(result["history"]["levels"]),
     ]
