@@ -31,26 +31,27 @@ EMPTY_POOL = 500  # runs held in memory that continue events go to, at most
 WAITING = "held"  # the waiting runs' contacts: held0, held1, ...
 
 
-async def _ingestion(bench: Bench, waiting: int | None) -> tuple[dict[str, Rate], int]:
+async def _ingestion(bench: Bench, waiting: int | None) -> dict[str, Rate]:
     """A start phase (new contacts), then continue events to a pool of runs held in memory.
     On the full stack (`waiting` runs wait), continue events to the waiting runs too.
 
     The phases' rates by name: `start`; `continue` and `continue_sdk` for the continue
     events to the waiting runs, or on the empty stack to the pool; on the full stack,
-    `cached` and `cached_sdk` for those to the pool. Then the pool's size."""
+    `cached` and `cached_sdk` for those to the pool."""
     tag = bench.tag("cap")
     start = await start_phase(bench, Events("bench.start", f"{tag}-", START))
     await bench.settle()
-    prefix, pool = await _runs_in_memory(bench, f"{tag}-pool")
-    cached = await _continue(bench, prefix, pool, f"{tag}-cached")
+    prefix = f"{tag}-pool"
+    await _runs_in_memory(bench, prefix)
+    cached = await _continue(bench, prefix, _pool_size(bench), f"{tag}-cached")
     if waiting is None:
-        return {"start": start, **cached}, pool
+        return {"start": start, **cached}
     return {
         "start": start,
         **await _continue(bench, WAITING, waiting, tag),
         "cached": cached["continue"],
         "cached_sdk": cached["continue_sdk"],
-    }, pool
+    }
 
 
 async def _continue(bench: Bench, prefix: str, pool: int, tag: str) -> dict[str, Rate]:
@@ -68,23 +69,27 @@ async def _continue(bench: Bench, prefix: str, pool: int, tag: str) -> dict[str,
     return {"continue": ping, "continue_sdk": sdk}
 
 
-async def _runs_in_memory(bench: Bench, prefix: str) -> tuple[str, int]:
-    """A pool of runs for continue events that find their run in memory: started last and
-    half as many as the worker caches (the start phase's own runs may outnumber the cache,
-    and a pool larger than the cache, pinged in turn, misses on every event: the cache
-    drops the run used longest ago). At most EMPTY_POOL, so that the empty stack stays
-    nearly empty; a cache too small for a pool worth pinging in turn gets EMPTY_POOL all
-    the same (its runs evicted: the report gives the pool's size beside the cache's)."""
+def _pool_size(bench: Bench) -> int:
+    """Runs in a pool held in memory: half as many as the worker caches (the start phase's
+    own runs may outnumber the cache, and a pool larger than the cache, pinged in turn,
+    misses on every event: the cache drops the run used longest ago). At most EMPTY_POOL,
+    so that the empty stack stays nearly empty; a cache too small for a pool worth pinging
+    in turn gets EMPTY_POOL all the same (its runs evicted: the report gives the pool's
+    size beside the cache's)."""
     runs = min(bench.stack.settings.worker_max_cached_workflows // 2, EMPTY_POOL)
-    if runs < 10:
-        runs = EMPTY_POOL
+    return EMPTY_POOL if runs < 10 else runs
+
+
+async def _runs_in_memory(bench: Bench, prefix: str) -> None:
+    """A pool of runs (contacts `{prefix}{n}`) for continue events that find their run in
+    memory: started last, and waited for until all of them wait."""
+    runs = _pool_size(bench)
     before = await bench.waiting("bench-wait")
     await seed_waiting(bench, prefix, runs)
     if not await bench.until_waiting("bench-wait", before + runs, within=600.0):
         # Pinging runs not yet entered would measure something else: no figure, a reason.
         raise RuntimeError(f"the {runs} runs to hold in memory were not waiting after 600 s")
     await bench.settle()
-    return prefix, runs
 
 
 def _footprint(bench: Bench) -> dict[str, Any]:
@@ -120,7 +125,7 @@ async def _capacity(options: Options, env: dict[str, str], history: bool) -> dic
     with Stack.start(env, keep=options.keep) as stack:
         bench = await Bench.on(stack, options)
         await bench.settle()
-        empty, empty_pool = await _ingestion(bench, None)
+        empty = await _ingestion(bench, None)
         before = _footprint(bench)
         baseline = await bench.waiting("bench-wait")
         began = time.monotonic()
@@ -132,15 +137,20 @@ async def _capacity(options: Options, env: dict[str, str], history: bool) -> dic
         await bench.settle()
         waiting = await bench.waiting("bench-wait")
         full = _footprint(bench)
-        loaded, _ = await _ingestion(bench, options.waiting)
+        loaded = await _ingestion(bench, options.waiting)
         after = _footprint(bench)
-        longer = await _longer_histories(bench, options) if history else None
+        # The waiting runs that the continue phases reached, from held0 on: the gateway's
+        # pings, those in flight when it stopped, then the SDK's.
+        touched = (
+            loaded["continue"].operations + options.connections + loaded["continue_sdk"].operations
+        )
+        longer = await _longer_histories(bench, options, touched) if history else None
         return {
             "waiting_runs": waiting,
             "requested": options.waiting,
             # The pools held in memory were this many runs, the worker caching
             # `worker_cache` at most.
-            "empty_pool": empty_pool,
+            "empty_pool": _pool_size(bench),
             "worker_cache": stack.settings.worker_max_cached_workflows,
             "seeded_per_second": round(seeded.per_second, 1),
             # None: not all of them were waiting when the benchmark stopped waiting.
@@ -169,14 +179,14 @@ async def _capacity(options: Options, env: dict[str, str], history: bool) -> dic
         }
 
 
-async def _longer_histories(bench: Bench, options: Options) -> dict[str, Any] | None:
+async def _longer_histories(bench: Bench, options: Options, touched: int) -> dict[str, Any] | None:
     """With `--capacity-history-pings`: continue events, level by level of pings per run, to
     three times as many of the waiting runs as the worker caches, or to all of them if
-    fewer. Pinged in turn, more runs than the cache holds miss it on every event; the
-    report says when they were fewer. The first level finds its runs evicted only if the
-    phases before it touched more runs than the cache holds (the recorded runs' did)."""
+    fewer. Pinged in turn, more runs than the cache holds miss it on every event, but for
+    the first level's first runs if the phases before it `touched` fewer waiting runs than
+    the cache holds (those are still cached): the report says when either happened."""
     if not options.capacity_history_pings:
         return None
     runs = min(3 * bench.stack.settings.worker_max_cached_workflows, options.waiting)
     levels = await history_levels(bench, WAITING, runs, options.capacity_history_pings)
-    return {"runs": runs, "levels": levels}
+    return {"runs": runs, "touched_before": touched, "levels": levels}

@@ -272,7 +272,17 @@ def _longer_histories(result: dict[str, Any]) -> list[str]:
     if "history" not in result:
         return []
     runs, cache = result["history"]["runs"], result["worker_cache"]
-    evicted = "each event finding its run evicted" if runs > cache else "**all of them cached**"
+    # Not recorded at first: then at least the continue events answered on the full stack.
+    full = result["full"]
+    touched = result["history"].get(
+        "touched_before", full["continue"]["operations"] + full["continue_sdk"]["operations"]
+    )
+    if runs <= cache:
+        evicted = "**all of them cached**"
+    elif touched < cache:
+        evicted = f"**the first level's first {touched:,} events found their run cached**"
+    else:
+        evicted = "each event finding its run evicted"
     return [
         f"History length with the runs waiting: continue events to {runs:,} of them, pinged in"
         f" turn, the worker caching {cache:,}: {evicted}. Setup pings before each level.",
